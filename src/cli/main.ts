@@ -1,0 +1,39 @@
+// The `bosun` command.
+import { demoCommand } from './demo.ts';
+import { devCommand } from './dev.ts';
+
+const USAGE = `bosun: runs the jobs around your Kubernetes workloads
+
+usage:
+  bosun dev up|env|status|nodes|down   a local Kubernetes control plane (see bosun dev help)
+  bosun demo                           start the local cluster and show Bosun at work
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'dev':
+      return devCommand(rest);
+    case 'demo':
+      return demoCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`bosun: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bosun: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,207 @@
+// kwok configuration: which simulated-kubelet behaviours the local cluster has.
+//
+// Pod behaviour is driven by these documented labels and annotations (see docs/local-cluster.md):
+//   annotation kwok.bosun.dev/ready-after: "10s"   the pod stays Pending (not Ready) this long
+//   annotation kwok.bosun.dev/finish-after: "30s"  a Job's pod runs this long before it ends
+//   label      kwok.bosun.dev/fail: "true"         a Job's pod ends Failed instead of Succeeded
+//   annotation kwok.bosun.dev/exit-code, /reason, /message   how it fails (default 1, Error)
+// Delays use a fixed duration and no jitter: in kwok a jitter not larger than the delay replaces it.
+import { stringify } from 'yaml';
+
+export const READY_AFTER = 'kwok.bosun.dev/ready-after';
+export const FINISH_AFTER = 'kwok.bosun.dev/finish-after';
+export const FAIL_LABEL = 'kwok.bosun.dev/fail';
+export const FAIL_EXIT_CODE = 'kwok.bosun.dev/exit-code';
+export const FAIL_REASON = 'kwok.bosun.dev/reason';
+export const FAIL_MESSAGE = 'kwok.bosun.dev/message';
+
+const annotation = (key: string) => `.metadata.annotations["${key}"]`;
+const notDeleted = { key: '.metadata.deletionTimestamp', operator: 'DoesNotExist' };
+const phaseIs = (phase: string) => ({ key: '.status.phase', operator: 'In', values: [phase] });
+const ownedByJob = { key: '.metadata.ownerReferences.[].kind', operator: 'In', values: ['Job'] };
+const delayFrom = (key: string) => ({
+  durationMilliseconds: 0,
+  durationFrom: { expressionFrom: annotation(key) },
+});
+
+const podIPs = `
+hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}`;
+
+const nodeStatus = `
+{{ $now := Now }}
+conditions:
+{{ range NodeConditions }}
+- lastHeartbeatTime: {{ $now | Quote }}
+  lastTransitionTime: {{ $now | Quote }}
+  message: {{ .message | Quote }}
+  reason: {{ .reason | Quote }}
+  status: {{ .status | Quote }}
+  type: {{ .type | Quote }}
+{{ end }}
+addresses:
+{{ with NodeIP }}
+- address: {{ . | Quote }}
+  type: InternalIP
+{{ end }}
+- address: {{ .metadata.name | Quote }}
+  type: Hostname
+nodeInfo:
+  architecture: amd64
+  operatingSystem: linux
+  kubeletVersion: kwok
+  kernelVersion: kwok
+  containerRuntimeVersion: kwok
+phase: Running`;
+
+const podRunning = `
+{{ $now := Now }}
+conditions:
+- {type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: ContainersReady, status: "True", lastTransitionTime: {{ $now | Quote }}}
+- {type: Ready, status: "True", lastTransitionTime: {{ $now | Quote }}}
+{{ range .spec.readinessGates }}
+- {type: {{ .conditionType | Quote }}, status: "True", lastTransitionTime: {{ $now | Quote }}}
+{{ end }}
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  ready: true
+  started: true
+  restartCount: 0
+  state: {running: {startedAt: {{ $now | Quote }}}}
+{{ end }}
+initContainerStatuses:
+{{ range .spec.initContainers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  ready: true
+  restartCount: 0
+  state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
+{{ end }}
+${podIPs}
+phase: Running
+startTime: {{ $now | Quote }}`;
+
+const podTerminated = (phase: 'Succeeded' | 'Failed') => `
+{{ $now := Now }}
+{{ $a := or .metadata.annotations dict }}
+{{ $started := or .status.startTime $now }}
+conditions:
+- {type: PodScheduled, status: "True", lastTransitionTime: {{ $started | Quote }}}
+- {type: Initialized, status: "True", lastTransitionTime: {{ $started | Quote }}}
+- {type: ContainersReady, status: "False", reason: PodCompleted, lastTransitionTime: {{ $now | Quote }}}
+- {type: Ready, status: "False", reason: PodCompleted, lastTransitionTime: {{ $now | Quote }}}
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  ready: false
+  started: false
+  restartCount: 0
+  state:
+    terminated:
+${
+  phase === 'Succeeded'
+    ? '      exitCode: 0\n      reason: Completed'
+    : `      exitCode: {{ or ( index $a "${FAIL_EXIT_CODE}" ) 1 }}
+      reason: {{ or ( index $a "${FAIL_REASON}" ) "Error" | Quote }}
+      message: {{ or ( index $a "${FAIL_MESSAGE}" ) "failed (kwok.bosun.dev/fail)" | Quote }}`
+}
+      startedAt: {{ $started | Quote }}
+      finishedAt: {{ $now | Quote }}
+{{ end }}
+${podIPs}
+phase: ${phase}
+startTime: {{ $started | Quote }}`;
+
+function stage(name: string, kind: 'Node' | 'Pod', matchExpressions: object[], next: object, delay?: object) {
+  return {
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'Stage',
+    metadata: { name },
+    spec: {
+      resourceRef: { apiGroup: 'v1', kind },
+      selector: { matchExpressions },
+      ...(delay ? { delay } : {}),
+      next,
+    },
+  };
+}
+
+export const stages = [
+  stage(
+    'node-initialize',
+    'Node',
+    [
+      {
+        key: '.status.conditions.[] | select( .type == "Ready" ) | .status',
+        operator: 'NotIn',
+        values: ['True'],
+      },
+    ],
+    { statusTemplate: nodeStatus },
+  ),
+  // Node health travels on the Lease that kwok renews; this status heartbeat only refreshes
+  // conditions now and then, like a kubelet with node leases does.
+  stage(
+    'node-heartbeat',
+    'Node',
+    [
+      { key: '.status.phase', operator: 'In', values: ['Running'] },
+      {
+        key: '.status.conditions.[] | select( .type == "Ready" ) | .status',
+        operator: 'In',
+        values: ['True'],
+      },
+    ],
+    { statusTemplate: nodeStatus },
+    { durationMilliseconds: 300_000, jitterDurationMilliseconds: 360_000 },
+  ),
+  stage(
+    'pod-ready',
+    'Pod',
+    [
+      notDeleted,
+      phaseIs('Pending'),
+      { key: '.spec.nodeName', operator: 'Exists' },
+      { key: '.status.podIP', operator: 'DoesNotExist' },
+    ],
+    { statusTemplate: podRunning },
+    delayFrom(READY_AFTER),
+  ),
+  stage(
+    'pod-complete',
+    'Pod',
+    [
+      notDeleted,
+      phaseIs('Running'),
+      ownedByJob,
+      { key: `.metadata.labels["${FAIL_LABEL}"]`, operator: 'DoesNotExist' },
+    ],
+    { statusTemplate: podTerminated('Succeeded') },
+    delayFrom(FINISH_AFTER),
+  ),
+  stage(
+    'pod-fail',
+    'Pod',
+    [notDeleted, phaseIs('Running'), { key: `.metadata.labels["${FAIL_LABEL}"]`, operator: 'Exists' }],
+    { statusTemplate: podTerminated('Failed') },
+    delayFrom(FINISH_AFTER),
+  ),
+  stage('pod-delete', 'Pod', [{ key: '.metadata.deletionTimestamp', operator: 'Exists' }], {
+    finalizers: { empty: true },
+    delete: true,
+  }),
+];
+
+export function kwokConfigYaml(leaseSeconds: number): string {
+  const config = {
+    apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
+    kind: 'KwokConfiguration',
+    options: { manageAllNodes: true, nodeLeaseDurationSeconds: leaseSeconds, cidr: '10.244.0.0/16' },
+  };
+  return [config, ...stages].map((d) => stringify(d)).join('---\n');
+}

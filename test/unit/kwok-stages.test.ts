@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { FAIL_LABEL, FINISH_AFTER, kwokConfigYaml, READY_AFTER, stages } from '../../src/dev/kwok-stages.ts';
+import { nodeManifest } from '../../src/dev/nodes.ts';
+
+describe('kwok configuration', () => {
+  const docs = parseAllDocuments(kwokConfigYaml(200)).map((d) => d.toJSON());
+
+  it('starts with the KwokConfiguration and its node lease', () => {
+    assert.equal(docs[0].kind, 'KwokConfiguration');
+    assert.equal(docs[0].options.nodeLeaseDurationSeconds, 200);
+    assert.equal(docs.length, stages.length + 1);
+  });
+
+  it('gives delayed stages a fixed delay and no jitter (a jitter ≤ delay would replace it)', () => {
+    for (const s of docs.slice(1)) {
+      const delay = s.spec.delay;
+      if (delay?.durationFrom) assert.equal(delay.jitterDurationMilliseconds, undefined, s.metadata.name);
+    }
+    const delayKeys = docs
+      .slice(1)
+      .map((s) => s.spec.delay?.durationFrom?.expressionFrom)
+      .filter(Boolean);
+    assert.ok(delayKeys.some((k: string) => k.includes(READY_AFTER)));
+    assert.ok(delayKeys.some((k: string) => k.includes(FINISH_AFTER)));
+  });
+
+  it('never lets a pod both complete and fail: the stages select on the fail label oppositely', () => {
+    const selector = (name: string) =>
+      docs.find((d) => d.metadata?.name === name).spec.selector.matchExpressions;
+    const onFail = (name: string) =>
+      selector(name).find((e: { key: string }) => e.key.includes(FAIL_LABEL))?.operator;
+    assert.equal(onFail('pod-complete'), 'DoesNotExist');
+    assert.equal(onFail('pod-fail'), 'Exists');
+  });
+});
+
+describe('simulated nodes', () => {
+  const cases: [number, string, string][] = [
+    [0, 'kwok-node-0', 'zone-a'],
+    [1, 'kwok-node-1', 'zone-b'],
+    [5, 'kwok-node-5', 'zone-c'],
+  ];
+  for (const [index, name, zone] of cases) {
+    it(`node ${index} is ${name} in ${zone}`, () => {
+      const n = nodeManifest(index);
+      assert.equal(n.metadata.name, name);
+      assert.equal(n.metadata.labels?.['kubernetes.io/hostname'], name);
+      assert.equal(n.metadata.labels?.['topology.kubernetes.io/zone'], zone);
+      assert.equal(n.metadata.labels?.['kubernetes.io/os'], 'linux');
+    });
+  }
+});
