@@ -1,10 +1,14 @@
 // The `bosun` command.
+import { crdsCommand } from './crds.ts';
 import { demoCommand } from './demo.ts';
 import { devCommand } from './dev.ts';
+import { runCommand } from './run.ts';
 
 const USAGE = `bosun: runs the jobs around your Kubernetes workloads
 
 usage:
+  bosun run [flags]                    run the operator against the current kubeconfig (bosun run --help)
+  bosun crds                           print every CRD as YAML (bosun crds | kubectl apply -f -)
   bosun dev up|env|status|nodes|down   a local Kubernetes control plane (see bosun dev help)
   bosun demo                           start the local cluster and show Bosun at work
 `;
@@ -12,6 +16,10 @@ usage:
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'run':
+      return runCommand(rest);
+    case 'crds':
+      return crdsCommand();
     case 'dev':
       return devCommand(rest);
     case 'demo':

@@ -69,7 +69,7 @@ export function buildBinaries(log: Log): string {
   ].every((b) => existsSync(join(binDir, b)));
   if (!ready) log('building the control plane from Go modules (first time only)');
   try {
-    execFileSync('bash', [BUILD_SCRIPT], { stdio: ['ignore', ready ? 'ignore' : 'inherit', 'inherit'] });
+    execFileSync('bash', [BUILD_SCRIPT], { stdio: ['ignore', ready ? 'ignore' : 2, 2] });
   } catch (e) {
     throw new Error(
       `building the control plane failed (exit ${(e as { status?: number }).status}); see the output above`,

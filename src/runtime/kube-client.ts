@@ -257,39 +257,47 @@ export class KubeClient {
   ): Promise<void> {
     const reqOpts = await this.options('GET', path + queryString({ ...query, watch: true }));
     await new Promise<void>((resolve, reject) => {
+      // The first error wins: one thrown by onEvent ends the stream with that error.
+      let failure: unknown;
+      const fail = (e: unknown) => {
+        failure ??= e;
+        if (signal?.aborted) resolve();
+        else reject(failure);
+      };
       const req = https.request({ ...reqOpts, agent: undefined, signal }, (res) => {
         const code = res.statusCode ?? 0;
         this.observer?.('WATCH', code);
         if (code !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => reject(toApiError(code, Buffer.concat(chunks).toString('utf8'))));
+          res.on('end', () => fail(toApiError(code, Buffer.concat(chunks).toString('utf8'))));
           return;
         }
         let buffered = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           buffered += chunk;
-          let nl = buffered.indexOf('\n');
-          while (nl >= 0) {
+          for (
+            let nl = buffered.indexOf('\n');
+            nl >= 0 && failure === undefined;
+            nl = buffered.indexOf('\n')
+          ) {
             const line = buffered.slice(0, nl);
             buffered = buffered.slice(nl + 1);
-            if (line.trim()) {
-              try {
-                onEvent(JSON.parse(line) as WatchEvent);
-              } catch (e) {
-                req.destroy(e as Error);
-                return;
-              }
+            if (!line.trim()) continue;
+            try {
+              onEvent(JSON.parse(line) as WatchEvent);
+            } catch (e) {
+              fail(e);
+              req.destroy();
             }
-            nl = buffered.indexOf('\n');
           }
         });
-        res.on('end', resolve);
-        res.on('error', reject);
-        res.on('aborted', () => reject(new Error('watch stream aborted')));
+        res.on('end', () => (failure === undefined ? resolve() : fail(failure)));
+        res.on('error', fail);
+        res.on('aborted', () => fail(new Error('watch stream aborted by the server')));
       });
-      req.on('error', (e) => (signal?.aborted ? resolve() : reject(e)));
+      req.on('error', fail);
       req.end();
     });
   }

@@ -1,0 +1,196 @@
+// DeploymentHook: run a Job once after each completed rollout of the matching Deployments.
+import { conditionsSchema, labelSelectorSchema, podTemplateSpecSchema } from './common.ts';
+import type { KindDefinition } from './crd.ts';
+import { type Infer, s } from './schema.ts';
+
+const templateSchema = s.object(
+  {
+    name: s.optional(
+      s.string({
+        description:
+          "Name of a core/v1 PodTemplate in the hook's namespace, read when a hook Job is created.",
+        minLength: 1,
+        maxLength: 253,
+      }),
+    ),
+    spec: s.optional(podTemplateSpecSchema('; defaults to Never')),
+  },
+  {
+    description: 'The pod template of the hook Job: exactly one of name or spec.',
+    rules: [
+      {
+        rule: 'has(self.name) != has(self.spec)',
+        message:
+          'set exactly one of template.name (a PodTemplate in this namespace) or template.spec (an inline pod template)',
+        check: (t) => (t.name !== undefined) !== (t.spec !== undefined),
+      },
+    ],
+  },
+);
+
+export const deploymentHookSpec = s.object(
+  {
+    selector: labelSelectorSchema,
+    template: templateSchema,
+    inheritImage: s.optional(
+      s.object(
+        {
+          fromContainer: s.optional(
+            s.string({
+              description: 'Container of the Deployment whose image is used (default: its first container).',
+            }),
+          ),
+          containers: s.optional(
+            s.array(s.string({ description: 'A container name.' }), {
+              description: 'Hook containers that get the image (default: all).',
+            }),
+          ),
+        },
+        { description: 'Run the hook with the image of the revision that just rolled out.' },
+      ),
+    ),
+    concurrencyPolicy: s.optional(
+      s.string({
+        description:
+          'What to do when a rollout completes while a hook Job still runs: Forbid (default) lets it finish, then runs the newest revision only; Replace stops it and starts the new one; Allow runs both.',
+        enum: ['Forbid', 'Replace', 'Allow'] as const,
+        default: 'Forbid',
+      }),
+    ),
+    backoffLimit: s.optional(
+      s.integer({
+        description:
+          'Retries of a failed hook pod before the run counts as failed (Job backoffLimit; default 0).',
+        minimum: 0,
+        maximum: 100,
+      }),
+    ),
+    activeDeadlineSeconds: s.optional(
+      s.integer({
+        description: 'Seconds a hook Job may run before it is stopped and counted as failed.',
+        minimum: 1,
+        format: 'int64',
+      }),
+    ),
+    ttlSecondsAfterFinished: s.optional(
+      s.integer({
+        description:
+          "Seconds after which a finished hook Job is deleted. Its result stays in the hook's status.",
+        minimum: 0,
+      }),
+    ),
+    suspend: s.optional(
+      s.boolean({
+        description:
+          'When true, no new hook Jobs are started; rollouts that complete meanwhile run when it is set back to false.',
+      }),
+    ),
+  },
+  {
+    description:
+      'DeploymentHookSpec selects Deployments and describes the Job to run after each of their completed rollouts.',
+    rules: [
+      {
+        rule: '(has(self.selector.matchLabels) && size(self.selector.matchLabels) > 0) || (has(self.selector.matchExpressions) && size(self.selector.matchExpressions) > 0)',
+        message: 'selector must not be empty: give matchLabels or matchExpressions that pick the Deployments',
+        check: (spec) =>
+          Object.keys(spec.selector.matchLabels ?? {}).length > 0 ||
+          (spec.selector.matchExpressions ?? []).length > 0,
+      },
+    ],
+  },
+);
+
+const runSchema = s.object(
+  {
+    revision: s.string({
+      description: 'The Deployment revision (deployment.kubernetes.io/revision) the run is for.',
+    }),
+    jobName: s.string({ description: 'Name of the hook Job.' }),
+    phase: s.string({
+      description: 'Running, Succeeded or Failed.',
+      enum: ['Running', 'Succeeded', 'Failed'] as const,
+    }),
+    startTime: s.optional(s.string({ description: 'When the Job was created.', format: 'date-time' })),
+    completionTime: s.optional(s.string({ description: 'When the Job finished.', format: 'date-time' })),
+    reason: s.optional(s.string({ description: "Why the Job failed (the Job's Failed condition reason)." })),
+    message: s.optional(s.string({ description: 'Details of the failure.' })),
+  },
+  { description: 'One hook run.' },
+);
+
+export const deploymentHookStatus = s.object(
+  {
+    observedGeneration: s.optional(
+      s.integer({ description: 'The generation of the spec last acted on.', minimum: 0, format: 'int64' }),
+    ),
+    conditions: s.optional(conditionsSchema),
+    matched: s.optional(
+      s.integer({ description: 'Number of Deployments the selector matches.', minimum: 0 }),
+    ),
+    succeeded: s.optional(
+      s.integer({ description: "Matched Deployments whose current revision's hook succeeded.", minimum: 0 }),
+    ),
+    deployments: s.optional(
+      s.array(
+        s.object(
+          {
+            name: s.string({ description: 'The Deployment.' }),
+            revision: s.string({ description: 'Its current revision.' }),
+            rollout: s.string({
+              description: 'Complete, Progressing or Failed (kubectl rollout status semantics).',
+              enum: ['Complete', 'Progressing', 'Failed'] as const,
+            }),
+            message: s.optional(s.string({ description: 'Why the rollout is not complete.' })),
+            lastRun: s.optional(runSchema),
+            lastSucceededRevision: s.optional(
+              s.string({ description: 'The newest revision whose hook succeeded.' }),
+            ),
+            pendingRevision: s.optional(
+              s.string({
+                description: 'A completed revision waiting for the running hook Job to finish (Forbid).',
+              }),
+            ),
+            skippedRevisions: s.optional(
+              s.array(s.string({ description: 'A revision.' }), {
+                description:
+                  'Revisions not run because a newer one completed first (Forbid), newest last, at most 10.',
+                maxItems: 10,
+              }),
+            ),
+            rerun: s.optional(s.string({ description: 'The bosun.dev/rerun value the last run was for.' })),
+          },
+          { description: 'What the hook did for one matched Deployment.' },
+        ),
+        {
+          description: 'Per matched Deployment: its rollout and its hook runs.',
+          listType: 'map',
+          mapKeys: ['name'],
+        },
+      ),
+    ),
+  },
+  { description: 'DeploymentHookStatus is what the operator observed and did.' },
+);
+
+export type DeploymentHookSpec = Infer<typeof deploymentHookSpec>;
+export type DeploymentHookStatus = Infer<typeof deploymentHookStatus>;
+export type DeploymentRunStatus = NonNullable<DeploymentHookStatus['deployments']>[number];
+
+export const DeploymentHookKind: KindDefinition = {
+  kind: 'DeploymentHook',
+  plural: 'deploymenthooks',
+  singular: 'deploymenthook',
+  shortNames: ['dh', 'hook'],
+  description:
+    'DeploymentHook runs a Job once after each completed rollout of the Deployments it selects (database migrations, cache warm-up, smoke tests).',
+  spec: deploymentHookSpec,
+  status: deploymentHookStatus,
+  printerColumns: [
+    { name: 'Matched', type: 'integer', jsonPath: '.status.matched' },
+    { name: 'Succeeded', type: 'integer', jsonPath: '.status.succeeded' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
+    { name: 'Policy', type: 'string', jsonPath: '.spec.concurrencyPolicy', priority: 1 },
+  ],
+};

@@ -1,0 +1,106 @@
+// `bosun run`: the operator process.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { registerControllers } from '../controllers/index.ts';
+import { KubeClient } from '../runtime/kube-client.ts';
+import { createLogger } from '../runtime/log.ts';
+import { Manager } from '../runtime/manager.ts';
+import { Metrics } from '../runtime/metrics.ts';
+
+export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the environment variable shown)
+  --kubeconfig PATH                 kubeconfig file (KUBECONFIG; default: ~/.kube/config, else in-cluster)
+  --namespace NS[,NS...]            watch only these namespaces (BOSUN_NAMESPACES; default: all)
+  --leader-elect                    elect a leader through a Lease before reconciling (BOSUN_LEADER_ELECT=true)
+  --leader-election-namespace NS    namespace of the Lease (POD_NAMESPACE; default: default)
+  --leader-election-id NAME         name of the Lease (default: bosun-operator)
+  --workers N                       concurrent reconciles per controller (BOSUN_WORKERS; default: 4)
+  --metrics-bind-address ADDR       /metrics (BOSUN_METRICS_ADDRESS; default: :8080; "0" disables)
+  --health-probe-bind-address ADDR  /healthz and /readyz (BOSUN_HEALTH_ADDRESS; default: :8081; "0" disables)
+  --shutdown-timeout SECONDS        time to finish in-flight reconciles on SIGTERM (default: 30)
+  --log-level LEVEL                 trace, debug, info, warn, error (BOSUN_LOG_LEVEL; default: info)`;
+
+const env = process.env;
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string', multiple: true },
+      'leader-elect': { type: 'boolean' },
+      'leader-election-namespace': { type: 'string' },
+      'leader-election-id': { type: 'string' },
+      workers: { type: 'string' },
+      'metrics-bind-address': { type: 'string' },
+      'health-probe-bind-address': { type: 'string' },
+      'shutdown-timeout': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${RUN_USAGE}\n`);
+    return 0;
+  }
+  const workers = Number(values.workers ?? env.BOSUN_WORKERS ?? 4);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new Error(`--workers must be a positive integer, got "${values.workers ?? env.BOSUN_WORKERS}"`);
+  const shutdownSeconds = Number(values['shutdown-timeout'] ?? 30);
+  if (!(shutdownSeconds >= 0)) throw new Error('--shutdown-timeout must be a number of seconds');
+  const namespaces = (values.namespace ?? (env.BOSUN_NAMESPACES ? [env.BOSUN_NAMESPACES] : []))
+    .flatMap((n) => n.split(','))
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const address = (flag: string | undefined, variable: string | undefined, fallback: string) => {
+    const a = flag ?? variable ?? fallback;
+    return a === '0' ? undefined : a;
+  };
+  const leaderElect = values['leader-elect'] ?? env.BOSUN_LEADER_ELECT === 'true';
+
+  const log = createLogger(values['log-level'] ?? env.BOSUN_LOG_LEVEL ?? 'info');
+  const client = KubeClient.fromKubeconfig(values.kubeconfig);
+  const metrics = new Metrics();
+  const manager = new Manager({
+    client,
+    log,
+    metrics,
+    namespaces,
+    metricsAddress: address(values['metrics-bind-address'], env.BOSUN_METRICS_ADDRESS, ':8080'),
+    healthAddress: address(values['health-probe-bind-address'], env.BOSUN_HEALTH_ADDRESS, ':8081'),
+    shutdownTimeoutMs: shutdownSeconds * 1000,
+    leaderElection: leaderElect
+      ? {
+          namespace: values['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+          name: values['leader-election-id'] ?? 'bosun-operator',
+          identity: `${hostname()}_${randomUUID()}`,
+        }
+      : undefined,
+  });
+  registerControllers(manager, { workers });
+
+  let signals = 0;
+  const onSignal = (signal: string) => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal; exiting now');
+      process.exit(1);
+    }
+    log.info({ signal }, 'received signal');
+    manager.stop().then(
+      () => process.exit(0),
+      (e) => {
+        log.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await manager.start();
+  log.info(
+    { namespaces: namespaces.length ? namespaces : 'all', leaderElect, workers },
+    'bosun operator started',
+  );
+  return new Promise<number>(() => {}); // runs until a signal
+}

@@ -1,0 +1,229 @@
+// The DeploymentHook controller: reads a snapshot from the caches, plans with `planHook`, then
+// creates or stops Jobs, writes the status and records Events — in that order, so that a crash at
+// any point leaves the API server with enough to continue (deterministic Job names, finalizers).
+import { Counter, Histogram } from 'prom-client';
+import { resourceOf } from '../../api/crd.ts';
+import { DeploymentHookKind } from '../../api/deploymenthook.ts';
+import { matchesSelector } from '../../api/selector.ts';
+import {
+  Controller,
+  type ReconcileContext,
+  type ReconcileResult,
+  toOwner,
+  toSelf,
+} from '../../runtime/controller.ts';
+import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
+import type { Informer, Manager } from '../../runtime/manager.ts';
+import { updateStatusIfChanged } from '../../runtime/status.ts';
+import { objectKey } from '../../runtime/watch-cache.ts';
+import { hookJob, type PodTemplateSpec } from './job-manifest.ts';
+import { jobOutcome } from './jobs.ts';
+import { HOOK_LABEL, RESULT_FINALIZER } from './labels.ts';
+import { type HookObject, type Plan, planHook, type Snapshot, type TemplateProblem } from './plan.ts';
+
+export const HOOKS = resourceOf(DeploymentHookKind);
+
+interface Deps {
+  mgr: Manager;
+  hooks: Informer<HookObject>;
+  deployments: Informer;
+  jobs: Informer;
+  templates: Informer;
+  runs: Counter;
+  delay: Histogram;
+}
+
+export function setupDeploymentHookController(mgr: Manager, opts: { workers: number }): Controller {
+  const deps: Deps = {
+    mgr,
+    hooks: mgr.informer<HookObject>(HOOKS),
+    deployments: mgr.informer(Resources.deployments),
+    jobs: mgr.informer(Resources.jobs, { labelSelector: HOOK_LABEL }),
+    templates: mgr.informer(Resources.podTemplates),
+    runs: new Counter({
+      name: 'bosun_hook_runs_total',
+      help: 'Hook Jobs started and finished, by result (started, succeeded, failed)',
+      labelNames: ['result'],
+      registers: [mgr.metrics.registry],
+    }),
+    delay: new Histogram({
+      name: 'bosun_hook_trigger_delay_seconds',
+      help: 'Delay from a rollout completing (its Deployment status update) to the creation of its hook Job',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers: [mgr.metrics.registry],
+    }),
+  };
+  const hooksSelecting = (d: KubeObject) =>
+    deps.hooks
+      .listNamespace(d.metadata.namespace as string)
+      .filter((h) => matchesSelector(h.spec.selector, d.metadata.labels))
+      .map(objectKey);
+  const controller = new Controller({
+    name: 'deploymenthook',
+    workers: opts.workers,
+    metrics: mgr.metrics,
+    log: mgr.log,
+    reconcile: (ctx, key) => reconcile(deps, ctx, key),
+  });
+  controller
+    .watch(deps.hooks, toSelf)
+    .watch(deps.jobs, toOwner('DeploymentHook'))
+    .watch(deps.deployments, (e) => [
+      ...new Set([...hooksSelecting(e.object), ...(e.type === 'updated' ? hooksSelecting(e.old) : [])]),
+    ])
+    .watch(deps.templates, (e) =>
+      deps.hooks
+        .listNamespace(e.object.metadata.namespace as string)
+        .filter((h) => h.spec.template.name === e.object.metadata.name)
+        .map(objectKey),
+    );
+  mgr.add(controller);
+  return controller;
+}
+
+async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promise<ReconcileResult> {
+  const [namespace, name] = key.split('/') as [string, string];
+  const hook = deps.hooks.get(namespace, name);
+  const jobs = deps.jobs
+    .listNamespace(namespace)
+    .filter((j) =>
+      j.metadata.ownerReferences?.some(
+        (r) => r.kind === 'DeploymentHook' && r.name === name && (!hook || r.uid === hook.metadata.uid),
+      ),
+    );
+  if (!hook || hook.metadata.deletionTimestamp) {
+    // The garbage collector deletes the Jobs; let them go.
+    await releaseJobs(deps, jobs, () => true);
+    return undefined;
+  }
+
+  const snapshot: Snapshot = {
+    hook,
+    deployments: deps.deployments
+      .listNamespace(namespace)
+      .filter((d) => matchesSelector(hook.spec.selector, d.metadata.labels)),
+    jobs,
+    now: new Date(),
+  };
+  let template: PodTemplateSpec | undefined;
+  if (hook.spec.template.name) {
+    const pt = deps.templates.get(namespace, hook.spec.template.name);
+    if (pt?.template) template = pt.template as PodTemplateSpec;
+    else
+      snapshot.templateProblem = {
+        reason: 'TemplateNotFound',
+        message: `PodTemplate ${namespace}/${hook.spec.template.name} does not exist; the hook runs once it is created`,
+      };
+  } else template = hook.spec.template.spec as PodTemplateSpec;
+
+  let plan = planHook(snapshot);
+  for (const jobName of plan.stop) {
+    await deps.mgr.client.delete(Resources.jobs, namespace, jobName, 'Background');
+  }
+  for (const run of plan.create) {
+    const problem = await createJob(deps, ctx, hook, run, template as PodTemplateSpec);
+    if (problem) {
+      // Kubernetes rejected the Job: report it and create nothing until the hook or template changes.
+      plan = planHook({ ...snapshot, templateProblem: problem });
+      break;
+    }
+  }
+  await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status);
+  await recordEvents(deps, hook, plan);
+  countFinished(deps, hook, plan);
+  // A finished Job may go (TTL, hand) once its result is in the status written above.
+  const recorded = new Set(
+    (plan.status.deployments ?? [])
+      .filter((d) => d.lastRun?.phase === 'Running')
+      .map((d) => d.lastRun?.jobName),
+  );
+  await releaseJobs(
+    deps,
+    jobs,
+    (j) =>
+      !recorded.has(j.metadata.name) && (jobOutcome(j).phase !== 'Running' || !!j.metadata.deletionTimestamp),
+  );
+  return plan.requeueAfterMs ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
+}
+
+async function createJob(
+  deps: Deps,
+  ctx: ReconcileContext,
+  hook: HookObject,
+  run: Plan['create'][number],
+  template: PodTemplateSpec,
+): Promise<TemplateProblem | undefined> {
+  try {
+    const { created } = await deps.mgr.client.createIfAbsent(Resources.jobs, hookJob(hook, run, template));
+    if (created) {
+      deps.runs.inc({ result: 'started' });
+      const completedAt = rolloutCompletedAt(run.deployment);
+      if (completedAt) deps.delay.observe(Math.max(0, (Date.now() - completedAt) / 1000));
+      ctx.log.info(
+        { job: run.name, deployment: run.deployment.metadata.name, revision: run.revision },
+        'created hook Job',
+      );
+    }
+    return undefined;
+  } catch (e) {
+    if (e instanceof ApiError && (e.code === 422 || e.code === 400)) {
+      return { reason: 'InvalidTemplate', message: `Kubernetes rejected the hook Job: ${e.message}` };
+    }
+    throw e;
+  }
+}
+
+/** When the rollout completed: the Progressing condition's update that reported the new ReplicaSet available. */
+function rolloutCompletedAt(deployment: KubeObject): number | undefined {
+  const c = (deployment.status?.conditions ?? []).find(
+    (x: { type: string; reason?: string }) =>
+      x.type === 'Progressing' && x.reason === 'NewReplicaSetAvailable',
+  );
+  return c?.lastUpdateTime ? Date.parse(c.lastUpdateTime) : undefined;
+}
+
+function countFinished(deps: Deps, hook: HookObject, plan: Plan) {
+  const before = new Map((hook.status?.deployments ?? []).map((d) => [d.name, d.lastRun]));
+  for (const d of plan.status.deployments ?? []) {
+    const prev = before.get(d.name);
+    if (
+      d.lastRun &&
+      d.lastRun.phase !== 'Running' &&
+      (prev?.jobName !== d.lastRun.jobName || prev?.phase === 'Running')
+    ) {
+      deps.runs.inc({ result: d.lastRun.phase === 'Succeeded' ? 'succeeded' : 'failed' });
+    }
+  }
+}
+
+async function recordEvents(deps: Deps, hook: HookObject, plan: Plan) {
+  const writes = plan.events.map((e) => {
+    const target = e.on === 'hook' ? hook : deps.deployments.get(hook.metadata.namespace, e.on.deployment);
+    return target
+      ? deps.mgr.events.record(
+          { apiVersion: target.apiVersion ?? 'apps/v1', kind: target.kind ?? 'Deployment', ...target },
+          e.type,
+          e.reason,
+          e.note,
+        )
+      : undefined;
+  });
+  await Promise.all(writes);
+}
+
+async function releaseJobs(deps: Deps, jobs: KubeObject[], releasable: (job: KubeObject) => boolean) {
+  for (const job of jobs) {
+    const finalizers = job.metadata.finalizers ?? [];
+    if (!finalizers.includes(RESULT_FINALIZER) || !releasable(job)) continue;
+    try {
+      await deps.mgr.client.mergePatch(Resources.jobs, job.metadata.namespace, job.metadata.name as string, {
+        metadata: {
+          finalizers: finalizers.filter((f) => f !== RESULT_FINALIZER),
+          resourceVersion: job.metadata.resourceVersion,
+        },
+      });
+    } catch (e) {
+      if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// The hook Job for one (hook, Deployment, revision): pure, from the hook's settings and template.
+import { labelValue } from '../../api/names.ts';
+import type { KubeObject } from '../../runtime/kube-client.ts';
+import {
+  DEPLOYMENT_ANNOTATION,
+  DEPLOYMENT_LABEL,
+  HOOK_LABEL,
+  RERUN_ANNOTATION,
+  RESULT_FINALIZER,
+  REVISION_LABEL,
+} from './labels.ts';
+import type { HookObject, JobToCreate } from './plan.ts';
+
+export interface PodTemplateSpec {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  // biome-ignore lint/suspicious/noExplicitAny: a core/v1 PodSpec, validated by the API server
+  spec: Record<string, any>;
+}
+
+type Container = { name: string; image?: string; env?: { name: string; value?: string }[] };
+
+/** The image of the Deployment's container that `inheritImage` names (default: its first container). */
+export function inheritedImage(deployment: KubeObject, fromContainer?: string): string | undefined {
+  const containers: Container[] = deployment.spec?.template?.spec?.containers ?? [];
+  const source = fromContainer ? containers.find((c) => c.name === fromContainer) : containers[0];
+  return source?.image;
+}
+
+export function hookJob(hook: HookObject, run: JobToCreate, template: PodTemplateSpec): KubeObject {
+  const hookName = hook.metadata.name as string;
+  const deploymentName = run.deployment.metadata.name as string;
+  const namespace = hook.metadata.namespace as string;
+  const labels = {
+    [HOOK_LABEL]: labelValue(hookName),
+    [DEPLOYMENT_LABEL]: labelValue(deploymentName),
+    [REVISION_LABEL]: labelValue(run.revision),
+  };
+  const env = [
+    { name: 'BOSUN_HOOK', value: hookName },
+    { name: 'BOSUN_DEPLOYMENT', value: deploymentName },
+    { name: 'BOSUN_REVISION', value: run.revision },
+    { name: 'BOSUN_NAMESPACE', value: namespace },
+  ];
+  const inherit = hook.spec.inheritImage;
+  const image = inherit ? inheritedImage(run.deployment, inherit.fromContainer) : undefined;
+  const withEnv = (c: Container, setImage: boolean): Container => ({
+    ...c,
+    ...(setImage && image ? { image } : {}),
+    env: [...(c.env ?? []).filter((e) => !e.name.startsWith('BOSUN_')), ...env],
+  });
+  const spec = template.spec;
+  const podSpec = {
+    ...spec,
+    restartPolicy: spec.restartPolicy ?? 'Never',
+    containers: (spec.containers as Container[]).map((c) =>
+      withEnv(c, !!inherit && (!inherit.containers || inherit.containers.includes(c.name))),
+    ),
+    ...(spec.initContainers
+      ? {
+          initContainers: (spec.initContainers as Container[]).map((c) =>
+            withEnv(c, !!inherit?.containers?.includes(c.name)),
+          ),
+        }
+      : {}),
+  };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: run.name,
+      namespace,
+      labels,
+      annotations: {
+        [DEPLOYMENT_ANNOTATION]: deploymentName,
+        ...(run.rerun ? { [RERUN_ANNOTATION]: run.rerun } : {}),
+      },
+      ownerReferences: [
+        {
+          apiVersion: hook.apiVersion as string,
+          kind: hook.kind as string,
+          name: hookName,
+          uid: hook.metadata.uid as string,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+      finalizers: [RESULT_FINALIZER],
+    },
+    spec: {
+      backoffLimit: hook.spec.backoffLimit ?? 0,
+      ...(hook.spec.activeDeadlineSeconds ? { activeDeadlineSeconds: hook.spec.activeDeadlineSeconds } : {}),
+      ...(hook.spec.ttlSecondsAfterFinished !== undefined
+        ? { ttlSecondsAfterFinished: hook.spec.ttlSecondsAfterFinished }
+        : {}),
+      template: {
+        metadata: { ...template.metadata, labels: { ...template.metadata?.labels, ...labels } },
+        spec: podSpec,
+      },
+    },
+  };
+}

@@ -1,0 +1,9 @@
+// Labels, annotations and environment that identify a hook run.
+export const HOOK_LABEL = 'bosun.dev/hook';
+export const DEPLOYMENT_LABEL = 'bosun.dev/deployment';
+export const REVISION_LABEL = 'bosun.dev/revision';
+/** Full names, when the label values had to be shortened. */
+export const DEPLOYMENT_ANNOTATION = 'bosun.dev/deployment';
+export const RERUN_ANNOTATION = 'bosun.dev/rerun';
+/** Keeps a finished hook Job until its result is in the hook's status (a TTL cannot lose it). */
+export const RESULT_FINALIZER = 'bosun.dev/hook-result';

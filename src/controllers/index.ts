@@ -1,0 +1,7 @@
+// Every controller of the operator.
+import type { Manager } from '../runtime/manager.ts';
+import { setupDeploymentHookController } from './deploymenthook/controller.ts';
+
+export function registerControllers(mgr: Manager, opts: { workers: number }): void {
+  setupDeploymentHookController(mgr, opts);
+}

@@ -1,0 +1,63 @@
+// Status helpers: Kubernetes-convention conditions, and status writes that happen only when
+// something changed (never a timestamp that moves on every reconcile).
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeClient, KubeObject, ResourceRef } from './kube-client.ts';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
+
+/**
+ * Returns the conditions with `next` set. The transition time moves only when the status flips;
+ * an unchanged condition is returned as the same object, so equality checks see no change.
+ */
+export function setCondition(
+  conditions: Condition[] | undefined,
+  next: ConditionInput,
+  now: Date,
+): Condition[] {
+  const list = conditions ?? [];
+  const current = list.find((c) => c.type === next.type);
+  if (
+    current &&
+    current.status === next.status &&
+    current.reason === next.reason &&
+    current.message === next.message &&
+    current.observedGeneration === next.observedGeneration
+  ) {
+    return list;
+  }
+  const lastTransitionTime =
+    current && current.status === next.status
+      ? current.lastTransitionTime
+      : now.toISOString().replace(/\.\d+Z$/, 'Z');
+  const updated: Condition = { ...next, lastTransitionTime };
+  return current ? list.map((c) => (c === current ? updated : c)) : [...list, updated];
+}
+
+export const findCondition = (conditions: Condition[] | undefined, type: string) =>
+  conditions?.find((c) => c.type === type);
+
+/** Writes `status` through the status subresource when it differs from the object's; returns whether it wrote. */
+export async function updateStatusIfChanged<T extends KubeObject>(
+  client: KubeClient,
+  ref: ResourceRef,
+  obj: T,
+  status: unknown,
+): Promise<boolean> {
+  if (isDeepStrictEqual(stripUndefined(obj.status ?? {}), stripUndefined(status))) return false;
+  // Carries the resourceVersion we decided on: a concurrent change makes this a 409 and a requeue.
+  await client.replaceStatus(ref, { ...obj, status });
+  return true;
+}
+
+function stripUndefined(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value ?? null));
+}
