@@ -52,7 +52,8 @@ for kv in "gitVersion=$K8S_VERSION" gitMajor=1 "gitMinor=$minor" gitTreeState=cl
 done
 step_cmds=()
 for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-  if ! has_version "$cmd" --version "$K8S_VERSION"; then
+  flag=--version; [[ $cmd == kubectl ]] && flag="version --client"
+  if ! has_version "$cmd" "$flag" "$K8S_VERSION"; then
     step_cmds+=("$cmd")
   fi
 done

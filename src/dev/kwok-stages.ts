@@ -201,7 +201,16 @@ export function kwokConfigYaml(leaseSeconds: number): string {
   const config = {
     apiVersion: 'config.kwok.x-k8s.io/v1alpha1',
     kind: 'KwokConfiguration',
-    options: { manageAllNodes: true, nodeLeaseDurationSeconds: leaseSeconds, cidr: '10.244.0.0/16' },
+    // kwok applies its defaults only through kwokctl; bare kwok needs the parallelism spelled out.
+    options: {
+      manageAllNodes: true,
+      nodeLeaseDurationSeconds: leaseSeconds,
+      nodeLeaseParallelism: 16,
+      nodePlayStageParallelism: 8,
+      podPlayStageParallelism: 16,
+      podsOnNodeSyncParallelism: 8,
+      cidr: '10.244.0.0/16',
+    },
   };
   return [config, ...stages].map((d) => stringify(d)).join('---\n');
 }
