@@ -10,7 +10,11 @@ export class FakeClock implements Clock {
   setTimeout(fn: () => void, ms: number) {
     const timer = { at: this.t + ms, fn, cancelled: false };
     this.timers.push(timer);
-    return { cancel: () => void (timer.cancelled = true) };
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
   }
   advance(ms: number) {
     this.t += ms;

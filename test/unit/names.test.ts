@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { matchesSelector } from '../../src/api/selector.ts';
 import { boundedName, labelValue } from '../../src/api/names.ts';
+import { matchesSelector } from '../../src/api/selector.ts';
 
 describe('boundedName', () => {
   it('keeps short names readable', () => {
@@ -34,10 +34,19 @@ describe('matchesSelector', () => {
     ['matchLabels miss', { matchLabels: { app: 'cart' } }, false],
     ['In', { matchExpressions: [{ key: 'tier', operator: 'In', values: ['web', 'api'] }] }, true],
     ['NotIn', { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['web'] }] }, false],
-    ['NotIn on a missing key', { matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] }, true],
+    [
+      'NotIn on a missing key',
+      { matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] },
+      true,
+    ],
     ['Exists', { matchExpressions: [{ key: 'app', operator: 'Exists' }] }, true],
     ['DoesNotExist', { matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }, false],
-    ['both must hold', { matchLabels: { app: 'shop' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['api'] }] }, false],
+    [
+      'both must hold',
+      { matchLabels: { app: 'shop' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['api'] }] },
+      false,
+    ],
   ];
-  for (const [name, selector, want] of cases) it(name, () => assert.equal(matchesSelector(selector, labels), want));
+  for (const [name, selector, want] of cases)
+    it(name, () => assert.equal(matchesSelector(selector, labels), want));
 });

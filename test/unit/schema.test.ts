@@ -9,15 +9,46 @@ const container = { name: 'm', image: 'x' };
 
 describe('DeploymentHook spec validation (the runtime side of the CRD schema)', () => {
   const cases: [string, unknown, RegExp | null][] = [
-    ['a PodTemplate by name', { selector: { matchLabels: { app: 'a' } }, template: { name: 'migrations' } }, null],
-    ['an inline template', { selector: { matchLabels: { app: 'a' } }, template: { spec: { spec: { containers: [container] } } } }, null],
-    ['both name and spec', { selector: { matchLabels: { app: 'a' } }, template: { name: 'x', spec: { spec: { containers: [container] } } } }, /exactly one of template.name/],
-    ['neither name nor spec', { selector: { matchLabels: { app: 'a' } }, template: {} }, /exactly one of template.name/],
-    ['unknown concurrencyPolicy', { selector: { matchLabels: { app: 'a' } }, template: { name: 'x' }, concurrencyPolicy: 'Sometimes' }, /concurrencyPolicy: must be one of Forbid, Replace, Allow/],
-    ['negative backoffLimit', { selector: { matchLabels: { app: 'a' } }, template: { name: 'x' }, backoffLimit: -1 }, /backoffLimit: must be at least 0/],
+    [
+      'a PodTemplate by name',
+      { selector: { matchLabels: { app: 'a' } }, template: { name: 'migrations' } },
+      null,
+    ],
+    [
+      'an inline template',
+      { selector: { matchLabels: { app: 'a' } }, template: { spec: { spec: { containers: [container] } } } },
+      null,
+    ],
+    [
+      'both name and spec',
+      {
+        selector: { matchLabels: { app: 'a' } },
+        template: { name: 'x', spec: { spec: { containers: [container] } } },
+      },
+      /exactly one of template.name/,
+    ],
+    [
+      'neither name nor spec',
+      { selector: { matchLabels: { app: 'a' } }, template: {} },
+      /exactly one of template.name/,
+    ],
+    [
+      'unknown concurrencyPolicy',
+      { selector: { matchLabels: { app: 'a' } }, template: { name: 'x' }, concurrencyPolicy: 'Sometimes' },
+      /concurrencyPolicy: must be one of Forbid, Replace, Allow/,
+    ],
+    [
+      'negative backoffLimit',
+      { selector: { matchLabels: { app: 'a' } }, template: { name: 'x' }, backoffLimit: -1 },
+      /backoffLimit: must be at least 0/,
+    ],
     ['empty selector', { selector: {}, template: { name: 'x' } }, /selector must not be empty/],
     ['missing selector', { template: { name: 'x' } }, /selector: required/],
-    ['unknown field', { selector: { matchLabels: { app: 'a' } }, template: { name: 'x' }, retries: 3 }, /retries: unknown field/],
+    [
+      'unknown field',
+      { selector: { matchLabels: { app: 'a' } }, template: { name: 'x' }, retries: 3 },
+      /retries: unknown field/,
+    ],
   ];
   for (const [name, spec, want] of cases) {
     it(name, () => {
@@ -30,6 +61,9 @@ describe('DeploymentHook spec validation (the runtime side of the CRD schema)', 
 
 describe('generated CRDs', () => {
   it('are committed and up to date (run `npm run crds` after changing src/api)', () => {
-    assert.equal(readFileSync(new URL('../../deploy/crds/bosun.dev.yaml', import.meta.url), 'utf8'), crdsYaml());
+    assert.equal(
+      readFileSync(new URL('../../deploy/crds/bosun.dev.yaml', import.meta.url), 'utf8'),
+      crdsYaml(),
+    );
   });
 });
