@@ -152,8 +152,13 @@ export class WatchCache<T extends KubeObject = KubeObject> {
         this.opts.namespace,
         this.query({ limit: this.opts.pageSize ?? 500, continue: cont }),
       );
+      // List items carry no apiVersion/kind; events, owner references and logs want them.
+      const kind = (page as { kind?: string }).kind?.replace(/List$/, '');
+      const apiVersion = (page as { apiVersion?: string }).apiVersion;
       for (const item of page.items) {
         const o = stripForCache(item);
+        o.apiVersion ??= apiVersion;
+        o.kind ??= kind;
         fresh.set(objectKey(o), o);
       }
       cont = page.metadata.continue || undefined;

@@ -9,15 +9,7 @@ import { FAIL_LABEL, FAIL_REASON, READY_AFTER } from '../../src/dev/kwok-stages.
 import { type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
-import {
-  condition,
-  deployment,
-  hook,
-  hookJobs,
-  jobSucceeded,
-  waitHook,
-  waitRolledOut,
-} from '../support/deployments.ts';
+import { condition, deployment, hook, hookJobs, waitHook, waitRolledOut } from '../support/deployments.ts';
 import { eventsFor, getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
 
 const migrate = { name: 'migrate', image: 'registry.example/migrate:1', command: ['migrate', 'up'] };
@@ -217,10 +209,12 @@ describe('DeploymentHook', () => {
     assert.match(condition(h, 'Ready').message, /web: rollout exceeded its progress deadline/);
     assert.equal(h.status.deployments[0].rollout, 'Failed');
     assert.equal((await hookJobs(client, ns)).length, 0, 'no hook Job');
-    const events = await eventsFor(client, ns, 'migrate');
-    assert.ok(
-      events.some((e) => e.reason === 'RolloutFailed' && e.type === 'Warning'),
-      'a Warning event says why',
+    await waitFor(
+      async () =>
+        (await eventsFor(client, ns, 'migrate')).some(
+          (e) => e.reason === 'RolloutFailed' && e.type === 'Warning',
+        ),
+      { what: 'a RolloutFailed Warning event' },
     );
   });
 
@@ -291,22 +285,23 @@ describe('DeploymentHook', () => {
       labelSelector: `job-name=${jobs[0]?.metadata.name}`,
     });
     assert.equal(pods.items.length, 2, 'backoffLimit 1: the first pod and one retry');
-    const hookEvents = await eventsFor(client, ns, 'migrate');
-    assert.ok(
-      hookEvents.some(
-        (e) => e.type === 'Warning' && e.reason === 'Failed' && /BackoffLimitExceeded/.test(e.note),
-      ),
-      'Warning event on the hook',
+    await waitFor(
+      async () =>
+        (await eventsFor(client, ns, 'migrate')).some(
+          (e) => e.type === 'Warning' && e.reason === 'Failed' && /BackoffLimitExceeded/.test(e.note),
+        ),
+      { what: 'a Warning event on the hook' },
     );
-    const depEvents = await eventsFor(client, ns, 'web');
-    assert.ok(
-      depEvents.some((e) => e.type === 'Warning' && e.reason === 'HookFailed'),
-      'Warning event on the Deployment',
+    await waitFor(
+      async () =>
+        (await eventsFor(client, ns, 'web')).some((e) => e.type === 'Warning' && e.reason === 'HookFailed'),
+      { what: 'a Warning event on the Deployment' },
     );
 
     await client.mergePatch(HOOKS, ns, 'migrate', {
+      // Fix the template (drop the fail label) and ask for a rerun.
       metadata: { annotations: { 'bosun.dev/rerun': 'fixed-the-schema' } },
-      spec: { template: inline() },
+      spec: { template: { spec: { metadata: null } } },
     });
     const after = await waitHook(client, ns, 'migrate', 'rerun succeeded', succeededFor('1'), 60_000);
     assert.equal(after.status.deployments[0].rerun, 'fixed-the-schema');
@@ -331,10 +326,12 @@ describe('DeploymentHook', () => {
       (x) => condition(x, 'Ready')?.reason === 'TemplateNotFound',
     );
     assert.match(condition(h, 'Ready').message, /PodTemplate .*\/migrations does not exist/);
-    assert.ok(
-      (await eventsFor(client, ns, 'migrate')).some(
-        (e) => e.reason === 'TemplateNotFound' && e.type === 'Warning',
-      ),
+    await waitFor(
+      async () =>
+        (await eventsFor(client, ns, 'migrate')).some(
+          (e) => e.reason === 'TemplateNotFound' && e.type === 'Warning',
+        ),
+      { what: 'a TemplateNotFound Warning event' },
     );
     assert.equal((await hookJobs(client, ns)).length, 0);
     await client.create(Resources.podTemplates, {

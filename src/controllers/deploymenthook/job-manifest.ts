@@ -51,7 +51,8 @@ export function hookJob(hook: HookObject, run: JobToCreate, template: PodTemplat
   const spec = template.spec;
   const podSpec = {
     ...spec,
-    restartPolicy: spec.restartPolicy ?? 'Never',
+    // A PodTemplate object defaults restartPolicy to Always, which a Job refuses: hooks run once.
+    restartPolicy: spec.restartPolicy === 'OnFailure' ? 'OnFailure' : 'Never',
     containers: (spec.containers as Container[]).map((c) =>
       withEnv(c, !!inherit && (!inherit.containers || inherit.containers.includes(c.name))),
     ),
