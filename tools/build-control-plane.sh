@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-# kubectl, kwok) from Go modules into a cache directory keyed by versions. Idempotent: a binary
+# kubectl, kwok, helm) from Go modules into a cache directory keyed by versions. Idempotent: a binary
 # that already reports the wanted version is not rebuilt. Prints one progress line per step.
 set -euo pipefail
 
 K8S_VERSION=v1.36.3
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
+HELM_VERSION=v3.22.0
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${BOSUN_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bosun}
 bin="$cache/bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
@@ -19,7 +20,7 @@ gov=$(go env GOVERSION); gominor=$(echo "$gov" | sed -E 's/^go1\.([0-9]+).*/\1/'
 if (( gominor < 26 )); then echo "bosun: Go $gov is too old; Kubernetes 1.36 needs Go 1.26 or later" >&2; exit 3; fi
 mkdir -p "$bin"
 
-step=0; total=4
+step=0; total=5
 progress() { step=$((step + 1)); echo "[build $step/$total] $*"; }
 elapsed() { local s=$SECONDS; printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 # Prints a heartbeat while a long step runs, so a cold build never sits silent.
@@ -43,6 +44,11 @@ fi
 progress "kwok $KWOK_VERSION"
 if has_version kwok --version "$KWOK_VERSION"; then echo "         cached"; else
   GOBIN="$bin" with_heartbeat "building kwok" go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" || fail_hint kwok
+fi
+
+progress "helm $HELM_VERSION (to check the chart)"
+if has_version helm version "$HELM_VERSION"; then echo "         cached"; else
+  GOBIN="$bin" with_heartbeat "building helm" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" || fail_hint helm
 fi
 
 ldflags="-s -w"

@@ -66,6 +66,7 @@ export function buildBinaries(log: Log): string {
     'kube-scheduler',
     'kubectl',
     'kwok',
+    'helm',
   ].every((b) => existsSync(join(binDir, b)));
   if (!ready) log('building the control plane from Go modules (first time only)');
   try {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { deploymentHookSpec } from '../../src/api/deploymenthook.ts';
 import { validate } from '../../src/api/schema.ts';
-import { crdsYaml } from '../../src/cli/crds.ts';
+import { generatedFiles } from '../../src/cli/generate.ts';
 
 const container = { name: 'm', image: 'x' };
 
@@ -59,11 +59,10 @@ describe('DeploymentHook spec validation (the runtime side of the CRD schema)', 
   }
 });
 
-describe('generated CRDs', () => {
-  it('are committed and up to date (run `npm run crds` after changing src/api)', () => {
-    assert.equal(
-      readFileSync(new URL('../../deploy/crds/bosun.dev.yaml', import.meta.url), 'utf8'),
-      crdsYaml(),
-    );
-  });
+describe('generated files', () => {
+  for (const [path, text] of Object.entries(generatedFiles())) {
+    it(`${path} is committed and up to date (run \`npm run generate\` after changing src/api)`, () => {
+      assert.equal(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8'), text);
+    });
+  }
 });
