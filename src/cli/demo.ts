@@ -1,21 +1,28 @@
-// `bosun demo`: the local cluster at work, narrated.
+// `bosun demo`: the local cluster and a migration hook at work, narrated.
 import { parseArgs } from 'node:util';
+import { crdManifest } from '../api/crd.ts';
+import { KINDS } from '../api/index.ts';
+import { HOOKS } from '../controllers/deploymenthook/controller.ts';
 import { rolloutState } from '../controllers/deploymenthook/rollout.ts';
+import { registerControllers } from '../controllers/index.ts';
 import { up } from '../dev/cluster.ts';
 import { isNodeReady, listSimulatedNodes } from '../dev/nodes.ts';
 import { isAlreadyExists, KubeClient, Resources } from '../runtime/kube-client.ts';
+import { silentLogger } from '../runtime/log.ts';
+import { Manager } from '../runtime/manager.ts';
+import { Metrics } from '../runtime/metrics.ts';
 import { waitFor } from '../runtime/wait.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const NS = 'bosun-demo';
 
-function demoDeployment(image: string) {
+function demoDeployment(image: string, replicas = 3) {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'shop', namespace: NS, labels: { app: 'shop' } },
     spec: {
-      replicas: 3,
+      replicas,
       selector: { matchLabels: { app: 'shop' } },
       template: {
         metadata: { labels: { app: 'shop' }, annotations: { 'kwok.bosun.dev/ready-after': '2s' } },
@@ -25,27 +32,64 @@ function demoDeployment(image: string) {
   };
 }
 
-async function rollOut(client: KubeClient, image: string): Promise<string> {
+const migrationHook = {
+  apiVersion: 'bosun.dev/v1alpha1',
+  kind: 'DeploymentHook',
+  metadata: { name: 'migrate', namespace: NS },
+  spec: {
+    selector: { matchLabels: { app: 'shop' } },
+    inheritImage: { fromContainer: 'web' },
+    template: {
+      spec: {
+        metadata: { annotations: { 'kwok.bosun.dev/finish-after': '3s' } },
+        spec: { containers: [{ name: 'migrate', image: 'set-by-inheritImage', command: ['./migrate'] }] },
+      },
+    },
+  },
+};
+
+async function rollOut(client: KubeClient, image: string, replicas = 3): Promise<string> {
   const started = Date.now();
-  await client.apply(Resources.deployments, demoDeployment(image));
+  await client.apply(Resources.deployments, demoDeployment(image, replicas));
   const revision = await waitFor(
     async () => {
       const d = await client.get(Resources.deployments, NS, 'shop');
       const state = rolloutState(d);
-      return state.phase === 'Complete'
-        ? state.revision
-        : { pending: state.phase === 'Progressing' ? state.message : state.message };
+      if (state.phase !== 'Complete') return { pending: state.message };
+      return d.status.availableReplicas === replicas ? state.revision : { pending: 'scaling' };
     },
     { what: 'the shop Deployment to roll out', timeoutMs: 120_000 },
   );
-  say(`  rolled out ${image} as revision ${revision} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  say(
+    `  ${image} × ${replicas}: revision ${revision}, rolled out in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+  );
   return revision;
+}
+
+async function showHookRun(client: KubeClient, revision: string): Promise<void> {
+  const hook = await waitFor(
+    async () => {
+      const h = await client.get(HOOKS, NS, 'migrate');
+      const run = h.status?.deployments?.[0]?.lastRun;
+      return run?.revision === revision && run.phase === 'Succeeded'
+        ? h
+        : { pending: JSON.stringify(run ?? {}) };
+    },
+    { what: `the migration for revision ${revision}`, timeoutMs: 60_000 },
+  );
+  const run = hook.status.deployments[0].lastRun;
+  const job = await client.get(Resources.jobs, NS, run.jobName);
+  const ready = hook.status.conditions.find((c: { type: string }) => c.type === 'Ready');
+  say(`  hook Job ${run.jobName} ran ${job.spec.template.spec.containers[0].image}: ${run.phase}`);
+  say(
+    `  hook status: matched ${hook.status.matched}, succeeded ${hook.status.succeeded}, Ready=${ready.status} (${ready.reason})`,
+  );
 }
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { nodes: { type: 'string', default: '3' } } });
   say(
-    'Bosun demo: a local Kubernetes control plane (kube-apiserver, etcd, controller manager, scheduler; kwok nodes)',
+    'Bosun demo: a local Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler; kwok nodes)',
   );
   const state = await up({ nodes: Number(values.nodes), log: (l) => say(`  ${l}`) });
   const client = KubeClient.fromKubeconfig(state.kubeconfig);
@@ -60,16 +104,42 @@ export async function demoCommand(argv: string[]): Promise<number> {
   } catch (e) {
     if (!isAlreadyExists(e)) throw e;
   }
-  say('\nA Deployment of 3 replicas whose pods take 2s to become ready:');
-  const first = await rollOut(client, 'registry.example/shop:1.0');
-  say('A new image is a new revision:');
-  const second = await rollOut(client, 'registry.example/shop:1.1');
-  const pods = await client.list(Resources.pods, NS, { labelSelector: 'app=shop' });
+  for (const kind of KINDS) await client.apply(Resources.crds, crdManifest(kind));
+  await waitFor(() => client.list(HOOKS, NS), { what: 'the Bosun CRDs to be served' });
   say(
-    `\nRevision ${first} → ${second}; pods now on: ${[...new Set(pods.items.map((p) => p.spec.nodeName))].sort().join(', ')}`,
+    '\nBosun CRDs installed; the operator runs inside this command (`bosun run` is the same in a cluster).',
   );
+  const mgr = new Manager({
+    client,
+    log: silentLogger,
+    metrics: new Metrics({ processMetrics: false }),
+    namespaces: [NS],
+  });
+  registerControllers(mgr, { workers: 2 });
+  await mgr.start();
+  try {
+    await client.apply(HOOKS, migrationHook);
+    say(
+      'DeploymentHook "migrate": after each rollout of app=shop, a 3s migration Job with the rolled-out image.',
+    );
+    say('\nA Deployment whose pods take 2s to become ready; the hook waits for the rollout to finish:');
+    await showHookRun(client, await rollOut(client, 'registry.example/shop:1.0'));
+    say('\nA new image is a new revision, so the migration runs again:');
+    await showHookRun(client, await rollOut(client, 'registry.example/shop:1.1'));
+    say('\nScaling is not a new revision, so nothing runs:');
+    await rollOut(client, 'registry.example/shop:1.1', 5);
+    const jobs = await client.list(Resources.jobs, NS, { labelSelector: 'bosun.dev/hook=migrate' });
+    say(
+      `  hook Jobs, one per revision: ${jobs.items
+        .map((j) => j.metadata.name)
+        .sort()
+        .join(', ')}`,
+    );
+  } finally {
+    await mgr.stop();
+  }
   say(
-    `\nThe cluster keeps running. Try:\n  eval "$(bosun dev env)"\n  kubectl get nodes,deployments,pods -A\n  bosun dev down`,
+    `\nThe cluster keeps running. Try:\n  eval "$(npm run --silent bosun -- dev env)"\n  kubectl -n ${NS} get deploymenthooks,deployments,jobs\n  npm run bosun -- dev down`,
   );
   return 0;
 }
