@@ -8,12 +8,20 @@ export interface PolicyRule {
 
 /** Cluster-wide (namespaced resources in every watched namespace, plus nodes). */
 export const clusterRules: PolicyRule[] = [
-  { apiGroups: ['bosun.dev'], resources: ['deploymenthooks'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['bosun.dev'], resources: ['deploymenthooks/status'], verbs: ['update', 'patch'] },
+  { apiGroups: ['bosun.dev'], resources: ['deploymenthooks', 'daemonjobs'], verbs: ['get', 'list', 'watch'] },
+  {
+    apiGroups: ['bosun.dev'],
+    resources: ['deploymenthooks/status', 'daemonjobs/status'],
+    verbs: ['update', 'patch'],
+  },
   // Owner references with blockOwnerDeletion need this where OwnerReferencesPermissionEnforcement is on.
-  { apiGroups: ['bosun.dev'], resources: ['deploymenthooks/finalizers'], verbs: ['update'] },
+  {
+    apiGroups: ['bosun.dev'],
+    resources: ['deploymenthooks/finalizers', 'daemonjobs/finalizers'],
+    verbs: ['update'],
+  },
   { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: [''], resources: ['podtemplates'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['podtemplates', 'nodes'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];

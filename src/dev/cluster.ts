@@ -336,11 +336,9 @@ export async function down(log: Log = () => {}): Promise<void> {
   await withLock(dir, async () => {
     const state = readState(dir);
     if (state) {
-      const pids = stopProcesses(state);
-      if (!(await waitGone(pids, 15_000))) {
-        log('some components did not stop within 15s; killing them');
+      // kube-apiserver drains its watches for a while on SIGTERM; nothing here needs that.
+      if (!(await waitGone(stopProcesses(state), 5_000)))
         await waitGone(stopProcesses(state, 'SIGKILL'), 5_000);
-      }
     }
     rmSync(dir, { recursive: true, force: true });
   });

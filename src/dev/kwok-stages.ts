@@ -4,6 +4,7 @@
 //   annotation kwok.bosun.dev/ready-after: "10s"   the pod stays Pending (not Ready) this long
 //   annotation kwok.bosun.dev/finish-after: "30s"  a Job's pod runs this long before it ends
 //   label      kwok.bosun.dev/fail: "true"         a Job's pod ends Failed instead of Succeeded
+//   annotation kwok.bosun.dev/fail-on-nodes: "a,b"    it fails only when it runs on one of these nodes
 //   annotation kwok.bosun.dev/exit-code, /reason, /message   how it fails (default 1, Error)
 // Delays use a fixed duration and no jitter: in kwok a jitter not larger than the delay replaces it.
 import { stringify } from 'yaml';
@@ -14,11 +15,14 @@ export const FAIL_LABEL = 'kwok.bosun.dev/fail';
 export const FAIL_EXIT_CODE = 'kwok.bosun.dev/exit-code';
 export const FAIL_REASON = 'kwok.bosun.dev/reason';
 export const FAIL_MESSAGE = 'kwok.bosun.dev/message';
+export const FAIL_ON_NODES = 'kwok.bosun.dev/fail-on-nodes';
 
 const annotation = (key: string) => `.metadata.annotations["${key}"]`;
 const notDeleted = { key: '.metadata.deletionTimestamp', operator: 'DoesNotExist' };
 const phaseIs = (phase: string) => ({ key: '.status.phase', operator: 'In', values: [phase] });
 const ownedByJob = { key: '.metadata.ownerReferences.[].kind', operator: 'In', values: ['Job'] };
+/** jq: is the pod's node listed in its fail-on-nodes annotation? */
+const failsOnItsNode = `.spec.nodeName as $n | ((.metadata.annotations["${FAIL_ON_NODES}"] // "") | split(",") | any(. == $n))`;
 const delayFrom = (key: string) => ({
   durationMilliseconds: 0,
   durationFrom: { expressionFrom: annotation(key) },
@@ -180,6 +184,7 @@ export const stages = [
       phaseIs('Running'),
       ownedByJob,
       { key: `.metadata.labels["${FAIL_LABEL}"]`, operator: 'DoesNotExist' },
+      { key: failsOnItsNode, operator: 'NotIn', values: ['true'] },
     ],
     { statusTemplate: podTerminated('Succeeded') },
     delayFrom(FINISH_AFTER),
@@ -188,6 +193,13 @@ export const stages = [
     'pod-fail',
     'Pod',
     [notDeleted, phaseIs('Running'), { key: `.metadata.labels["${FAIL_LABEL}"]`, operator: 'Exists' }],
+    { statusTemplate: podTerminated('Failed') },
+    delayFrom(FINISH_AFTER),
+  ),
+  stage(
+    'pod-fail-on-node',
+    'Pod',
+    [notDeleted, phaseIs('Running'), { key: failsOnItsNode, operator: 'In', values: ['true'] }],
     { statusTemplate: podTerminated('Failed') },
     delayFrom(FINISH_AFTER),
   ),

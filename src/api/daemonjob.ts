@@ -1,0 +1,170 @@
+// DaemonJob: run a pod to completion once on every eligible node, including nodes that join later.
+import { conditionsSchema, podTemplateSpecSchema } from './common.ts';
+import type { KindDefinition } from './crd.ts';
+import { type Infer, s } from './schema.ts';
+
+export const PERCENT = '^(100|[1-9][0-9]?)%$';
+
+export const daemonJobSpec = s.object(
+  {
+    template: podTemplateSpecSchema('; Always is not allowed: the pod must finish'),
+    maxParallel: s.optional(
+      s.intOrString({
+        description:
+          'Nodes running at once: a positive integer or a percentage of the eligible nodes ("25%"; rounded up). Default: all.',
+      }),
+    ),
+    backoffLimit: s.optional(
+      s.integer({
+        description:
+          "Retries per node before the node counts as failed (the per-node Job's backoffLimit; default 6, as for Jobs).",
+        minimum: 0,
+        maximum: 100,
+      }),
+    ),
+    activeDeadlineSeconds: s.optional(
+      s.integer({
+        description: "Seconds a node's Job may run before it fails.",
+        minimum: 1,
+        format: 'int64',
+      }),
+    ),
+    failurePolicy: s.optional(
+      s.string({
+        description:
+          'Continue (default): other nodes go on after a node fails. FailFast: no new node starts after the first failure.',
+        enum: ['Continue', 'FailFast'] as const,
+        default: 'Continue',
+      }),
+    ),
+    newNodes: s.optional(
+      s.string({
+        description:
+          'Run (default): nodes that become eligible later run too. Ignore: nodes created after the run started are left out.',
+        enum: ['Run', 'Ignore'] as const,
+        default: 'Run',
+      }),
+    ),
+    ttlSecondsAfterFinished: s.optional(
+      s.integer({
+        description:
+          'Seconds after which a finished per-node Job is deleted; its result stays in the status.',
+        minimum: 0,
+      }),
+    ),
+    suspend: s.optional(
+      s.boolean({ description: 'When true, no new per-node Jobs start; running ones finish.' }),
+    ),
+  },
+  {
+    description: 'DaemonJobSpec describes the pod to run once on every eligible node.',
+    rules: [
+      {
+        rule: "!has(self.template.spec.restartPolicy) || self.template.spec.restartPolicy != 'Always'",
+        message: 'template.spec.restartPolicy must be Never or OnFailure: a DaemonJob pod runs to completion',
+      },
+      {
+        rule:
+          "!has(self.maxParallel) || (type(self.maxParallel) == int ? self.maxParallel > 0 : self.maxParallel.matches('" +
+          PERCENT +
+          "'))",
+        message: 'maxParallel must be a positive integer or a percentage from 1% to 100% (e.g. 2 or "25%")',
+        check: (spec) =>
+          spec.maxParallel === undefined ||
+          (typeof spec.maxParallel === 'number'
+            ? spec.maxParallel > 0
+            : new RegExp(PERCENT).test(spec.maxParallel)),
+      },
+    ],
+  },
+);
+
+export const daemonJobStatus = s.object(
+  {
+    observedGeneration: s.optional(
+      s.integer({ description: 'The generation of the spec last acted on.', minimum: 0, format: 'int64' }),
+    ),
+    phase: s.optional(
+      s.string({
+        description: 'Running, Complete, Failed or Suspended.',
+        enum: ['Running', 'Complete', 'Failed', 'Suspended'] as const,
+      }),
+    ),
+    templateHash: s.optional(
+      s.string({
+        description: 'Hash of the pod template of the current run; a new template starts a new run.',
+      }),
+    ),
+    startTime: s.optional(s.string({ description: 'When the current run started.', format: 'date-time' })),
+    completionTime: s.optional(
+      s.string({ description: 'When the current run finished.', format: 'date-time' }),
+    ),
+    desired: s.optional(s.integer({ description: 'Eligible nodes.', minimum: 0 })),
+    active: s.optional(s.integer({ description: 'Nodes whose Job runs now.', minimum: 0 })),
+    succeeded: s.optional(
+      s.integer({ description: 'Eligible nodes whose Job succeeded in this run.', minimum: 0 }),
+    ),
+    failed: s.optional(
+      s.integer({ description: 'Eligible nodes whose Job failed in this run.', minimum: 0 }),
+    ),
+    pending: s.optional(
+      s.integer({
+        description: 'Eligible nodes not started yet (waiting for maxParallel, or not Ready).',
+        minimum: 0,
+      }),
+    ),
+    notReady: s.optional(
+      s.array(s.string({ description: 'A node name.' }), {
+        description: 'Eligible nodes that are not Ready and are waited for (at most 50 listed).',
+        maxItems: 50,
+      }),
+    ),
+    nodeResults: s.optional(
+      s.map(s.string({ description: 'Succeeded or Failed.', enum: ['Succeeded', 'Failed'] as const }), {
+        description:
+          'Durable per-node results of this run (about 30 bytes per node), recorded before the Job may be deleted.',
+      }),
+    ),
+    failedNodes: s.optional(
+      s.array(
+        s.object(
+          {
+            node: s.string({ description: 'The node.' }),
+            reason: s.string({ description: "Why it failed (the Job's reason, or NodeDeleted)." }),
+            message: s.optional(s.string({ description: 'Details.', maxLength: 512 })),
+          },
+          { description: 'A node that failed or went away.' },
+        ),
+        {
+          description: 'Nodes that failed or were deleted mid-run, with reasons (the first 50).',
+          maxItems: 50,
+        },
+      ),
+    ),
+    conditions: s.optional(conditionsSchema),
+  },
+  { description: 'DaemonJobStatus reports the current run across the nodes.' },
+);
+
+export type DaemonJobSpec = Infer<typeof daemonJobSpec>;
+export type DaemonJobStatus = Infer<typeof daemonJobStatus>;
+
+export const DaemonJobKind: KindDefinition = {
+  kind: 'DaemonJob',
+  plural: 'daemonjobs',
+  singular: 'daemonjob',
+  shortNames: ['dj'],
+  description:
+    'DaemonJob runs a pod to completion once on every eligible node, including nodes that join later (node setup, host clean-up, image pre-pull, audits).',
+  spec: daemonJobSpec,
+  status: daemonJobStatus,
+  printerColumns: [
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Desired', type: 'integer', jsonPath: '.status.desired' },
+    { name: 'Active', type: 'integer', jsonPath: '.status.active' },
+    { name: 'Succeeded', type: 'integer', jsonPath: '.status.succeeded' },
+    { name: 'Failed', type: 'integer', jsonPath: '.status.failed' },
+    { name: 'Pending', type: 'integer', jsonPath: '.status.pending' },
+    { name: 'Template', type: 'string', jsonPath: '.status.templateHash', priority: 1 },
+  ],
+};

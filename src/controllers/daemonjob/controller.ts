@@ -1,0 +1,141 @@
+// The DaemonJob controller: snapshot (the DaemonJob, the nodes, its Jobs) → planDaemonJob → start
+// or delete per-node Jobs, write the status, record Events, release finished Jobs.
+import { isDeepStrictEqual } from 'node:util';
+import { Counter } from 'prom-client';
+import { resourceOf } from '../../api/crd.ts';
+import { DaemonJobKind } from '../../api/daemonjob.ts';
+import {
+  Controller,
+  type ReconcileContext,
+  type ReconcileResult,
+  toOwner,
+  toSelf,
+} from '../../runtime/controller.ts';
+import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
+import type { Informer, Manager } from '../../runtime/manager.ts';
+import { updateStatusIfChanged } from '../../runtime/status.ts';
+import { objectKey } from '../../runtime/watch-cache.ts';
+import { jobOutcome } from '../deploymenthook/jobs.ts';
+import { isReady } from './eligibility.ts';
+import { nodeJob } from './job-manifest.ts';
+import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
+import { type DaemonJobObject, jobNode, planDaemonJob, templateHash } from './plan.ts';
+
+export const DAEMONJOBS = resourceOf(DaemonJobKind);
+
+interface Deps {
+  mgr: Manager;
+  daemonJobs: Informer<DaemonJobObject>;
+  nodes: Informer;
+  jobs: Informer;
+  started: Counter;
+}
+
+/** What of a node matters for eligibility; heartbeats change none of it. */
+const nodeShape = (n: KubeObject) => [
+  n.metadata.labels,
+  n.spec?.taints,
+  isReady(n),
+  !!n.metadata.deletionTimestamp,
+];
+
+export function setupDaemonJobController(mgr: Manager, opts: { workers: number }): Controller {
+  const deps: Deps = {
+    mgr,
+    daemonJobs: mgr.informer<DaemonJobObject>(DAEMONJOBS),
+    nodes: mgr.informer(Resources.nodes),
+    jobs: mgr.informer(Resources.jobs, { labelSelector: DAEMONJOB_LABEL }),
+    started: new Counter({
+      name: 'bosun_daemonjob_node_jobs_total',
+      help: 'Per-node Jobs started, and their results',
+      labelNames: ['result'],
+      registers: [mgr.metrics.registry],
+    }),
+  };
+  const controller = new Controller({
+    name: 'daemonjob',
+    workers: opts.workers,
+    metrics: mgr.metrics,
+    log: mgr.log,
+    reconcile: (ctx, key) => reconcile(deps, ctx, key),
+  });
+  controller
+    .watch(deps.daemonJobs, toSelf)
+    .watch(deps.jobs, toOwner('DaemonJob'))
+    .watch(deps.nodes, (e) =>
+      e.type === 'updated' && isDeepStrictEqual(nodeShape(e.object), nodeShape(e.old))
+        ? []
+        : deps.daemonJobs.list().map(objectKey),
+    );
+  mgr.add(controller);
+  return controller;
+}
+
+async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promise<ReconcileResult> {
+  const [namespace, name] = key.split('/') as [string, string];
+  const dj = deps.daemonJobs.get(namespace, name);
+  const jobs = deps.jobs
+    .listNamespace(namespace)
+    .filter((j) =>
+      j.metadata.ownerReferences?.some(
+        (r) => r.kind === 'DaemonJob' && r.name === name && (!dj || r.uid === dj.metadata.uid),
+      ),
+    );
+  if (!dj || dj.metadata.deletionTimestamp) {
+    await release(deps, jobs, () => true);
+    return undefined;
+  }
+  const plan = planDaemonJob({ daemonJob: dj, nodes: deps.nodes.list(), jobs, now: new Date() });
+  const client = deps.mgr.client;
+  for (const job of plan.remove) await client.delete(Resources.jobs, namespace, job, 'Background');
+  const hash = templateHash(dj.spec.template);
+  for (const { node, name: jobName } of plan.start) {
+    try {
+      const { created } = await client.createIfAbsent(Resources.jobs, nodeJob(dj, node, jobName, hash));
+      if (created) deps.started.inc({ result: 'started' });
+    } catch (e) {
+      if (e instanceof ApiError && (e.code === 422 || e.code === 400)) {
+        await deps.mgr.events.record(
+          dj,
+          'Warning',
+          'InvalidTemplate',
+          `Kubernetes rejected the per-node Job: ${e.message}`,
+        );
+        ctx.log.warn({ err: e.message }, 'per-node Job rejected; waiting for a template change');
+        return undefined;
+      }
+      throw e;
+    }
+  }
+  await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
+  await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
+  // A finished Job may go once its result is in the status; Jobs of older templates once finished.
+  const recorded = plan.status.nodeResults ?? {};
+  await release(deps, jobs, (j) => {
+    const finished = jobOutcome(j).phase !== 'Running' || !!j.metadata.deletionTimestamp;
+    return (
+      finished &&
+      (j.metadata.labels?.['bosun.dev/template-hash'] !== hash ||
+        !!recorded[jobNode(j)] ||
+        !!j.metadata.deletionTimestamp)
+    );
+  });
+  return undefined;
+}
+
+async function release(deps: Deps, jobs: KubeObject[], releasable: (job: KubeObject) => boolean) {
+  for (const job of jobs) {
+    const finalizers = job.metadata.finalizers ?? [];
+    if (!finalizers.includes(NODE_RESULT_FINALIZER) || !releasable(job)) continue;
+    try {
+      await deps.mgr.client.mergePatch(Resources.jobs, job.metadata.namespace, job.metadata.name as string, {
+        metadata: {
+          finalizers: finalizers.filter((f) => f !== NODE_RESULT_FINALIZER),
+          resourceVersion: job.metadata.resourceVersion,
+        },
+      });
+    } catch (e) {
+      if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
+    }
+  }
+}
