@@ -79,7 +79,7 @@ export async function devCommand(argv: string[]): Promise<number> {
       throw new Error(`unknown: bosun dev nodes ${rest.join(' ')}\n${USAGE}`);
     }
     case 'down':
-      await down(log);
+      await down();
       log('stopped and removed');
       return 0;
     default:

@@ -331,7 +331,7 @@ async function waitForDefaultServiceAccount(state: ClusterState, timeoutMs = 120
 }
 
 /** Stops every process the cluster started and removes its state. */
-export async function down(log: Log = () => {}): Promise<void> {
+export async function down(): Promise<void> {
   const dir = clusterDir();
   await withLock(dir, async () => {
     const state = readState(dir);
