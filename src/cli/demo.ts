@@ -2,11 +2,12 @@
 import { parseArgs } from 'node:util';
 import { crdManifest } from '../api/crd.ts';
 import { KINDS } from '../api/index.ts';
+import { DAEMONJOBS } from '../controllers/daemonjob/controller.ts';
 import { HOOKS } from '../controllers/deploymenthook/controller.ts';
 import { rolloutState } from '../controllers/deploymenthook/rollout.ts';
 import { registerControllers } from '../controllers/index.ts';
 import { up } from '../dev/cluster.ts';
-import { isNodeReady, listSimulatedNodes } from '../dev/nodes.ts';
+import { addNodes, isNodeReady, listSimulatedNodes } from '../dev/nodes.ts';
 import { isAlreadyExists, KubeClient, Resources } from '../runtime/kube-client.ts';
 import { silentLogger } from '../runtime/log.ts';
 import { Manager } from '../runtime/manager.ts';
@@ -47,6 +48,45 @@ const migrationHook = {
     },
   },
 };
+
+const cleanTmp = {
+  apiVersion: 'bosun.dev/v1alpha1',
+  kind: 'DaemonJob',
+  metadata: { name: 'clean-tmp', namespace: NS },
+  spec: {
+    maxParallel: 2,
+    template: {
+      metadata: { annotations: { 'kwok.bosun.dev/finish-after': '1s' } },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'clean', image: 'busybox', command: ['rm', '-rf', '/host/tmp/cache'] }],
+      },
+    },
+  },
+};
+
+async function showDaemonJob(client: KubeClient, nodes: number): Promise<void> {
+  let most = 0;
+  const dj = await waitFor(
+    async () => {
+      const d = await client.get(DAEMONJOBS, NS, 'clean-tmp');
+      most = Math.max(most, d.status?.active ?? 0);
+      return d.status?.phase === 'Complete' && d.status.succeeded === nodes
+        ? d
+        : { pending: JSON.stringify(d.status ?? {}) };
+    },
+    { what: 'the DaemonJob to complete', timeoutMs: 60_000, intervalMs: 100 },
+  );
+  const jobs = await client.list(Resources.jobs, NS, { labelSelector: 'bosun.dev/daemonjob=clean-tmp' });
+  say(
+    `  phase ${dj.status.phase}: ${dj.status.succeeded}/${dj.status.desired} nodes succeeded, at most ${most} at once, ${jobs.items.length} Jobs in all`,
+  );
+  say(
+    `  per-node results: ${Object.entries(dj.status.nodeResults)
+      .map(([n, r]) => `${n}=${r}`)
+      .join(', ')}`,
+  );
+}
 
 async function rollOut(client: KubeClient, image: string, replicas = 3): Promise<string> {
   const started = Date.now();
@@ -135,11 +175,18 @@ export async function demoCommand(argv: string[]): Promise<number> {
         .sort()
         .join(', ')}`,
     );
+
+    say('\nDaemonJob "clean-tmp": a 1s clean-up pod once on every node, 2 nodes at a time:');
+    await client.apply(DAEMONJOBS, cleanTmp);
+    await showDaemonJob(client, nodes.length);
+    const [joined] = await addNodes(client, 1);
+    say(`A node joins (${joined}); it runs there too, and only there:`);
+    await showDaemonJob(client, nodes.length + 1);
   } finally {
     await mgr.stop();
   }
   say(
-    `\nThe cluster keeps running. Try:\n  eval "$(npm run --silent bosun -- dev env)"\n  kubectl -n ${NS} get deploymenthooks,deployments,jobs\n  npm run bosun -- dev down`,
+    `\nThe cluster keeps running. Try:\n  eval "$(npm run --silent bosun -- dev env)"\n  kubectl -n ${NS} get deploymenthooks,daemonjobs,deployments,jobs\n  npm run bosun -- dev down`,
   );
   return 0;
 }
