@@ -30,7 +30,8 @@ const waves = Number(process.env.BENCH_WAVES ?? 5);
 const perNs = total / namespaces;
 const nsName = (i: number) => `bench-hook-${i}`;
 
-const { state, client } = await benchCluster(Math.ceil((total * 1.3) / 100) + 2);
+// Room for a surge pod per Deployment during a rolling update, plus the hook pods.
+const { state, client } = await benchCluster(Math.ceil((total * 3) / 100) + 2);
 await installCrdsFor(client);
 for (let i = 0; i < namespaces; i++) await ensureNamespace(client, nsName(i));
 
