@@ -144,7 +144,9 @@ export class Manager {
       );
     for (const c of this.caches()) c.start();
     const gauge = setInterval(() => {
-      for (const c of this.caches()) this.metrics.cacheObjects.set({ resource: c.kind }, c.size);
+      const perKind = new Map<string, number>();
+      for (const c of this.caches()) perKind.set(c.kind, (perKind.get(c.kind) ?? 0) + c.size);
+      for (const [resource, n] of perKind) this.metrics.cacheObjects.set({ resource }, n);
     }, 5000);
     gauge.unref();
 
