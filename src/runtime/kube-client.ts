@@ -6,6 +6,8 @@ import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 
 export const FIELD_MANAGER = 'bosun';
+const REQUEST_TIMEOUT_MS = 60_000;
+const WATCH_IDLE_TIMEOUT_MS = 150_000;
 
 /** The Kubernetes `Status` of a failed request, with the HTTP code. */
 export class ApiError extends Error {
@@ -161,6 +163,10 @@ export class KubeClient {
         });
       });
       req.on('error', reject);
+      // A request that hangs (a half-open connection) must fail, or it would hold a worker forever.
+      req.setTimeout(REQUEST_TIMEOUT_MS, () =>
+        req.destroy(new Error(`${method} ${path}: no response within ${REQUEST_TIMEOUT_MS / 1000}s`)),
+      );
       if (body) req.write(body);
       req.end();
     });
@@ -298,6 +304,10 @@ export class KubeClient {
         res.on('aborted', () => fail(new Error('watch stream aborted by the server')));
       });
       req.on('error', fail);
+      // The server sends a bookmark about every minute; silence this long means a dead connection.
+      req.setTimeout(WATCH_IDLE_TIMEOUT_MS, () =>
+        req.destroy(new Error(`watch ${path}: idle for ${WATCH_IDLE_TIMEOUT_MS / 1000}s`)),
+      );
       req.end();
     });
   }
