@@ -13,6 +13,7 @@ import {
 } from '../../runtime/controller.ts';
 import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
+import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { jobOutcome } from '../deploymenthook/jobs.ts';
@@ -74,15 +75,9 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
 async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promise<ReconcileResult> {
   const [namespace, name] = key.split('/') as [string, string];
   const dj = deps.daemonJobs.get(namespace, name);
-  const jobs = deps.jobs
-    .listNamespace(namespace)
-    .filter((j) =>
-      j.metadata.ownerReferences?.some(
-        (r) => r.kind === 'DaemonJob' && r.name === name && (!dj || r.uid === dj.metadata.uid),
-      ),
-    );
+  const jobs = ownedBy(deps.jobs.listNamespace(namespace), 'DaemonJob', name, dj);
   if (!dj || dj.metadata.deletionTimestamp) {
-    await release(deps, jobs, () => true);
+    await releaseFinalizer(deps.mgr.client, Resources.jobs, NODE_RESULT_FINALIZER, jobs, () => true);
     return undefined;
   }
   const plan = planDaemonJob({ daemonJob: dj, nodes: deps.nodes.list(), jobs, now: new Date() });
@@ -111,7 +106,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
   // A finished Job may go once its result is in the status; Jobs of older templates once finished.
   const recorded = plan.status.nodeResults ?? {};
-  await release(deps, jobs, (j) => {
+  await releaseFinalizer(deps.mgr.client, Resources.jobs, NODE_RESULT_FINALIZER, jobs, (j) => {
     const finished = jobOutcome(j).phase !== 'Running' || !!j.metadata.deletionTimestamp;
     return (
       finished &&
@@ -121,21 +116,4 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     );
   });
   return undefined;
-}
-
-async function release(deps: Deps, jobs: KubeObject[], releasable: (job: KubeObject) => boolean) {
-  for (const job of jobs) {
-    const finalizers = job.metadata.finalizers ?? [];
-    if (!finalizers.includes(NODE_RESULT_FINALIZER) || !releasable(job)) continue;
-    try {
-      await deps.mgr.client.mergePatch(Resources.jobs, job.metadata.namespace, job.metadata.name as string, {
-        metadata: {
-          finalizers: finalizers.filter((f) => f !== NODE_RESULT_FINALIZER),
-          resourceVersion: job.metadata.resourceVersion,
-        },
-      });
-    } catch (e) {
-      if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
-    }
-  }
 }

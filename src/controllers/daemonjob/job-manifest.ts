@@ -2,6 +2,7 @@
 // node's name (the scheduler still checks that the pod fits), with the DaemonSet tolerations.
 import { labelValue } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
+import { controllerRef } from '../../runtime/ownership.ts';
 import { DAEMON_TOLERATIONS, type Toleration } from './eligibility.ts';
 import {
   DAEMONJOB_LABEL,
@@ -32,16 +33,7 @@ export function nodeJob(dj: DaemonJobObject, node: string, name: string, hash: s
       namespace: dj.metadata.namespace,
       labels,
       annotations: { [NODE_ANNOTATION]: node },
-      ownerReferences: [
-        {
-          apiVersion: dj.apiVersion as string,
-          kind: dj.kind as string,
-          name: dj.metadata.name as string,
-          uid: dj.metadata.uid as string,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerRef(dj)],
       finalizers: [NODE_RESULT_FINALIZER],
     },
     spec: {

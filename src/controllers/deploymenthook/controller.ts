@@ -14,6 +14,7 @@ import {
 } from '../../runtime/controller.ts';
 import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
+import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { hookJob, type PodTemplateSpec } from './job-manifest.ts';
@@ -84,16 +85,10 @@ export function setupDeploymentHookController(mgr: Manager, opts: { workers: num
 async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promise<ReconcileResult> {
   const [namespace, name] = key.split('/') as [string, string];
   const hook = deps.hooks.get(namespace, name);
-  const jobs = deps.jobs
-    .listNamespace(namespace)
-    .filter((j) =>
-      j.metadata.ownerReferences?.some(
-        (r) => r.kind === 'DeploymentHook' && r.name === name && (!hook || r.uid === hook.metadata.uid),
-      ),
-    );
+  const jobs = ownedBy(deps.jobs.listNamespace(namespace), 'DeploymentHook', name, hook);
   if (!hook || hook.metadata.deletionTimestamp) {
     // The garbage collector deletes the Jobs; let them go.
-    await releaseJobs(deps, jobs, () => true);
+    await releaseFinalizer(deps.mgr.client, Resources.jobs, RESULT_FINALIZER, jobs, () => true);
     return undefined;
   }
 
@@ -137,8 +132,10 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       .filter((d) => d.lastRun?.phase === 'Running')
       .map((d) => d.lastRun?.jobName),
   );
-  await releaseJobs(
-    deps,
+  await releaseFinalizer(
+    deps.mgr.client,
+    Resources.jobs,
+    RESULT_FINALIZER,
     jobs,
     (j) =>
       !recorded.has(j.metadata.name) && (jobOutcome(j).phase !== 'Running' || !!j.metadata.deletionTimestamp),
@@ -209,21 +206,4 @@ async function recordEvents(deps: Deps, hook: HookObject, plan: Plan) {
       : undefined;
   });
   await Promise.all(writes);
-}
-
-async function releaseJobs(deps: Deps, jobs: KubeObject[], releasable: (job: KubeObject) => boolean) {
-  for (const job of jobs) {
-    const finalizers = job.metadata.finalizers ?? [];
-    if (!finalizers.includes(RESULT_FINALIZER) || !releasable(job)) continue;
-    try {
-      await deps.mgr.client.mergePatch(Resources.jobs, job.metadata.namespace, job.metadata.name as string, {
-        metadata: {
-          finalizers: finalizers.filter((f) => f !== RESULT_FINALIZER),
-          resourceVersion: job.metadata.resourceVersion,
-        },
-      });
-    } catch (e) {
-      if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
-    }
-  }
 }

@@ -1,6 +1,7 @@
 // The hook Job for one (hook, Deployment, revision): pure, from the hook's settings and template.
 import { labelValue } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
+import { controllerRef } from '../../runtime/ownership.ts';
 import {
   DEPLOYMENT_ANNOTATION,
   DEPLOYMENT_LABEL,
@@ -75,16 +76,7 @@ export function hookJob(hook: HookObject, run: JobToCreate, template: PodTemplat
         [DEPLOYMENT_ANNOTATION]: deploymentName,
         ...(run.rerun ? { [RERUN_ANNOTATION]: run.rerun } : {}),
       },
-      ownerReferences: [
-        {
-          apiVersion: hook.apiVersion as string,
-          kind: hook.kind as string,
-          name: hookName,
-          uid: hook.metadata.uid as string,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [controllerRef(hook)],
       finalizers: [RESULT_FINALIZER],
     },
     spec: {
