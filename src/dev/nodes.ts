@@ -1,6 +1,9 @@
 // Simulated nodes: plain Node objects that kwok manages (it marks them Ready, renews their Lease
 // and plays the kubelet for pods bound to them).
 import { isNotFound, type KubeClient, type KubeObject, Resources } from '../runtime/kube-client.ts';
+import { inParallel } from '../runtime/parallel.ts';
+
+export { inParallel };
 
 export const NODE_PREFIX = 'kwok-node-';
 export const ZONES = ['zone-a', 'zone-b', 'zone-c'];
@@ -59,16 +62,4 @@ export async function deleteNodes(client: KubeClient, names: string[]): Promise<
       if (!isNotFound(e)) throw e;
     }
   });
-}
-
-export async function inParallel<T>(
-  items: T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++] as T);
-  });
-  await Promise.all(runners);
 }

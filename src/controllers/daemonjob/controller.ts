@@ -14,6 +14,7 @@ import {
 import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
 import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
+import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { jobOutcome } from '../deploymenthook/jobs.ts';
@@ -84,23 +85,27 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const client = deps.mgr.client;
   for (const job of plan.remove) await client.delete(Resources.jobs, namespace, job, 'Background');
   const hash = templateHash(dj.spec.template);
-  for (const { node, name: jobName } of plan.start) {
+  let rejected: string | undefined;
+  await inParallel(plan.start, 16, async ({ node, name: jobName }) => {
+    if (rejected) return;
     try {
       const { created } = await client.createIfAbsent(Resources.jobs, nodeJob(dj, node, jobName, hash));
       if (created) deps.started.inc({ result: 'started' });
     } catch (e) {
-      if (e instanceof ApiError && (e.code === 422 || e.code === 400)) {
-        await deps.mgr.events.record(
-          dj,
-          'Warning',
-          'InvalidTemplate',
-          `Kubernetes rejected the per-node Job: ${e.message}`,
-        );
-        ctx.log.warn({ err: e.message }, 'per-node Job rejected; waiting for a template change');
-        return undefined;
-      }
-      throw e;
+      if (!(e instanceof ApiError && (e.code === 422 || e.code === 400))) throw e;
+      rejected = e.message;
     }
+  });
+  if (rejected) {
+    // Retrying cannot help: report it and wait for a template change.
+    await deps.mgr.events.record(
+      dj,
+      'Warning',
+      'InvalidTemplate',
+      `Kubernetes rejected the per-node Job: ${rejected}`,
+    );
+    ctx.log.warn({ err: rejected }, 'per-node Job rejected; waiting for a template change');
+    return undefined;
   }
   await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));

@@ -15,6 +15,7 @@ import {
 import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
 import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
+import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { hookJob, type PodTemplateSpec } from './job-manifest.ts';
@@ -115,14 +116,12 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   for (const jobName of plan.stop) {
     await deps.mgr.client.delete(Resources.jobs, namespace, jobName, 'Background');
   }
-  for (const run of plan.create) {
-    const problem = await createJob(deps, ctx, hook, run, template as PodTemplateSpec);
-    if (problem) {
-      // Kubernetes rejected the Job: report it and create nothing until the hook or template changes.
-      plan = planHook({ ...snapshot, templateProblem: problem });
-      break;
-    }
-  }
+  let problem: TemplateProblem | undefined;
+  await inParallel(plan.create, 16, async (run) => {
+    problem ??= await createJob(deps, ctx, hook, run, template as PodTemplateSpec);
+  });
+  // Kubernetes rejected a Job: report it and create nothing until the hook or template changes.
+  if (problem) plan = planHook({ ...snapshot, templateProblem: problem });
   await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status);
   await recordEvents(deps, hook, plan);
   countFinished(deps, hook, plan);
