@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readState, restartComponent } from '../../src/dev/cluster.ts';
 import { Controller } from '../../src/runtime/controller.ts';
+import { EventRecorder } from '../../src/runtime/events.ts';
 import { type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { silentLogger } from '../../src/runtime/log.ts';
 import { Manager } from '../../src/runtime/manager.ts';
@@ -110,6 +111,30 @@ describe('watch cache', () => {
     await assertConverged(cache, ns);
     assert.ok(cache.stats.relists >= 1, 'the cache listed again after 410 Gone');
     assert.deepEqual(deleted.sort(), ['cm-1', 'cm-2'], 'objects deleted meanwhile were reported deleted');
+  });
+});
+
+describe('events', () => {
+  it('aggregates a repeated event into one Event with a series count', async (t) => {
+    const ns = await testNamespace(t, 'events');
+    const client = await testClient();
+    const cm = await client.create(Resources.configMaps, configMap(ns, 'subject'));
+    const recorder = new EventRecorder(client, silentLogger);
+    for (let i = 0; i < 3; i++)
+      await recorder.record(
+        { ...cm, apiVersion: 'v1', kind: 'ConfigMap' },
+        'Warning',
+        'Broken',
+        'the same problem',
+      );
+    await recorder.record({ ...cm, apiVersion: 'v1', kind: 'ConfigMap' }, 'Normal', 'Fixed', 'another event');
+    const events = (await client.list(Resources.events, ns, { fieldSelector: 'regarding.name=subject' }))
+      .items;
+    const broken = events.filter((e) => e.reason === 'Broken');
+    assert.equal(broken.length, 1, 'one Event object for the repeats');
+    assert.equal(broken[0]?.series?.count, 3);
+    assert.equal(broken[0]?.reportingController, 'bosun.dev/operator');
+    assert.equal(events.filter((e) => e.reason === 'Fixed').length, 1);
   });
 });
 

@@ -84,3 +84,21 @@ describe('WorkQueue', () => {
     assert.equal(q.length, 0, 'no adds after shutdown');
   });
 });
+
+describe('watch cache helpers', () => {
+  it('strips managed fields and the last-applied annotation, keeping other annotations', async () => {
+    const { stripForCache, objectKey } = await import('../../src/runtime/watch-cache.ts');
+    const o = stripForCache({
+      metadata: {
+        name: 'a',
+        namespace: 'n',
+        managedFields: [{}],
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', keep: 'me' },
+      },
+    });
+    assert.equal(o.metadata.managedFields, undefined);
+    assert.deepEqual(o.metadata.annotations, { keep: 'me' });
+    assert.equal(objectKey(o), 'n/a');
+    assert.equal(objectKey({ metadata: { name: 'node-1' } }), 'node-1');
+  });
+});
