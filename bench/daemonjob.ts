@@ -4,9 +4,10 @@
 //   npm run bench:daemonjob      (BENCH_NODES=1000)
 import { DAEMONJOBS } from '../src/controllers/daemonjob/controller.ts';
 import { type DaemonJobObject, planDaemonJob, templateHash } from '../src/controllers/daemonjob/plan.ts';
-import { addNodes, inParallel, listSimulatedNodes } from '../src/dev/nodes.ts';
+import { addNodes, listSimulatedNodes } from '../src/dev/nodes.ts';
 import { type KubeObject, Resources } from '../src/runtime/kube-client.ts';
 import { silentLogger } from '../src/runtime/log.ts';
+import { inParallel } from '../src/runtime/parallel.ts';
 import { waitFor } from '../src/runtime/wait.ts';
 import { WatchCache } from '../src/runtime/watch-cache.ts';
 import { installCrdsFor } from './crds.ts';

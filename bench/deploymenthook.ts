@@ -6,9 +6,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HOOKS } from '../src/controllers/deploymenthook/controller.ts';
 import { rolloutState } from '../src/controllers/deploymenthook/rollout.ts';
-import { inParallel } from '../src/dev/nodes.ts';
 import { type KubeObject, Resources } from '../src/runtime/kube-client.ts';
 import { silentLogger } from '../src/runtime/log.ts';
+import { inParallel } from '../src/runtime/parallel.ts';
 import { waitFor } from '../src/runtime/wait.ts';
 import { WatchCache } from '../src/runtime/watch-cache.ts';
 import { installCrdsFor } from './crds.ts';

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type ClusterState, up } from '../src/dev/cluster.ts';
-import { inParallel } from '../src/dev/nodes.ts';
 import { KubeClient, type KubeObject, type ResourceRef } from '../src/runtime/kube-client.ts';
+import { inParallel } from '../src/runtime/parallel.ts';
 
 process.env.BOSUN_DEV_DIR ??= join(
   process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'),

@@ -3,8 +3,6 @@
 import { isNotFound, type KubeClient, type KubeObject, Resources } from '../runtime/kube-client.ts';
 import { inParallel } from '../runtime/parallel.ts';
 
-export { inParallel };
-
 export const NODE_PREFIX = 'kwok-node-';
 export const ZONES = ['zone-a', 'zone-b', 'zone-c'];
 
