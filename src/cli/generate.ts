@@ -75,6 +75,7 @@ function installManifests(): Record<string, string> {
                 args: ['run', '--leader-elect'],
                 env: [
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                  { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
                 ],
                 ports: [
                   { name: 'metrics', containerPort: 8080 },
