@@ -33,7 +33,15 @@ with_heartbeat() {
   done
   wait "$pid"
 }
-has_version() { [[ -x "$bin/$1" ]] && "$bin/$1" $2 2>/dev/null | grep -q -- "$3"; }
+# Reads the whole output before matching: with pipefail, `| grep -q` or `| head` would make the
+# binary die of SIGPIPE and the pipeline fail at random.
+has_version() {
+  [[ -x "$bin/$1" ]] || return 1
+  local out
+  out=$("$bin/$1" $2 2>&1) || return 1
+  [[ $out == *"$3"* ]]
+}
+first_line() { local out; out=$("$@" 2>&1); echo "${out%%$'\n'*}"; }
 fail_hint() { echo "bosun: building $1 failed. If go reported a checksum-database error, retry with GONOSUMDB=k8s.io,go.etcd.io,sigs.k8s.io" >&2; exit 4; }
 
 progress "etcd $ETCD_VERSION"
@@ -74,6 +82,6 @@ else echo "         cached"; fi
 
 progress "checking versions"
 "$bin/kube-apiserver" --version
-"$bin/etcd" --version | head -1
-"$bin/kwok" --version 2>&1 | head -1
+first_line "$bin/etcd" --version
+first_line "$bin/kwok" --version
 echo "built in $(elapsed): $bin"

@@ -1,6 +1,6 @@
 // `bosun dev`: a local Kubernetes control plane (upstream binaries built from Go modules, kwok as
 // the kubelets) running in the background, with its state, logs and kubeconfig in one directory.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -69,11 +69,15 @@ export function buildBinaries(log: Log): string {
     'helm',
   ].every((b) => existsSync(join(binDir, b)));
   if (!ready) log('building the control plane from Go modules (first time only)');
-  try {
-    execFileSync('bash', [BUILD_SCRIPT], { stdio: ['ignore', ready ? 'ignore' : 2, 2] });
-  } catch (e) {
+  // A cold build streams its progress; a check of cached binaries stays quiet unless it fails.
+  const result = spawnSync('bash', [BUILD_SCRIPT], {
+    stdio: ['ignore', ready ? 'pipe' : 2, ready ? 'pipe' : 2],
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) {
+    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-20).join('\n');
     throw new Error(
-      `building the control plane failed (exit ${(e as { status?: number }).status}); see the output above`,
+      `building the control plane failed (exit ${result.status ?? result.signal})${output ? `:\n${output}` : '; see the output above'}`,
     );
   }
   return binDir;
