@@ -6,10 +6,13 @@
 //   label      kwok.bosun.dev/fail: "true"         a Job's pod ends Failed instead of Succeeded
 //   annotation kwok.bosun.dev/fail-on-nodes: "a,b"    it fails only when it runs on one of these nodes
 //   annotation kwok.bosun.dev/exit-code, /reason, /message   how it fails (default 1, Error)
+// and on a node:
+//   annotation kwok.bosun.dev/not-ready: "true"       the node reports Ready=False until it is removed
 // Delays use a fixed duration and no jitter: in kwok a jitter not larger than the delay replaces it.
 import { stringify } from 'yaml';
 
 export const READY_AFTER = 'kwok.bosun.dev/ready-after';
+export const NODE_NOT_READY = 'kwok.bosun.dev/not-ready';
 export const FINISH_AFTER = 'kwok.bosun.dev/finish-after';
 export const FAIL_LABEL = 'kwok.bosun.dev/fail';
 export const FAIL_EXIT_CODE = 'kwok.bosun.dev/exit-code';
@@ -56,6 +59,15 @@ nodeInfo:
   kubeletVersion: kwok
   kernelVersion: kwok
   containerRuntimeVersion: kwok
+phase: Running`;
+
+const nodeNotReadyStatus = `
+{{ $now := Now }}
+conditions:
+- {type: Ready, status: "False", reason: KubeletNotReady, message: "kwok.bosun.dev/not-ready is set", lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
+- {type: MemoryPressure, status: "False", reason: KubeletHasSufficientMemory, message: "", lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
+- {type: DiskPressure, status: "False", reason: KubeletHasNoDiskPressure, message: "", lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
+- {type: PIDPressure, status: "False", reason: KubeletHasSufficientPID, message: "", lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
 phase: Running`;
 
 const podRunning = `
@@ -145,8 +157,24 @@ export const stages = [
         operator: 'NotIn',
         values: ['True'],
       },
+      { key: annotation(NODE_NOT_READY), operator: 'DoesNotExist' },
     ],
     { statusTemplate: nodeStatus },
+  ),
+  // A node annotated kwok.bosun.dev/not-ready reports a kubelet that is not ready, until the
+  // annotation goes (then node-initialize makes it Ready again).
+  stage(
+    'node-not-ready',
+    'Node',
+    [
+      { key: annotation(NODE_NOT_READY), operator: 'Exists' },
+      {
+        key: '.status.conditions.[] | select( .type == "Ready" ) | .status',
+        operator: 'NotIn',
+        values: ['False'],
+      },
+    ],
+    { statusTemplate: nodeNotReadyStatus },
   ),
   // Node health travels on the Lease that kwok renews; this status heartbeat only refreshes
   // conditions now and then, like a kubelet with node leases does.

@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { DAEMONJOBS } from '../../src/controllers/daemonjob/controller.ts';
-import { FAIL_LABEL, FAIL_ON_NODES, FINISH_AFTER } from '../../src/dev/kwok-stages.ts';
-import { addNodes, deleteNodes } from '../../src/dev/nodes.ts';
+import { FAIL_LABEL, FAIL_ON_NODES, FINISH_AFTER, NODE_NOT_READY } from '../../src/dev/kwok-stages.ts';
+import { addNodes, deleteNodes, nodeIndex, nodeManifest } from '../../src/dev/nodes.ts';
 import { type KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
@@ -382,6 +382,52 @@ describe('DaemonJob', () => {
     assert.deepEqual(done.status.failedNodes, [
       { node: nodes[0], reason: 'NodeDeleted', message: `node ${nodes[0]} was deleted while its Job ran` },
     ]);
+  });
+
+  it('reports a node that is not Ready and waits for it instead of counting it done', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'notready');
+    const [up] = await pool(t, client, ns, 1);
+    // kwok plays node stages when it first sees a node: the annotation must be there at creation.
+    const [spare] = await addNodes(client, 1);
+    await deleteNodes(client, [spare as string]);
+    const down = nodeManifest(nodeIndex(spare as string) + 1000);
+    down.metadata.labels = { ...down.metadata.labels, pool: ns };
+    down.metadata.annotations = { ...down.metadata.annotations, [NODE_NOT_READY]: 'true' };
+    await client.create(Resources.nodes, down);
+    const downName = down.metadata.name as string;
+    t.after(() => deleteNodes(client, [downName]));
+    await waitFor(
+      async () =>
+        (await client.get(Resources.nodes, undefined, downName)).status?.conditions?.some(
+          (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'False',
+        ),
+      {
+        what: `${downName} reporting Ready=False`,
+      },
+    );
+    await startOperator(t, { namespaces: [ns] });
+    await client.apply(DAEMONJOBS, daemonJob(ns, 'audit', {}));
+    const waiting = await waitFor(
+      async () => {
+        const d = await get(client, ns, 'audit');
+        return d.status?.succeeded === 1 ? d : { pending: JSON.stringify(d.status ?? {}) };
+      },
+      { what: 'the Ready node done' },
+    );
+    assert.equal(
+      waiting.status.phase,
+      'Running',
+      `not Complete while a node is not Ready: ${JSON.stringify(waiting.status)}`,
+    );
+    assert.deepEqual(waiting.status.notReady, [downName]);
+    assert.equal(waiting.status.pending, 1);
+    assert.deepEqual(Object.keys(waiting.status.nodeResults), [up]);
+    assert.deepEqual((await jobsOf(client, ns)).map(nodeOf), [up], 'no Job on the node that is not Ready');
+
+    await deleteNodes(client, [downName]);
+    const done = await waitPhase(client, ns, 'audit', 'Complete');
+    assert.deepEqual([done.status.desired, done.status.succeeded], [1, 1]);
   });
 
   it('is rejected by kubectl apply with a message saying what to fix', async (t) => {

@@ -67,6 +67,18 @@ describe('DaemonSet eligibility', () => {
       true,
     ],
     [
+      'not-ready NoSchedule taint: still eligible, waited for as not Ready',
+      node('a', {}, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }], false),
+      {},
+      true,
+    ],
+    [
+      'unreachable NoSchedule taint: still eligible',
+      node('a', {}, [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }], false),
+      {},
+      true,
+    ],
+    [
       'required affinity In',
       node('a', { zone: 'z1' }),
       {

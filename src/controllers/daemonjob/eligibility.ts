@@ -73,6 +73,13 @@ export function tolerates(tolerations: Toleration[], taint: Taint): boolean {
   });
 }
 
+/**
+ * Taints the node lifecycle controller puts on nodes that are not Ready. A DaemonSet skips such a
+ * node; a DaemonJob keeps it eligible and waits for it (status.notReady), so that a node that is
+ * down is reported rather than silently left out of the run.
+ */
+const NOT_READY_TAINTS = new Set(['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']);
+
 // biome-ignore lint/suspicious/noExplicitAny: a core/v1 PodSpec
 export function isEligible(node: KubeObject, podSpec: Record<string, any>): boolean {
   if (node.metadata.deletionTimestamp) return false;
@@ -85,7 +92,7 @@ export function isEligible(node: KubeObject, podSpec: Record<string, any>): bool
   const tolerations = [...((podSpec.tolerations ?? []) as Toleration[]), ...DAEMON_TOLERATIONS];
   const taints: Taint[] = node.spec?.taints ?? [];
   return taints
-    .filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute')
+    .filter((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !NOT_READY_TAINTS.has(t.key))
     .every((t) => tolerates(tolerations, t));
 }
 
