@@ -42,7 +42,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.caches.flatMap((c) => c.list(filter));
   }
   listNamespace(namespace: string): T[] {
-    return this.list((o) => o.metadata.namespace === namespace);
+    return this.caches.flatMap((c) => c.listNamespace(namespace));
   }
   onEvent(handler: CacheHandler<T>): void {
     for (const c of this.caches) c.onEvent(handler);

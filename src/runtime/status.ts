@@ -42,9 +42,6 @@ export function setCondition(
   return current ? list.map((c) => (c === current ? updated : c)) : [...list, updated];
 }
 
-export const findCondition = (conditions: Condition[] | undefined, type: string) =>
-  conditions?.find((c) => c.type === type);
-
 /** Writes `status` through the status subresource when it differs from the object's; returns whether it wrote. */
 export async function updateStatusIfChanged<T extends KubeObject>(
   client: KubeClient,

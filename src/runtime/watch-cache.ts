@@ -50,6 +50,7 @@ export function stripForCache<T extends KubeObject>(o: T): T {
 
 export class WatchCache<T extends KubeObject = KubeObject> {
   private readonly store = new Map<string, T>();
+  private readonly byNamespace = new Map<string, Map<string, T>>();
   private readonly handlers: CacheHandler<T>[] = [];
   private readonly backoff = new ExponentialBackoff(250, 30_000);
   private resourceVersion = '';
@@ -93,8 +94,25 @@ export class WatchCache<T extends KubeObject = KubeObject> {
     return filter ? all.filter(filter) : all;
   }
 
+  /** The objects of one namespace, from an index: reconciles call this on every run. */
   listNamespace(namespace: string): T[] {
-    return this.list((o) => o.metadata.namespace === namespace);
+    return [...(this.byNamespace.get(namespace)?.values() ?? [])];
+  }
+
+  private put(key: string, o: T): void {
+    this.store.set(key, o);
+    const ns = o.metadata.namespace ?? '';
+    const index = this.byNamespace.get(ns) ?? new Map<string, T>();
+    this.byNamespace.set(ns, index);
+    index.set(key, o);
+  }
+
+  private remove(key: string, o: T): void {
+    this.store.delete(key);
+    const ns = o.metadata.namespace ?? '';
+    const index = this.byNamespace.get(ns);
+    index?.delete(key);
+    if (index?.size === 0) this.byNamespace.delete(ns);
   }
 
   get size(): number {
@@ -168,13 +186,13 @@ export class WatchCache<T extends KubeObject = KubeObject> {
     const initial = !this.hasSynced;
     for (const [key, old] of this.store) {
       if (!fresh.has(key)) {
-        this.store.delete(key);
+        this.remove(key, old);
         this.emit({ type: 'deleted', object: old });
       }
     }
     for (const [key, o] of fresh) {
       const old = this.store.get(key);
-      this.store.set(key, o);
+      this.put(key, o);
       if (!old) this.emit({ type: 'added', object: o, initial });
       else if (old.metadata.resourceVersion !== o.metadata.resourceVersion)
         this.emit({ type: 'updated', object: o, old });
@@ -218,10 +236,10 @@ export class WatchCache<T extends KubeObject = KubeObject> {
     const key = objectKey(o);
     const old = this.store.get(key);
     if (event.type === 'DELETED') {
-      this.store.delete(key);
+      this.remove(key, o);
       this.emit({ type: 'deleted', object: o });
     } else {
-      this.store.set(key, o);
+      this.put(key, o);
       this.emit(old ? { type: 'updated', object: o, old } : { type: 'added', object: o, initial: false });
     }
     if (rv) this.resourceVersion = rv;

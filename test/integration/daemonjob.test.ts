@@ -11,7 +11,7 @@ import { type KubeClient, type KubeObject, Resources } from '../../src/runtime/k
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { condition, jobSucceeded } from '../support/deployments.ts';
-import { installCrds, startOperator } from '../support/operator.ts';
+import { installCrds, kubectlApply, startOperator } from '../support/operator.ts';
 
 async function pool(
   t: TestContext,
@@ -433,26 +433,19 @@ describe('DaemonJob', () => {
   it('is rejected by kubectl apply with a message saying what to fix', async (t) => {
     await installCrds();
     const ns = await testNamespace(t, 'reject');
-    const { kubeconfig, binDir } = await testCluster();
-    const apply = (o: KubeObject) => {
-      try {
-        execFileSync(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], {
-          input: JSON.stringify(o),
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
-        return '';
-      } catch (e) {
-        return String((e as { stderr: Buffer }).stderr);
-      }
-    };
+    const apply = (o: KubeObject) => kubectlApply(o);
     assert.match(
-      apply(daemonJob(ns, 'a', { podSpec: { restartPolicy: 'Always' } })),
+      await apply(daemonJob(ns, 'a', { podSpec: { restartPolicy: 'Always' } })),
       /restartPolicy must be Never or OnFailure|supported values: "Never", "OnFailure"/,
     );
     const parallel = /maxParallel must be a positive integer or a percentage from 1% to 100%/;
-    assert.match(apply(daemonJob(ns, 'b', { maxParallel: 0 })), parallel);
-    assert.match(apply(daemonJob(ns, 'c', { maxParallel: '0%' })), parallel);
-    assert.match(apply(daemonJob(ns, 'd', { maxParallel: -2 })), parallel);
-    assert.equal(apply(daemonJob(ns, 'e', { maxParallel: '25%' })), '', 'a valid DaemonJob is accepted');
+    assert.match(await apply(daemonJob(ns, 'b', { maxParallel: 0 })), parallel);
+    assert.match(await apply(daemonJob(ns, 'c', { maxParallel: '0%' })), parallel);
+    assert.match(await apply(daemonJob(ns, 'd', { maxParallel: -2 })), parallel);
+    assert.equal(
+      await apply(daemonJob(ns, 'e', { maxParallel: '25%' })),
+      '',
+      'a valid DaemonJob is accepted',
+    );
   });
 });

@@ -10,7 +10,7 @@ import { type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { condition, deployment, hook, hookJobs, waitHook, waitRolledOut } from '../support/deployments.ts';
-import { eventsFor, getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
+import { eventsFor, getOrUndefined, installCrds, kubectlApply, startOperator } from '../support/operator.ts';
 
 const migrate = { name: 'migrate', image: 'registry.example/migrate:1', command: ['migrate', 'up'] };
 const inline = (extra: Record<string, unknown> = {}) => ({
@@ -434,32 +434,24 @@ describe('DeploymentHook', () => {
   it('is rejected by kubectl apply with a message saying what to fix', async (t) => {
     await installCrds();
     const ns = await testNamespace(t, 'reject');
-    const { kubeconfig, binDir } = await testCluster();
-    const apply = (spec: Record<string, unknown>) => {
-      try {
-        execFileSync(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], {
-          input: JSON.stringify(hook(ns, 'bad', spec)),
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
-        return '';
-      } catch (e) {
-        return String((e as { stderr: Buffer }).stderr);
-      }
-    };
+    const apply = (spec: Record<string, unknown>) => kubectlApply(hook(ns, 'bad', spec));
     const selector = { matchLabels: { app: 'web' } };
     assert.match(
-      apply({ selector, template: { name: 'a', spec: { spec: { containers: [migrate] } } } }),
+      await apply({ selector, template: { name: 'a', spec: { spec: { containers: [migrate] } } } }),
       /set exactly one of template.name .* or template.spec/,
     );
-    assert.match(apply({ selector, template: {} }), /set exactly one of template.name .* or template.spec/);
     assert.match(
-      apply({ selector, template: { name: 'a' }, concurrencyPolicy: 'Sometimes' }),
+      await apply({ selector, template: {} }),
+      /set exactly one of template.name .* or template.spec/,
+    );
+    assert.match(
+      await apply({ selector, template: { name: 'a' }, concurrencyPolicy: 'Sometimes' }),
       /concurrencyPolicy: Unsupported value: "Sometimes": supported values: "Forbid", "Replace", "Allow"/,
     );
     assert.match(
-      apply({ selector, template: { name: 'a' }, backoffLimit: -1 }),
+      await apply({ selector, template: { name: 'a' }, backoffLimit: -1 }),
       /backoffLimit: Invalid value: -1: .*greater than or equal to 0/,
     );
-    assert.equal(apply({ selector, template: { name: 'a' } }), '', 'a valid hook is accepted');
+    assert.equal(await apply({ selector, template: { name: 'a' } }), '', 'a valid hook is accepted');
   });
 });

@@ -70,10 +70,6 @@ export const jobSucceeded = (j: KubeObject) =>
   (j.status?.conditions ?? []).some(
     (c: { type: string; status: string }) => c.type === 'Complete' && c.status === 'True',
   );
-export const jobFailed = (j: KubeObject) =>
-  (j.status?.conditions ?? []).some(
-    (c: { type: string; status: string }) => c.type === 'Failed' && c.status === 'True',
-  );
 
 export function hook(
   namespace: string,

@@ -1,7 +1,8 @@
 // Runs `bosun run` as a real child process against the test cluster, the way users run it.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { isNotFound, type KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
@@ -146,5 +147,19 @@ export async function getOrUndefined(
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
+  }
+}
+
+/** `kubectl apply -f -` of one object as a user would; returns kubectl's error output ('' if accepted). */
+export async function kubectlApply(object: KubeObject): Promise<string> {
+  const { kubeconfig, binDir } = await testCluster();
+  try {
+    execFileSync(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], {
+      input: JSON.stringify(object),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    return '';
+  } catch (e) {
+    return String((e as { stderr: Buffer }).stderr);
   }
 }

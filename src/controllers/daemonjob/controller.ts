@@ -17,7 +17,7 @@ import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
-import { jobOutcome } from '../deploymenthook/jobs.ts';
+import { jobOutcome } from '../job-outcome.ts';
 import { isReady } from './eligibility.ts';
 import { nodeJob } from './job-manifest.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';

@@ -5,7 +5,7 @@ import type { DaemonJobSpec, DaemonJobStatus } from '../../api/daemonjob.ts';
 import { boundedName } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { type Condition, setCondition } from '../../runtime/status.ts';
-import { jobOutcome } from '../deploymenthook/jobs.ts';
+import { jobOutcome } from '../job-outcome.ts';
 import { isEligible, isReady, parallelism } from './eligibility.ts';
 import { NODE_ANNOTATION, TEMPLATE_HASH_LABEL } from './labels.ts';
 

@@ -18,8 +18,8 @@ import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
+import { jobOutcome } from '../job-outcome.ts';
 import { hookJob, type PodTemplateSpec } from './job-manifest.ts';
-import { jobOutcome } from './jobs.ts';
 import { HOOK_LABEL, RESULT_FINALIZER } from './labels.ts';
 import { type HookObject, type Plan, planHook, type Snapshot, type TemplateProblem } from './plan.ts';
 

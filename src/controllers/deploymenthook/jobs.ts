@@ -1,44 +1,7 @@
-// Reading a hook Job's outcome.
+// A hook run as recorded in the status, read from its Job.
 import type { DeploymentRunStatus } from '../../api/deploymenthook.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
-
-export interface JobOutcome {
-  phase: 'Running' | 'Succeeded' | 'Failed';
-  completionTime?: string;
-  reason?: string;
-  message?: string;
-}
-
-type JobCondition = {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-};
-
-export function jobOutcome(job: KubeObject): JobOutcome {
-  const conditions: JobCondition[] = job.status?.conditions ?? [];
-  const complete = conditions.find((c) => c.type === 'Complete' && c.status === 'True');
-  if (complete)
-    return { phase: 'Succeeded', completionTime: job.status?.completionTime ?? complete.lastTransitionTime };
-  const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
-  if (failed)
-    return {
-      phase: 'Failed',
-      completionTime: failed.lastTransitionTime,
-      reason: failed.reason ?? 'Failed',
-      ...(failed.message ? { message: failed.message } : {}),
-    };
-  if (job.metadata.deletionTimestamp)
-    return {
-      phase: 'Failed',
-      completionTime: job.metadata.deletionTimestamp,
-      reason: 'JobDeleted',
-      message: 'the Job was deleted before it finished',
-    };
-  return { phase: 'Running' };
-}
+import { jobOutcome } from '../job-outcome.ts';
 
 export function runOf(job: KubeObject, revision: string): NonNullable<DeploymentRunStatus['lastRun']> {
   const outcome = jobOutcome(job);

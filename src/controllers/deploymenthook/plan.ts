@@ -8,7 +8,8 @@ import type {
 import { boundedName } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { type Condition, setCondition } from '../../runtime/status.ts';
-import { type JobOutcome, jobOutcome, runOf } from './jobs.ts';
+import { type JobOutcome, jobOutcome } from '../job-outcome.ts';
+import { runOf } from './jobs.ts';
 import { RERUN_ANNOTATION } from './labels.ts';
 import { rolloutState } from './rollout.ts';
 
@@ -47,6 +48,9 @@ export interface PlannedEvent {
   note: string;
 }
 
+/** Records an Event on one object (the hook, or a Deployment). */
+type Say = (type: PlannedEvent['type'], reason: string, note: string) => void;
+
 export interface Plan {
   status: DeploymentHookStatus;
   create: JobToCreate[];
@@ -73,8 +77,7 @@ export function planHook(snap: Snapshot): Plan {
   const previous = new Map((hook.status?.deployments ?? []).map((d) => [d.name, d]));
   const plan: Plan = { status: {}, create: [], stop: [], events: [] };
   const entries: DeploymentRunStatus[] = [];
-  const hookEvent = (type: PlannedEvent['type'], reason: string, note: string) =>
-    plan.events.push({ on: 'hook', type, reason, note });
+  const hookEvent: Say = (type, reason, note) => plan.events.push({ on: 'hook', type, reason, note });
 
   for (const deployment of [...snap.deployments].sort((a, b) =>
     (a.metadata.name as string).localeCompare(b.metadata.name as string),
@@ -93,7 +96,7 @@ export function planHook(snap: Snapshot): Plan {
       ...(prev?.skippedRevisions?.length ? { skippedRevisions: prev.skippedRevisions } : {}),
       ...(prev?.rerun ? { rerun: prev.rerun } : {}),
     };
-    const depEvent = (type: PlannedEvent['type'], reason: string, note: string) =>
+    const depEvent: Say = (type, reason, note) =>
       plan.events.push({ on: { deployment: name }, type, reason, note });
 
     if (rollout.phase === 'Failed' && prev?.rollout !== 'Failed') {
@@ -193,12 +196,7 @@ export function planHook(snap: Snapshot): Plan {
   return plan;
 }
 
-function finish(
-  entry: DeploymentRunStatus,
-  outcome: JobOutcome,
-  hookEvent: (t: PlannedEvent['type'], r: string, n: string) => void,
-  depEvent: (t: PlannedEvent['type'], r: string, n: string) => void,
-) {
+function finish(entry: DeploymentRunStatus, outcome: JobOutcome, hookEvent: Say, depEvent: Say) {
   const run = entry.lastRun;
   if (!run) return;
   entry.lastRun = {
@@ -226,11 +224,7 @@ function finish(
   }
 }
 
-function skip(
-  entry: DeploymentRunStatus,
-  revision: string,
-  hookEvent: (t: PlannedEvent['type'], r: string, n: string) => void,
-) {
+function skip(entry: DeploymentRunStatus, revision: string, hookEvent: Say) {
   entry.skippedRevisions = [...(entry.skippedRevisions ?? []), revision].slice(-MAX_SKIPPED);
   hookEvent(
     'Normal',
