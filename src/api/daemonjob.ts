@@ -40,7 +40,7 @@ export const daemonJobSpec = s.object(
     newNodes: s.optional(
       s.string({
         description:
-          'Run (default): nodes that become eligible later run too. Ignore: nodes created after the run started are left out.',
+          'Run (default): nodes that become eligible later run too. Ignore: only the nodes eligible when the run started run.',
         enum: ['Run', 'Ignore'] as const,
         default: 'Run',
       }),
@@ -54,6 +54,14 @@ export const daemonJobSpec = s.object(
     ),
     suspend: s.optional(
       s.boolean({ description: 'When true, no new per-node Jobs start; running ones finish.' }),
+    ),
+    notReadyTimeoutSeconds: s.optional(
+      s.integer({
+        description:
+          'Seconds an eligible node may stay not Ready before it counts as failed (reason NodeNotReady; its running Job is deleted). Default 300, as the eviction of pods from an unreachable node.',
+        minimum: 1,
+        format: 'int64',
+      }),
     ),
   },
   {
@@ -115,22 +123,31 @@ export const daemonJobStatus = s.object(
     ),
     notReady: s.optional(
       s.array(s.string({ description: 'A node name.' }), {
-        description: 'Eligible nodes that are not Ready and are waited for (at most 50 listed).',
+        description:
+          'Eligible nodes without a result that are not Ready: waited for until notReadyTimeoutSeconds (at most 50 listed).',
         maxItems: 50,
       }),
     ),
     nodeResults: s.optional(
-      s.map(s.string({ description: 'Succeeded or Failed.', enum: ['Succeeded', 'Failed'] as const }), {
-        description:
-          'Durable per-node results of this run (about 30 bytes per node), recorded before the Job may be deleted.',
-      }),
+      s.map(
+        s.string({
+          description: 'Succeeded or Failed; Pending for a node to run under newNodes: Ignore.',
+          enum: ['Pending', 'Succeeded', 'Failed'] as const,
+        }),
+        {
+          description:
+            'Durable per-node results of this run (about 30 bytes per node), recorded before the Job may be deleted; nodes that no longer exist are forgotten.',
+        },
+      ),
     ),
     failedNodes: s.optional(
       s.array(
         s.object(
           {
             node: s.string({ description: 'The node.' }),
-            reason: s.string({ description: "Why it failed (the Job's reason, or NodeDeleted)." }),
+            reason: s.string({
+              description: "Why it failed (the Job's reason, NodeNotReady, or NodeDeleted).",
+            }),
             message: s.optional(s.string({ description: 'Details.', maxLength: 512 })),
           },
           { description: 'A node that failed or went away.' },

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { daemonJobSpec } from '../../src/api/daemonjob.ts';
 import { validate } from '../../src/api/schema.ts';
 import { isEligible, parallelism, tolerates } from '../../src/controllers/daemonjob/eligibility.ts';
-import { type DaemonJobObject, planDaemonJob, templateHash } from '../../src/controllers/daemonjob/plan.ts';
+import { nodeJob } from '../../src/controllers/daemonjob/job-manifest.ts';
+import type { DaemonJobObject } from '../../src/controllers/daemonjob/plan.ts';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
 
 const node = (
@@ -76,6 +77,18 @@ describe('DaemonSet eligibility', () => {
       'unreachable NoSchedule taint: still eligible',
       node('a', {}, [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }], false),
       {},
+      true,
+    ],
+    [
+      'network-unavailable taint: not tolerated by a pod on the pod network',
+      node('a', {}, [{ key: 'node.kubernetes.io/network-unavailable', effect: 'NoSchedule' }]),
+      {},
+      false,
+    ],
+    [
+      'network-unavailable taint: tolerated by a hostNetwork pod, as a DaemonSet does',
+      node('a', {}, [{ key: 'node.kubernetes.io/network-unavailable', effect: 'NoSchedule' }]),
+      { hostNetwork: true },
       true,
     ],
     [
@@ -181,167 +194,28 @@ describe('maxParallel', () => {
   });
 });
 
-describe('planDaemonJob', () => {
-  const template = { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] } };
-  const dj = (spec: Record<string, unknown> = {}, status?: object): DaemonJobObject => ({
+describe('per-node Job', () => {
+  const dj = (podSpec: Record<string, unknown>): DaemonJobObject => ({
     apiVersion: 'bosun.dev/v1alpha1',
     kind: 'DaemonJob',
-    metadata: { name: 'dj', namespace: 'ns', uid: 'u', generation: 1 },
-    spec: { template, ...spec } as DaemonJobObject['spec'],
-    ...(status ? { status } : {}),
+    metadata: { name: 'dj', namespace: 'ns', uid: 'u' },
+    spec: { template: { spec: { containers: [{ name: 'c', image: 'i' }], ...podSpec } } },
   });
-  const now = new Date('2026-06-01T00:00:00Z');
-  const hash = templateHash(template);
-  const job = (n: string, phase: 'Running' | 'Complete' | 'Failed', h = hash): KubeObject => ({
-    metadata: {
-      name: `dj-${n}`,
-      annotations: { 'bosun.dev/node': n },
-      labels: { 'bosun.dev/template-hash': h },
-    },
-    status:
-      phase === 'Running'
-        ? {}
-        : {
-            conditions: [
-              {
-                type: phase,
-                status: 'True',
-                reason: phase === 'Failed' ? 'BackoffLimitExceeded' : undefined,
-              },
-            ],
-          },
-  });
-  const nodes = ['n1', 'n2', 'n3', 'n4'].map((n) => node(n));
-
-  it('starts every eligible node when there is no limit', () => {
-    const plan = planDaemonJob({ daemonJob: dj(), nodes, jobs: [], now });
-    assert.deepEqual(
-      plan.start.map((s) => s.node),
-      ['n1', 'n2', 'n3', 'n4'],
+  const tolerationKeys = (podSpec: Record<string, unknown>) =>
+    (nodeJob(dj(podSpec), 'n1', 'dj-n1-abc', 'abc').spec.template.spec.tolerations as { key: string }[]).map(
+      (t) => t.key,
     );
-    assert.equal(plan.status.phase, 'Running');
-    assert.equal(plan.status.active, 4);
-  });
+  const networkUnavailable = 'node.kubernetes.io/network-unavailable';
 
-  it('respects maxParallel, counting Jobs of an older template that still run', () => {
-    const plan = planDaemonJob({
-      daemonJob: dj({ maxParallel: 2 }),
-      nodes,
-      jobs: [job('n1', 'Running', 'old')],
-      now,
-    });
-    assert.deepEqual(
-      plan.start.map((s) => s.node),
-      ['n1'],
-    );
-  });
-
-  it('records results and completes; a recorded node is never started again', () => {
-    const status = {
-      templateHash: hash,
-      startTime: '2026-05-31T00:00:00Z',
-      nodeResults: { n1: 'Succeeded', n2: 'Succeeded' },
-    };
-    const plan = planDaemonJob({
-      daemonJob: dj({}, status),
-      nodes,
-      jobs: [job('n3', 'Complete'), job('n4', 'Complete')],
-      now,
-    });
-    assert.deepEqual(plan.start, []);
-    assert.equal(plan.status.phase, 'Complete');
-    assert.deepEqual(plan.status.nodeResults, {
-      n1: 'Succeeded',
-      n2: 'Succeeded',
-      n3: 'Succeeded',
-      n4: 'Succeeded',
-    });
-    assert.ok(plan.events.some((e) => e.reason === 'Completed'));
-  });
-
-  it('FailFast starts nothing after a failure and ends Failed', () => {
-    const plan = planDaemonJob({
-      daemonJob: dj({ maxParallel: 1, failurePolicy: 'FailFast' }),
-      nodes,
-      jobs: [job('n1', 'Failed')],
-      now,
-    });
-    assert.deepEqual(plan.start, []);
-    assert.equal(plan.status.phase, 'Failed');
-    assert.deepEqual(plan.status.failedNodes, [{ node: 'n1', reason: 'BackoffLimitExceeded' }]);
-  });
-
-  it('does not start a node that is not Ready, and reports it', () => {
-    const plan = planDaemonJob({
-      daemonJob: dj(),
-      nodes: [node('n1'), node('n2', {}, [], false)],
-      jobs: [],
-      now,
-    });
-    assert.deepEqual(
-      plan.start.map((s) => s.node),
-      ['n1'],
-    );
-    assert.deepEqual(plan.status.notReady, ['n2']);
-  });
-
-  it('deletes the Job of a node that is gone and does not wait for it', () => {
-    const status = {
-      templateHash: hash,
-      startTime: '2026-05-31T00:00:00Z',
-      nodeResults: { n1: 'Succeeded' },
-    };
-    const plan = planDaemonJob({
-      daemonJob: dj({}, status),
-      nodes: [node('n1')],
-      jobs: [job('gone', 'Running')],
-      now,
-    });
-    assert.deepEqual(plan.remove, ['dj-gone']);
-    assert.equal(plan.status.phase, 'Complete');
-    assert.equal(plan.status.failedNodes?.[0]?.reason, 'NodeDeleted');
-  });
-
-  it('a template change starts a new run that forgets the old results', () => {
-    const status = {
-      templateHash: 'old',
-      startTime: '2026-05-31T00:00:00Z',
-      nodeResults: { n1: 'Succeeded' },
-      phase: 'Complete',
-    };
-    const plan = planDaemonJob({ daemonJob: dj({}, status), nodes: [node('n1')], jobs: [], now });
-    assert.deepEqual(
-      plan.start.map((s) => s.node),
-      ['n1'],
-    );
-    assert.equal(plan.status.templateHash, hash);
-  });
-
-  it('newNodes: Ignore leaves out nodes created after the run started', () => {
-    const status = { templateHash: hash, startTime: '2026-05-31T00:00:00Z' };
-    const plan = planDaemonJob({
-      daemonJob: dj({ newNodes: 'Ignore' }, status),
-      nodes: [node('old'), node('new', {}, [], true, '2026-05-31T12:00:00Z')],
-      jobs: [],
-      now,
-    });
-    assert.deepEqual(
-      plan.start.map((s) => s.node),
-      ['old'],
-    );
-    assert.equal(plan.status.desired, 1);
-  });
-
-  it('keeps the status small: about 30 bytes per node at 5,000 nodes', () => {
-    const many = Array.from({ length: 5000 }, (_, i) => node(`node-${String(i).padStart(5, '0')}`));
-    const results = Object.fromEntries(many.map((n) => [n.metadata.name, 'Succeeded']));
-    const plan = planDaemonJob({
-      daemonJob: dj({}, { templateHash: hash, startTime: '2026-05-31T00:00:00Z', nodeResults: results }),
-      nodes: many,
-      jobs: [],
-      now,
-    });
-    const bytes = JSON.stringify(plan.status).length;
-    assert.ok(bytes < 5000 * 32, `${bytes} bytes`);
-  });
+  it('a hostNetwork pod tolerates network-unavailable, as a DaemonSet pod does', () =>
+    assert.ok(tolerationKeys({ hostNetwork: true }).includes(networkUnavailable)));
+  it('a pod on the pod network does not', () => assert.ok(!tolerationKeys({}).includes(networkUnavailable)));
+  it('keeps the template toleration instead of adding a duplicate', () =>
+    assert.equal(
+      tolerationKeys({
+        hostNetwork: true,
+        tolerations: [{ key: networkUnavailable, operator: 'Exists', effect: 'NoSchedule' }],
+      }).filter((k) => k === networkUnavailable).length,
+      1,
+    ));
 });

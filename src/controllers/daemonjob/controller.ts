@@ -1,5 +1,5 @@
-// The DaemonJob controller: snapshot (the DaemonJob, the nodes, its Jobs) → planDaemonJob → start
-// or delete per-node Jobs, write the status, record Events, release finished Jobs.
+// The DaemonJob controller: snapshot (the DaemonJob, the nodes, its Jobs) → planDaemonJob → delete
+// and start per-node Jobs, write the status, record Events, release the Jobs the plan lets go.
 import { isDeepStrictEqual } from 'node:util';
 import { Counter } from 'prom-client';
 import { resourceOf } from '../../api/crd.ts';
@@ -17,11 +17,10 @@ import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
-import { jobOutcome } from '../job-outcome.ts';
 import { isReady } from './eligibility.ts';
 import { nodeJob } from './job-manifest.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
-import { type DaemonJobObject, jobNode, planDaemonJob, templateHash } from './plan.ts';
+import { type DaemonJobObject, planDaemonJob, templateHash } from './plan.ts';
 
 export const DAEMONJOBS = resourceOf(DaemonJobKind);
 
@@ -75,14 +74,16 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
 
 async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promise<ReconcileResult> {
   const [namespace, name] = key.split('/') as [string, string];
+  const client = deps.mgr.client;
   const dj = deps.daemonJobs.get(namespace, name);
-  const jobs = ownedBy(deps.jobs.listNamespace(namespace), 'DaemonJob', name, dj);
+  // Of this DaemonJob and of any earlier one of the same name, deleted before we saw it go.
+  const jobs = ownedBy(deps.jobs.listNamespace(namespace), 'DaemonJob', name);
   if (!dj || dj.metadata.deletionTimestamp) {
-    await releaseFinalizer(deps.mgr.client, Resources.jobs, NODE_RESULT_FINALIZER, jobs, () => true);
+    await releaseFinalizer(client, Resources.jobs, NODE_RESULT_FINALIZER, jobs, () => true);
     return undefined;
   }
-  const plan = planDaemonJob({ daemonJob: dj, nodes: deps.nodes.list(), jobs, now: new Date() });
-  const client = deps.mgr.client;
+  const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), jobs, now: new Date() };
+  let plan = planDaemonJob(snapshot);
   for (const job of plan.remove) await client.delete(Resources.jobs, namespace, job, 'Background');
   const hash = templateHash(dj.spec.template);
   let rejected: string | undefined;
@@ -93,32 +94,19 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       if (created) deps.started.inc({ result: 'started' });
     } catch (e) {
       if (!(e instanceof ApiError && (e.code === 422 || e.code === 400))) throw e;
-      rejected = e.message;
+      rejected = `Kubernetes rejected the per-node Job: ${e.message}`;
     }
   });
   if (rejected) {
-    // Retrying cannot help: report it and wait for a template change.
-    await deps.mgr.events.record(
-      dj,
-      'Warning',
-      'InvalidTemplate',
-      `Kubernetes rejected the per-node Job: ${rejected}`,
-    );
-    ctx.log.warn({ err: rejected }, 'per-node Job rejected; waiting for a template change');
-    return undefined;
+    // Retrying cannot help: the status remembers it for this generation, until the spec changes.
+    ctx.log.warn({ err: rejected }, 'per-node Job rejected; waiting for a spec change');
+    plan = planDaemonJob({ ...snapshot, rejected });
   }
   await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
-  // A finished Job may go once its result is in the status; Jobs of older templates once finished.
-  const recorded = plan.status.nodeResults ?? {};
-  await releaseFinalizer(deps.mgr.client, Resources.jobs, NODE_RESULT_FINALIZER, jobs, (j) => {
-    const finished = jobOutcome(j).phase !== 'Running' || !!j.metadata.deletionTimestamp;
-    return (
-      finished &&
-      (j.metadata.labels?.['bosun.dev/template-hash'] !== hash ||
-        !!recorded[jobNode(j)] ||
-        !!j.metadata.deletionTimestamp)
-    );
-  });
-  return undefined;
+  const releasable = new Set(plan.release);
+  await releaseFinalizer(client, Resources.jobs, NODE_RESULT_FINALIZER, jobs, (j) =>
+    releasable.has(j.metadata.name as string),
+  );
+  return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };
 }

@@ -34,6 +34,18 @@ export const DAEMON_TOLERATIONS: Toleration[] = [
   { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
 ];
 
+/** Added for pods on the host network, which do not need the node's pod network. */
+const HOST_NETWORK_TOLERATION: Toleration = {
+  key: 'node.kubernetes.io/network-unavailable',
+  operator: 'Exists',
+  effect: 'NoSchedule',
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: a core/v1 PodSpec
+export function daemonTolerations(podSpec: Record<string, any>): Toleration[] {
+  return podSpec.hostNetwork ? [...DAEMON_TOLERATIONS, HOST_NETWORK_TOLERATION] : DAEMON_TOLERATIONS;
+}
+
 function requirementMatches(r: Requirement, value: string | undefined): boolean {
   const values = r.values ?? [];
   switch (r.operator) {
@@ -89,17 +101,25 @@ export function isEligible(node: KubeObject, podSpec: Record<string, any>): bool
   const terms: Term[] | undefined =
     podSpec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   if (terms && !terms.some((t) => termMatches(t, node))) return false;
-  const tolerations = [...((podSpec.tolerations ?? []) as Toleration[]), ...DAEMON_TOLERATIONS];
+  const tolerations = [...((podSpec.tolerations ?? []) as Toleration[]), ...daemonTolerations(podSpec)];
   const taints: Taint[] = node.spec?.taints ?? [];
   return taints
     .filter((t) => (t.effect === 'NoSchedule' || t.effect === 'NoExecute') && !NOT_READY_TAINTS.has(t.key))
     .every((t) => tolerates(tolerations, t));
 }
 
-export const isReady = (node: KubeObject) =>
-  (node.status?.conditions ?? []).some(
-    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
-  );
+const readyCondition = (node: KubeObject): { status: string; lastTransitionTime?: string } | undefined =>
+  (node.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+
+export const isReady = (node: KubeObject) => readyCondition(node)?.status === 'True';
+
+/** When a node that is not Ready stopped being Ready (or appeared, if it never reported); undefined when Ready. */
+export function notReadySince(node: KubeObject): number | undefined {
+  const ready = readyCondition(node);
+  if (ready?.status === 'True') return undefined;
+  const since = Date.parse(ready?.lastTransitionTime ?? node.metadata.creationTimestamp ?? '');
+  return Number.isNaN(since) ? undefined : since;
+}
 
 /** maxParallel as a node count: an integer, or a percentage of `desired` rounded up; at least 1. */
 export function parallelism(maxParallel: number | string | undefined, desired: number): number {

@@ -3,7 +3,7 @@
 import { labelValue } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { controllerRef } from '../../runtime/ownership.ts';
-import { DAEMON_TOLERATIONS, type Toleration } from './eligibility.ts';
+import { daemonTolerations, type Toleration } from './eligibility.ts';
 import {
   DAEMONJOB_LABEL,
   NODE_ANNOTATION,
@@ -60,7 +60,9 @@ export function nodeJob(dj: DaemonJobObject, node: string, name: string, hash: s
           },
           tolerations: [
             ...own,
-            ...DAEMON_TOLERATIONS.filter((d) => !own.some((t) => t.key === d.key && t.effect === d.effect)),
+            ...daemonTolerations(template.spec).filter(
+              (d) => !own.some((t) => t.key === d.key && t.effect === d.effect),
+            ),
           ],
         },
       },
