@@ -131,11 +131,37 @@ export const deploymentHookStatus = s.object(
     succeeded: s.optional(
       s.integer({ description: "Matched Deployments whose current revision's hook succeeded.", minimum: 0 }),
     ),
+    rejectedTemplate: s.optional(
+      s.object(
+        {
+          version: s.string({
+            description:
+              'The hook generation, PodTemplate version and bosun.dev/rerun value that were rejected.',
+          }),
+          message: s.string({ description: "The API server's message." }),
+        },
+        {
+          description:
+            'A hook Job Kubernetes rejected: no Job is sent again until the hook, its PodTemplate or bosun.dev/rerun changes.',
+        },
+      ),
+    ),
     deployments: s.optional(
       s.array(
         s.object(
           {
             name: s.string({ description: 'The Deployment.' }),
+            uid: s.optional(
+              s.string({
+                description: 'Its UID: a Deployment re-created under the same name starts a new history.',
+              }),
+            ),
+            unmatched: s.optional(
+              s.boolean({
+                description:
+                  'True when the selector no longer matches it; kept while it exists, so matching again does not re-run its revision.',
+              }),
+            ),
             revision: s.string({ description: 'Its current revision.' }),
             rollout: s.string({
               description: 'Complete, Progressing or Failed (kubectl rollout status semantics).',
@@ -143,6 +169,13 @@ export const deploymentHookStatus = s.object(
             }),
             message: s.optional(s.string({ description: 'Why the rollout is not complete.' })),
             lastRun: s.optional(runSchema),
+            olderRuns: s.optional(
+              s.array(runSchema, {
+                description:
+                  'Runs of older revisions still running (concurrencyPolicy Allow), oldest first, at most 20; each is reported when it finishes.',
+                maxItems: 20,
+              }),
+            ),
             lastSucceededRevision: s.optional(
               s.string({ description: 'The newest revision whose hook succeeded.' }),
             ),

@@ -18,10 +18,10 @@ import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
-import { jobOutcome } from '../job-outcome.ts';
-import { hookJob, type PodTemplateSpec } from './job-manifest.ts';
+import type { PodTemplateSpec } from './inherit.ts';
+import { hookJob } from './job-manifest.ts';
 import { HOOK_LABEL, RESULT_FINALIZER } from './labels.ts';
-import { type HookObject, type Plan, planHook, type Snapshot, type TemplateProblem } from './plan.ts';
+import { type HookObject, type Plan, planHook, type Snapshot, templateVersion } from './plan.ts';
 
 export const HOOKS = resourceOf(DeploymentHookKind);
 
@@ -86,58 +86,56 @@ export function setupDeploymentHookController(mgr: Manager, opts: { workers: num
 async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promise<ReconcileResult> {
   const [namespace, name] = key.split('/') as [string, string];
   const hook = deps.hooks.get(namespace, name);
-  const jobs = ownedBy(deps.jobs.listNamespace(namespace), 'DeploymentHook', name, hook);
+  // Every Job of this name, including those of a deleted namesake (another UID): the plan releases them.
+  const jobs = ownedBy(deps.jobs.listNamespace(namespace), 'DeploymentHook', name);
   if (!hook || hook.metadata.deletionTimestamp) {
     // The garbage collector deletes the Jobs; let them go.
     await releaseFinalizer(deps.mgr.client, Resources.jobs, RESULT_FINALIZER, jobs, () => true);
     return undefined;
   }
 
+  const all = deps.deployments.listNamespace(namespace);
+  const selected = (d: KubeObject) => matchesSelector(hook.spec.selector, d.metadata.labels);
   const snapshot: Snapshot = {
     hook,
-    deployments: deps.deployments
-      .listNamespace(namespace)
-      .filter((d) => matchesSelector(hook.spec.selector, d.metadata.labels)),
+    deployments: all.filter(selected),
+    unmatched: all.filter((d) => !selected(d)),
     jobs,
     now: new Date(),
   };
-  let template: PodTemplateSpec | undefined;
   if (hook.spec.template.name) {
     const pt = deps.templates.get(namespace, hook.spec.template.name);
-    if (pt?.template) template = pt.template as PodTemplateSpec;
+    if (pt?.template) snapshot.template = pt.template as PodTemplateSpec;
     else
       snapshot.templateProblem = {
         reason: 'TemplateNotFound',
         message: `PodTemplate ${namespace}/${hook.spec.template.name} does not exist; the hook runs once it is created`,
       };
-  } else template = hook.spec.template.spec as PodTemplateSpec;
+    snapshot.templateVersion = templateVersion(hook, pt);
+  } else {
+    snapshot.template = hook.spec.template.spec as PodTemplateSpec;
+    snapshot.templateVersion = templateVersion(hook);
+  }
 
   let plan = planHook(snapshot);
   for (const jobName of plan.stop) {
     await deps.mgr.client.delete(Resources.jobs, namespace, jobName, 'Background');
   }
-  let problem: TemplateProblem | undefined;
+  let rejection: string | undefined;
   await inParallel(plan.create, 16, async (run) => {
-    problem ??= await createJob(deps, ctx, hook, run, template as PodTemplateSpec);
+    rejection ??= await createJob(deps, ctx, hook, run, snapshot.template as PodTemplateSpec);
   });
-  // Kubernetes rejected a Job: report it and create nothing until the hook or template changes.
-  if (problem) plan = planHook({ ...snapshot, templateProblem: problem });
+  // Kubernetes rejected a Job: remember it for this template version, so nothing is sent again
+  // until the hook, its PodTemplate or bosun.dev/rerun changes.
+  if (rejection !== undefined) plan = planHook({ ...snapshot, rejection });
   await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status);
   await recordEvents(deps, hook, plan);
-  countFinished(deps, hook, plan);
-  // A finished Job may go (TTL, hand) once its result is in the status written above.
-  const recorded = new Set(
-    (plan.status.deployments ?? [])
-      .filter((d) => d.lastRun?.phase === 'Running')
-      .map((d) => d.lastRun?.jobName),
-  );
-  await releaseFinalizer(
-    deps.mgr.client,
-    Resources.jobs,
-    RESULT_FINALIZER,
-    jobs,
-    (j) =>
-      !recorded.has(j.metadata.name) && (jobOutcome(j).phase !== 'Running' || !!j.metadata.deletionTimestamp),
+  for (const phase of plan.finished)
+    deps.runs.inc({ result: phase === 'Succeeded' ? 'succeeded' : 'failed' });
+  // Only now is each released Job's result (or irrelevance) in the status.
+  const release = new Set(plan.release);
+  await releaseFinalizer(deps.mgr.client, Resources.jobs, RESULT_FINALIZER, jobs, (j) =>
+    release.has(j.metadata.name as string),
   );
   return plan.requeueAfterMs ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
 }
@@ -148,7 +146,7 @@ async function createJob(
   hook: HookObject,
   run: Plan['create'][number],
   template: PodTemplateSpec,
-): Promise<TemplateProblem | undefined> {
+): Promise<string | undefined> {
   try {
     const { created } = await deps.mgr.client.createIfAbsent(Resources.jobs, hookJob(hook, run, template));
     if (created) {
@@ -163,7 +161,7 @@ async function createJob(
     return undefined;
   } catch (e) {
     if (e instanceof ApiError && (e.code === 422 || e.code === 400)) {
-      return { reason: 'InvalidTemplate', message: `Kubernetes rejected the hook Job: ${e.message}` };
+      return `Kubernetes rejected the hook Job: ${e.message}`;
     }
     throw e;
   }
@@ -176,20 +174,6 @@ function rolloutCompletedAt(deployment: KubeObject): number | undefined {
       x.type === 'Progressing' && x.reason === 'NewReplicaSetAvailable',
   );
   return c?.lastUpdateTime ? Date.parse(c.lastUpdateTime) : undefined;
-}
-
-function countFinished(deps: Deps, hook: HookObject, plan: Plan) {
-  const before = new Map((hook.status?.deployments ?? []).map((d) => [d.name, d.lastRun]));
-  for (const d of plan.status.deployments ?? []) {
-    const prev = before.get(d.name);
-    if (
-      d.lastRun &&
-      d.lastRun.phase !== 'Running' &&
-      (prev?.jobName !== d.lastRun.jobName || prev?.phase === 'Running')
-    ) {
-      deps.runs.inc({ result: d.lastRun.phase === 'Succeeded' ? 'succeeded' : 'failed' });
-    }
-  }
 }
 
 async function recordEvents(deps: Deps, hook: HookObject, plan: Plan) {

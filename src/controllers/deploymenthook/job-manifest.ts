@@ -2,9 +2,11 @@
 import { labelValue } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { controllerRef } from '../../runtime/ownership.ts';
+import type { PodTemplateSpec } from './inherit.ts';
 import {
   DEPLOYMENT_ANNOTATION,
   DEPLOYMENT_LABEL,
+  DEPLOYMENT_UID_ANNOTATION,
   HOOK_LABEL,
   RERUN_ANNOTATION,
   RESULT_FINALIZER,
@@ -12,20 +14,7 @@ import {
 } from './labels.ts';
 import type { HookObject, JobToCreate } from './plan.ts';
 
-export interface PodTemplateSpec {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  // biome-ignore lint/suspicious/noExplicitAny: a core/v1 PodSpec, validated by the API server
-  spec: Record<string, any>;
-}
-
 type Container = { name: string; image?: string; env?: { name: string; value?: string }[] };
-
-/** The image of the Deployment's container that `inheritImage` names (default: its first container). */
-export function inheritedImage(deployment: KubeObject, fromContainer?: string): string | undefined {
-  const containers: Container[] = deployment.spec?.template?.spec?.containers ?? [];
-  const source = fromContainer ? containers.find((c) => c.name === fromContainer) : containers[0];
-  return source?.image;
-}
 
 export function hookJob(hook: HookObject, run: JobToCreate, template: PodTemplateSpec): KubeObject {
   const hookName = hook.metadata.name as string;
@@ -43,7 +32,7 @@ export function hookJob(hook: HookObject, run: JobToCreate, template: PodTemplat
     { name: 'BOSUN_NAMESPACE', value: namespace },
   ];
   const inherit = hook.spec.inheritImage;
-  const image = inherit ? inheritedImage(run.deployment, inherit.fromContainer) : undefined;
+  const image = run.image;
   const withEnv = (c: Container, setImage: boolean): Container => ({
     ...c,
     ...(setImage && image ? { image } : {}),
@@ -74,6 +63,7 @@ export function hookJob(hook: HookObject, run: JobToCreate, template: PodTemplat
       labels,
       annotations: {
         [DEPLOYMENT_ANNOTATION]: deploymentName,
+        [DEPLOYMENT_UID_ANNOTATION]: run.deployment.metadata.uid ?? '',
         ...(run.rerun ? { [RERUN_ANNOTATION]: run.rerun } : {}),
       },
       ownerReferences: [controllerRef(hook)],

@@ -1,17 +1,22 @@
 // The DeploymentHook decision, as a pure function of a snapshot: which Jobs to create or stop, the
-// new status and the Events to record. The controller reads the snapshot and carries the plan out.
+// new status, the Events, and which Jobs may drop their result finalizer once that status is
+// written. The controller reads the snapshot and carries the plan out, in that order.
 import type {
   DeploymentHookSpec,
   DeploymentHookStatus,
   DeploymentRunStatus,
 } from '../../api/deploymenthook.ts';
-import { boundedName } from '../../api/names.ts';
+import { boundedName, shortHash } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
-import { type Condition, setCondition } from '../../runtime/status.ts';
-import { type JobOutcome, jobOutcome } from '../job-outcome.ts';
-import { runOf } from './jobs.ts';
-import { RERUN_ANNOTATION } from './labels.ts';
+import { jobOutcome } from '../job-outcome.ts';
+import { hookStatus } from './hook-status.ts';
+import { imageProblem, inheritedImage, type PodTemplateSpec, templateImageProblem } from './inherit.ts';
+import { RERUN_ANNOTATION, RESULT_FINALIZER } from './labels.ts';
 import { rolloutState } from './rollout.ts';
+import { follow, iso, type PlannedEvent, type Run, type RunLog } from './runs.ts';
+
+export type { PlannedEvent } from './runs.ts';
+export { MISSING_JOB_GRACE_MS } from './runs.ts';
 
 export interface HookObject extends KubeObject {
   spec: DeploymentHookSpec;
@@ -27,9 +32,17 @@ export interface Snapshot {
   hook: HookObject;
   /** Deployments the selector matches, in the hook's namespace. */
   deployments: KubeObject[];
-  /** Jobs labelled with this hook. */
+  /** The other Deployments of the namespace: a recorded one that still exists keeps its history. */
+  unmatched?: KubeObject[];
+  /** Jobs labelled with this hook's name, whichever hook UID owns them. */
   jobs: KubeObject[];
+  /** The pod template, when it could be read. */
+  template?: PodTemplateSpec;
+  /** Identifies what a created Job is built from (hook generation, PodTemplate version, rerun). */
+  templateVersion?: string;
   templateProblem?: TemplateProblem;
+  /** The API server's message when it rejected a Job of this reconcile. */
+  rejection?: string;
   now: Date;
 }
 
@@ -38,282 +51,300 @@ export interface JobToCreate {
   revision: string;
   rerun: string;
   name: string;
+  /** The image `inheritImage` gives the hook containers. */
+  image?: string;
 }
-
-export interface PlannedEvent {
-  /** The hook, or the name of a Deployment. */
-  on: 'hook' | { deployment: string };
-  type: 'Normal' | 'Warning';
-  reason: string;
-  note: string;
-}
-
-/** Records an Event on one object (the hook, or a Deployment). */
-type Say = (type: PlannedEvent['type'], reason: string, note: string) => void;
 
 export interface Plan {
   status: DeploymentHookStatus;
   create: JobToCreate[];
   stop: string[];
+  /** Jobs whose result finalizer goes once the status is written. */
+  release: string[];
   events: PlannedEvent[];
-  /** Set when the plan must be looked at again without any change in the cluster. */
+  /** Runs that ended in this plan, for metrics. */
+  finished: Run['phase'][];
   requeueAfterMs?: number;
 }
 
-/** After this long, a recorded running Job that is absent from the cache is taken as deleted. */
-export const MISSING_JOB_GRACE_MS = 120_000;
 const MAX_SKIPPED = 10;
+const MAX_OLDER_RUNS = 20;
 
-export function hookJobName(hook: string, deployment: string, revision: string, rerun: string): string {
-  return boundedName([hook, deployment, revision, rerun ? `r${boundedName([rerun], 6)}` : '']);
+/** `<hook>-<deployment>-<revision>-<hash>`: the hash of the Deployment UID and the rerun value makes
+ * a re-created Deployment or a new rerun a new Job, and keeps any rerun value out of the name. */
+export function hookJobName(
+  hook: string,
+  deployment: string,
+  revision: string,
+  deploymentUid: string,
+  rerun: string,
+): string {
+  return boundedName([hook, deployment, revision, shortHash(`${deploymentUid}/${rerun}`, 6)]);
 }
 
-const iso = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+/** Identifies a template as sent: a rejection is remembered for this version only. */
+export function templateVersion(hook: KubeObject, podTemplate?: KubeObject): string {
+  const rerun = hook.metadata.annotations?.[RERUN_ANNOTATION];
+  return [
+    `generation ${hook.metadata.generation ?? 0}`,
+    ...(podTemplate
+      ? [`PodTemplate ${podTemplate.metadata.uid ?? ''} ${podTemplate.metadata.resourceVersion ?? ''}`]
+      : []),
+    ...(rerun ? [`rerun ${shortHash(rerun)}`] : []),
+  ].join(', ');
+}
+
+interface Context {
+  snap: Snapshot;
+  rerun: string;
+  policy: NonNullable<DeploymentHookSpec['concurrencyPolicy']>;
+  /** Why no Job may be created at all (template missing or rejected). */
+  blocked?: TemplateProblem;
+  plan: Plan;
+  log: RunLog;
+  /** Deployments that cannot run because of inheritImage. */
+  problems: string[];
+}
 
 export function planHook(snap: Snapshot): Plan {
-  const { hook, now } = snap;
-  const policy = hook.spec.concurrencyPolicy ?? 'Forbid';
-  const rerun = hook.metadata.annotations?.[RERUN_ANNOTATION] ?? '';
-  const previous = new Map((hook.status?.deployments ?? []).map((d) => [d.name, d]));
-  const plan: Plan = { status: {}, create: [], stop: [], events: [] };
+  const { hook } = snap;
+  const plan: Plan = { status: {}, create: [], stop: [], release: [], events: [], finished: [] };
+  const log: RunLog = { events: plan.events, finished: plan.finished };
+  const rejectedTemplate = rejection(snap);
+  const blocked: TemplateProblem | undefined =
+    snap.templateProblem ??
+    (rejectedTemplate ? { reason: 'InvalidTemplate', message: rejectedTemplate.message } : undefined) ??
+    templateImageProblem(hook.spec.inheritImage, snap.template);
+  const ctx: Context = {
+    snap,
+    rerun: hook.metadata.annotations?.[RERUN_ANNOTATION] ?? '',
+    policy: hook.spec.concurrencyPolicy ?? 'Forbid',
+    blocked,
+    plan,
+    log,
+    problems: [],
+  };
+
+  const previous = hook.status?.deployments ?? [];
   const entries: DeploymentRunStatus[] = [];
-  const hookEvent: Say = (type, reason, note) => plan.events.push({ on: 'hook', type, reason, note });
-
-  for (const deployment of [...snap.deployments].sort((a, b) =>
-    (a.metadata.name as string).localeCompare(b.metadata.name as string),
-  )) {
-    const name = deployment.metadata.name as string;
-    const prev = previous.get(name);
-    const rollout = rolloutState(deployment);
-    const entry: DeploymentRunStatus = {
-      name,
-      revision: rollout.revision,
-      rollout: rollout.phase,
-      ...(rollout.phase !== 'Complete' ? { message: rollout.message } : {}),
-      ...(prev?.lastRun ? { lastRun: prev.lastRun } : {}),
-      ...(prev?.lastSucceededRevision ? { lastSucceededRevision: prev.lastSucceededRevision } : {}),
-      ...(prev?.pendingRevision ? { pendingRevision: prev.pendingRevision } : {}),
-      ...(prev?.skippedRevisions?.length ? { skippedRevisions: prev.skippedRevisions } : {}),
-      ...(prev?.rerun ? { rerun: prev.rerun } : {}),
-    };
-    const depEvent: Say = (type, reason, note) =>
-      plan.events.push({ on: { deployment: name }, type, reason, note });
-
-    if (rollout.phase === 'Failed' && prev?.rollout !== 'Failed') {
-      hookEvent(
-        'Warning',
-        'RolloutFailed',
-        `Deployment ${name} revision ${rollout.revision}: ${rollout.message}; the hook will not run for it`,
-      );
-    }
-
-    // 1. Follow the recorded run; adopt a Job created before a crash kept it out of the status.
-    const recordedJob = entry.lastRun && snap.jobs.find((j) => j.metadata.name === entry.lastRun?.jobName);
-    const expectedName = rollout.revision
-      ? hookJobName(hook.metadata.name as string, name, rollout.revision, rerun)
-      : '';
-    const unrecorded = snap.jobs.find(
-      (j) => j.metadata.name === expectedName && j.metadata.name !== entry.lastRun?.jobName,
-    );
-    if (unrecorded) {
-      entry.lastRun = runOf(unrecorded, rollout.revision);
-      entry.rerun = rerun || undefined;
-      if (!entry.rerun) delete entry.rerun;
-      delete entry.pendingRevision;
-    } else if (entry.lastRun?.phase === 'Running') {
-      if (recordedJob) {
-        const outcome = jobOutcome(recordedJob);
-        if (outcome.phase !== 'Running') finish(entry, outcome, hookEvent, depEvent);
-      } else if (now.getTime() - Date.parse(entry.lastRun.startTime ?? iso(now)) > MISSING_JOB_GRACE_MS) {
-        finish(
-          entry,
-          {
-            phase: 'Failed',
-            reason: 'JobDeleted',
-            message: `Job ${entry.lastRun.jobName} was deleted before it finished`,
-            completionTime: iso(now),
-          },
-          hookEvent,
-          depEvent,
-        );
-      } else {
-        plan.requeueAfterMs = MISSING_JOB_GRACE_MS;
-      }
-    }
-    if (entry.lastRun?.phase === 'Succeeded') entry.lastSucceededRevision = entry.lastRun.revision;
-
-    // 2. Does the current revision still need its run?
-    const done = entry.lastRun?.revision === rollout.revision && (entry.rerun ?? '') === rerun;
-    if (rollout.phase === 'Complete' && !done && !hook.spec.suspend && !snap.templateProblem) {
-      const running = entry.lastRun?.phase === 'Running' ? entry.lastRun : undefined;
-      if (running && policy === 'Forbid') {
-        if (entry.pendingRevision && entry.pendingRevision !== rollout.revision)
-          skip(entry, entry.pendingRevision, hookEvent);
-        if (entry.pendingRevision !== rollout.revision) {
-          entry.pendingRevision = rollout.revision;
-          hookEvent(
-            'Normal',
-            'Waiting',
-            `Deployment ${name} revision ${rollout.revision} waits for Job ${running.jobName} (concurrencyPolicy Forbid)`,
-          );
-        }
-      } else {
-        if (running && policy === 'Replace') {
-          plan.stop.push(running.jobName);
-          hookEvent(
-            'Normal',
-            'Replaced',
-            `Stopping Job ${running.jobName} for revision ${running.revision}: revision ${rollout.revision} rolled out (concurrencyPolicy Replace)`,
-          );
-        }
-        if (entry.pendingRevision && entry.pendingRevision !== rollout.revision)
-          skip(entry, entry.pendingRevision, hookEvent);
-        delete entry.pendingRevision;
-        const jobName = hookJobName(hook.metadata.name as string, name, rollout.revision, rerun);
-        plan.create.push({ deployment, revision: rollout.revision, rerun, name: jobName });
-        entry.lastRun = { revision: rollout.revision, jobName, phase: 'Running', startTime: iso(now) };
-        if (rerun) entry.rerun = rerun;
-        else delete entry.rerun;
-        hookEvent(
-          'Normal',
-          'JobCreated',
-          `Created Job ${jobName} for Deployment ${name} revision ${rollout.revision}`,
-        );
-        depEvent(
-          'Normal',
-          'HookStarted',
-          `DeploymentHook ${hook.metadata.name} started Job ${jobName} for revision ${rollout.revision}`,
-        );
-      }
-    }
-    entries.push(entry);
+  const byName = (a: KubeObject, b: KubeObject) =>
+    (a.metadata.name as string).localeCompare(b.metadata.name as string);
+  for (const d of [...snap.deployments].sort(byName))
+    entries.push(planDeployment(ctx, d, sameDeployment(previous, d), true));
+  for (const d of [...(snap.unmatched ?? [])].sort(byName)) {
+    const prev = sameDeployment(previous, d);
+    if (prev) entries.push(planDeployment(ctx, d, prev, false));
   }
+  entries.sort((a, b) => a.name.localeCompare(b.name));
 
-  plan.status = statusOf(snap, entries, rerun);
-  const problem = snap.templateProblem;
+  plan.status = hookStatus({
+    hook,
+    entries,
+    rerun: ctx.rerun,
+    problem:
+      blocked ??
+      (ctx.problems.length ? { reason: 'InvalidTemplate', message: ctx.problems.join('; ') } : undefined),
+    rejectedTemplate,
+    now: snap.now,
+  });
   const before = hook.status?.conditions?.find((c) => c.type === 'Ready');
-  if (problem && before?.reason !== problem.reason) hookEvent('Warning', problem.reason, problem.message);
+  const ready = plan.status.conditions?.find((c) => c.type === 'Ready');
+  if (
+    ready &&
+    (ready.reason === 'TemplateNotFound' || ready.reason === 'InvalidTemplate') &&
+    (before?.reason !== ready.reason || before.message !== ready.message)
+  )
+    plan.events.push({ on: 'hook', type: 'Warning', reason: ready.reason, note: ready.message });
+  plan.release = releasable(snap, entries);
+  if (log.recheckAfterMs) plan.requeueAfterMs = log.recheckAfterMs;
   return plan;
 }
 
-function finish(entry: DeploymentRunStatus, outcome: JobOutcome, hookEvent: Say, depEvent: Say) {
-  const run = entry.lastRun;
-  if (!run) return;
-  entry.lastRun = {
-    ...run,
-    phase: outcome.phase,
-    ...(outcome.completionTime ? { completionTime: outcome.completionTime } : {}),
-    ...(outcome.reason ? { reason: outcome.reason } : {}),
-    ...(outcome.message ? { message: outcome.message } : {}),
-  };
-  if (outcome.phase === 'Succeeded') {
-    hookEvent(
-      'Normal',
-      'Succeeded',
-      `Job ${run.jobName} for Deployment ${entry.name} revision ${run.revision} succeeded`,
-    );
-    depEvent('Normal', 'HookSucceeded', `Job ${run.jobName} for revision ${run.revision} succeeded`);
-  } else {
-    const why = `${outcome.reason ?? 'Failed'}${outcome.message ? `: ${outcome.message}` : ''}`;
-    hookEvent(
-      'Warning',
-      'Failed',
-      `Job ${run.jobName} for Deployment ${entry.name} revision ${run.revision} failed (${why})`,
-    );
-    depEvent('Warning', 'HookFailed', `Job ${run.jobName} for revision ${run.revision} failed (${why})`);
-  }
+/** The rejection that still applies: this reconcile's, or a recorded one for the same template version. */
+function rejection(snap: Snapshot): DeploymentHookStatus['rejectedTemplate'] {
+  const version = snap.templateVersion ?? '';
+  if (snap.rejection !== undefined) return { version, message: snap.rejection };
+  const recorded = snap.hook.status?.rejectedTemplate;
+  return recorded && recorded.version === version ? recorded : undefined;
 }
 
-function skip(entry: DeploymentRunStatus, revision: string, hookEvent: Say) {
+/** The recorded entry of this Deployment, unless the name now belongs to a re-created one. */
+function sameDeployment(previous: DeploymentRunStatus[], d: KubeObject): DeploymentRunStatus | undefined {
+  const prev = previous.find((e) => e.name === d.metadata.name);
+  return prev && (!prev.uid || prev.uid === d.metadata.uid) ? prev : undefined;
+}
+
+function planDeployment(
+  ctx: Context,
+  deployment: KubeObject,
+  prev: DeploymentRunStatus | undefined,
+  matched: boolean,
+): DeploymentRunStatus {
+  const { snap, rerun, plan, log } = ctx;
+  const { hook, now } = snap;
+  const name = deployment.metadata.name as string;
+  const uid = deployment.metadata.uid as string | undefined;
+  const rollout = rolloutState(deployment);
+  const say = (type: PlannedEvent['type'], reason: string, note: string) =>
+    plan.events.push({ on: 'hook', type, reason, note });
+  const entry: DeploymentRunStatus = {
+    ...prev,
+    name,
+    revision: rollout.revision,
+    rollout: rollout.phase,
+  };
+  if (uid) entry.uid = uid;
+  if (rollout.phase !== 'Complete') entry.message = rollout.message;
+  else delete entry.message;
+  if (matched) delete entry.unmatched;
+  else entry.unmatched = true;
+
+  if (matched && rollout.phase === 'Failed' && prev?.rollout !== 'Failed')
+    say(
+      'Warning',
+      'RolloutFailed',
+      `Deployment ${name} revision ${rollout.revision}: ${rollout.message}; the hook will not run for it`,
+    );
+
+  // 1. Follow the recorded runs.
+  if (entry.lastRun) entry.lastRun = follow(entry.lastRun, name, ownJobs(snap), now, log);
+  const older = (entry.olderRuns ?? [])
+    .map((r) => follow(r, name, ownJobs(snap), now, log))
+    .filter((r) => r.phase === 'Running');
+  setOlderRuns(entry, older);
+  if (entry.lastRun?.phase === 'Succeeded') entry.lastSucceededRevision = entry.lastRun.revision;
+  const running = entry.lastRun?.phase === 'Running' ? entry.lastRun : undefined;
+
+  // A revision that waited (Forbid) and was overtaken by a rollout that is not complete (yet, or
+  // ever) will not run: the Deployment no longer runs it.
+  if (entry.pendingRevision && !running && entry.pendingRevision !== rollout.revision) {
+    skip(entry, entry.pendingRevision, rollout.revision, say);
+    delete entry.pendingRevision;
+  }
+
+  // 2. Does the current revision still need its run? Removing bosun.dev/rerun asks for nothing.
+  const done = entry.lastRun?.revision === rollout.revision && (!rerun || entry.rerun === rerun);
+  if (!matched || rollout.phase !== 'Complete' || done) return entry;
+  const jobName = hookJobName(hook.metadata.name as string, name, rollout.revision, uid ?? '', rerun);
+  const existing = ownJobs(snap).find((j) => j.metadata.name === jobName);
+  if (existing) {
+    // Created before a crash kept it out of the status: adopt it, keep following the one it displaces.
+    displace(entry);
+    const adopted: Run = {
+      revision: rollout.revision,
+      jobName,
+      phase: 'Running',
+      ...(existing.metadata.creationTimestamp ? { startTime: existing.metadata.creationTimestamp } : {}),
+    };
+    entry.lastRun = follow(adopted, name, [existing], now, log);
+    setRerun(entry, rerun);
+    delete entry.pendingRevision;
+    return entry;
+  }
+  if (hook.spec.suspend || ctx.blocked) return entry;
+  const problem = imageProblem(hook.spec.inheritImage, deployment);
+  if (problem) {
+    ctx.problems.push(problem);
+    return entry;
+  }
+  if (running && ctx.policy === 'Forbid') {
+    if (entry.pendingRevision !== rollout.revision) {
+      if (entry.pendingRevision) skip(entry, entry.pendingRevision, rollout.revision, say);
+      entry.pendingRevision = rollout.revision;
+      say(
+        'Normal',
+        'Waiting',
+        `Deployment ${name} revision ${rollout.revision} waits for Job ${running.jobName} (concurrencyPolicy Forbid)`,
+      );
+    }
+    return entry;
+  }
+  if (running && ctx.policy === 'Replace') {
+    plan.stop.push(running.jobName);
+    say(
+      'Normal',
+      'Replaced',
+      `Stopping Job ${running.jobName} for revision ${running.revision}: revision ${rollout.revision} rolled out (concurrencyPolicy Replace)`,
+    );
+  } else displace(entry);
+  if (entry.pendingRevision && entry.pendingRevision !== rollout.revision)
+    skip(entry, entry.pendingRevision, rollout.revision, say);
+  delete entry.pendingRevision;
+  const image = hook.spec.inheritImage
+    ? inheritedImage(deployment, hook.spec.inheritImage.fromContainer)
+    : undefined;
+  plan.create.push({
+    deployment,
+    revision: rollout.revision,
+    rerun,
+    name: jobName,
+    ...(image ? { image } : {}),
+  });
+  entry.lastRun = { revision: rollout.revision, jobName, phase: 'Running', startTime: iso(now) };
+  setRerun(entry, rerun);
+  say('Normal', 'JobCreated', `Created Job ${jobName} for Deployment ${name} revision ${rollout.revision}`);
+  plan.events.push({
+    on: { deployment: name },
+    type: 'Normal',
+    reason: 'HookStarted',
+    note: `DeploymentHook ${hook.metadata.name} started Job ${jobName} for revision ${rollout.revision}`,
+  });
+  return entry;
+}
+
+/** Jobs this hook (this UID) created; those of a deleted namesake are only released. */
+function ownJobs(snap: Snapshot): KubeObject[] {
+  const uid = snap.hook.metadata.uid;
+  return snap.jobs.filter((j) => !uid || j.metadata.ownerReferences?.some((r) => r.uid === uid));
+}
+
+/** A running last run that a newer one replaces in `lastRun` is still followed until it ends. */
+function displace(entry: DeploymentRunStatus) {
+  if (entry.lastRun?.phase === 'Running') setOlderRuns(entry, [...(entry.olderRuns ?? []), entry.lastRun]);
+}
+
+function setOlderRuns(entry: DeploymentRunStatus, runs: Run[]) {
+  if (runs.length) entry.olderRuns = runs.slice(-MAX_OLDER_RUNS);
+  else delete entry.olderRuns;
+}
+
+function setRerun(entry: DeploymentRunStatus, rerun: string) {
+  if (rerun) entry.rerun = rerun;
+  else delete entry.rerun;
+}
+
+function skip(
+  entry: DeploymentRunStatus,
+  revision: string,
+  current: string,
+  say: (type: PlannedEvent['type'], reason: string, note: string) => void,
+) {
   entry.skippedRevisions = [...(entry.skippedRevisions ?? []), revision].slice(-MAX_SKIPPED);
-  hookEvent(
+  say(
     'Normal',
     'Skipped',
-    `Deployment ${entry.name} revision ${revision} skipped: a newer revision completed while a hook Job ran (concurrencyPolicy Forbid)`,
+    `Deployment ${entry.name} revision ${revision} skipped: revision ${current} replaced it while a hook Job ran (concurrencyPolicy Forbid)`,
   );
 }
 
-function statusOf(snap: Snapshot, entries: DeploymentRunStatus[], rerun: string): DeploymentHookStatus {
-  const { hook, now } = snap;
-  const generation = hook.metadata.generation;
-  const current = (e: DeploymentRunStatus) => e.lastRun?.revision === e.revision && (e.rerun ?? '') === rerun;
-  const failed = entries.filter((e) => current(e) && e.lastRun?.phase === 'Failed');
-  const running = entries.filter((e) => e.lastRun?.phase === 'Running');
-  const succeeded = entries.filter((e) => current(e) && e.lastRun?.phase === 'Succeeded');
-  const rolloutFailed = entries.filter((e) => e.rollout === 'Failed');
-  const progressing = entries.filter((e) => e.rollout === 'Progressing');
-
-  let ready: { status: Condition['status']; reason: string; message: string };
-  if (snap.templateProblem) ready = { status: 'False', ...snap.templateProblem };
-  else if (failed.length)
-    ready = {
-      status: 'False',
-      reason: 'HookFailed',
-      message: `hook failed for ${failed.map((e) => `${e.name} revision ${e.revision}`).join(', ')}`,
-    };
-  else if (hook.spec.suspend)
-    ready = { status: 'False', reason: 'Suspended', message: 'spec.suspend is true: no new hook Jobs start' };
-  else if (running.length)
-    ready = {
-      status: 'False',
-      reason: 'Running',
-      message: `hook Jobs running: ${running.map((e) => e.lastRun?.jobName).join(', ')}`,
-    };
-  else if (rolloutFailed.length)
-    ready = {
-      status: 'False',
-      reason: 'RolloutFailed',
-      message: rolloutFailed.map((e) => `${e.name}: ${e.message}`).join('; '),
-    };
-  else if (progressing.length)
-    ready = {
-      status: 'False',
-      reason: 'RolloutInProgress',
-      message: `waiting for rollouts of ${progressing.map((e) => e.name).join(', ')}`,
-    };
-  else if (!entries.length)
-    ready = { status: 'True', reason: 'NoDeployments', message: 'the selector matches no Deployment' };
-  else
-    ready = {
-      status: 'True',
-      reason: 'Succeeded',
-      message: `the hook succeeded for the current revision of all ${entries.length} Deployment(s)`,
-    };
-
-  let conditions = setCondition(
-    hook.status?.conditions as Condition[] | undefined,
-    { type: 'Ready', ...ready, observedGeneration: generation },
-    now,
+/**
+ * Jobs whose result finalizer may go once the planned status is written: those of another hook
+ * UID (a deleted namesake's), and finished or deleted Jobs that no recorded running run follows.
+ */
+function releasable(snap: Snapshot, entries: DeploymentRunStatus[]): string[] {
+  const followed = new Set(
+    entries.flatMap((e) =>
+      [e.lastRun, ...(e.olderRuns ?? [])].filter((r) => r?.phase === 'Running').map((r) => r?.jobName),
+    ),
   );
-  conditions = setCondition(
-    conditions,
-    failed.length
-      ? {
-          type: 'Failed',
-          status: 'True',
-          reason: 'HookFailed',
-          message: failed
-            .map(
-              (e) =>
-                `${e.name} revision ${e.revision}: ${e.lastRun?.reason ?? 'Failed'}${e.lastRun?.message ? ` (${e.lastRun.message})` : ''}`,
-            )
-            .join('; '),
-          observedGeneration: generation,
-        }
-      : {
-          type: 'Failed',
-          status: 'False',
-          reason: 'NoFailures',
-          message: 'no hook run failed for a current revision',
-          observedGeneration: generation,
-        },
-    now,
-  );
-  return {
-    observedGeneration: generation,
-    conditions,
-    matched: entries.length,
-    succeeded: succeeded.length,
-    ...(entries.length ? { deployments: entries } : {}),
-  };
+  const own = new Set(ownJobs(snap));
+  return snap.jobs
+    .filter((j) => j.metadata.finalizers?.includes(RESULT_FINALIZER))
+    .filter(
+      (j) =>
+        !own.has(j) ||
+        (!followed.has(j.metadata.name) &&
+          (jobOutcome(j).phase !== 'Running' || !!j.metadata.deletionTimestamp)),
+    )
+    .map((j) => j.metadata.name as string);
 }
