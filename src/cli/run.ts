@@ -18,6 +18,9 @@ export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the e
   --metrics-bind-address ADDR       /metrics (BOSUN_METRICS_ADDRESS; default: :8080; "0" disables)
   --health-probe-bind-address ADDR  /healthz and /readyz (BOSUN_HEALTH_ADDRESS; default: :8081; "0" disables)
   --shutdown-timeout SECONDS        time to finish in-flight reconciles on SIGTERM (default: 30)
+  --preview-max-initializing N      default cap for repositories that set none (BOSUN_PREVIEW_MAX_INITIALIZING; default: 2)
+  --preview-max-running N           (BOSUN_PREVIEW_MAX_RUNNING; default: 6)
+  --preview-max-deployed N          (BOSUN_PREVIEW_MAX_DEPLOYED; default: 10)
   --log-level LEVEL                 trace, debug, info, warn, error (BOSUN_LOG_LEVEL; default: info)`;
 
 const env = process.env;
@@ -36,6 +39,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       'health-probe-bind-address': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
       'log-level': { type: 'string' },
+      'preview-max-initializing': { type: 'string' },
+      'preview-max-running': { type: 'string' },
+      'preview-max-deployed': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -77,7 +83,23 @@ export async function runCommand(argv: string[]): Promise<number> {
         }
       : undefined,
   });
-  registerControllers(manager, { workers });
+  const cap = (flag: string, variable: string) => {
+    const raw = values[flag as 'preview-max-running'] ?? env[variable];
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`--${flag} must be a non-negative integer, got "${raw}"`);
+    return n;
+  };
+  const previewCaps = {
+    maxInitializing: cap('preview-max-initializing', 'BOSUN_PREVIEW_MAX_INITIALIZING'),
+    maxRunning: cap('preview-max-running', 'BOSUN_PREVIEW_MAX_RUNNING'),
+    maxDeployed: cap('preview-max-deployed', 'BOSUN_PREVIEW_MAX_DEPLOYED'),
+  };
+  registerControllers(manager, {
+    workers,
+    previewCaps: Object.fromEntries(Object.entries(previewCaps).filter(([, v]) => v !== undefined)),
+  });
 
   let signals = 0;
   const onSignal = (signal: string) => {

@@ -1,0 +1,207 @@
+// Acts on one preview's plan: finalizer, status (the decision is recorded before anything is
+// created), spec.state for a capacity stop, deletion for a capacity undeploy, Jobs, the app's
+// resources, scaling, and the purge that ends an undeploy. What the API server rejects is
+// recorded in the status and an Event, never retried until the input changes.
+import type { Counter } from 'prom-client';
+import { labelValue } from '../../api/names.ts';
+import type { PreviewStatus } from '../../api/preview.ts';
+import type { ReconcileContext } from '../../runtime/controller.ts';
+import { ApiError, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
+import type { Manager } from '../../runtime/manager.ts';
+import type { RestMapper } from '../../runtime/rest-mapper.ts';
+import { setCondition, updateStatusIfChanged } from '../../runtime/status.ts';
+import type { Expectations } from './expectations.ts';
+import { CLEANUP_FINALIZER, PREVIEW_LABEL, ROLE_LABEL } from './labels.ts';
+import type { PreviewPlan } from './lifecycle.ts';
+import { PREVIEWS, type PreviewObject } from './model.ts';
+import { appName } from './render.ts';
+
+export interface ActDeps {
+  mgr: Manager;
+  mapper: RestMapper;
+  expectations: Expectations;
+  transitions: Counter;
+  templates: { get(namespace: string | undefined, name: string): KubeObject | undefined };
+}
+
+const core = (plural: string): ResourceRef => ({ group: '', version: 'v1', plural, namespaced: true });
+/** What an undeploy deletes by label, besides the kinds of the template's extra resources. */
+const PURGED: ResourceRef[] = [
+  Resources.jobs,
+  Resources.deployments,
+  Resources.replicaSets,
+  Resources.pods,
+  core('services'),
+  core('configmaps'),
+  core('secrets'),
+  core('persistentvolumeclaims'),
+  { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespaced: true },
+];
+
+const isRejection = (e: unknown) => e instanceof ApiError && [400, 403, 404, 422].includes(e.code);
+
+export type ActResult = 'done' | 'purging';
+
+export async function actOnPreview(
+  deps: ActDeps,
+  ctx: ReconcileContext,
+  preview: PreviewObject,
+  plan: PreviewPlan,
+): Promise<ActResult> {
+  const { client, events } = deps.mgr;
+  const { namespace, name } = preview.metadata as { namespace: string; name: string };
+  const now = Date.now();
+  if (plan.addFinalizer) {
+    await client.mergePatch(PREVIEWS, namespace, name, {
+      metadata: {
+        finalizers: [...(preview.metadata.finalizers ?? []), CLEANUP_FINALIZER],
+        resourceVersion: preview.metadata.resourceVersion,
+      },
+    });
+    deps.expectations.wrote(preview, now);
+    return 'done';
+  }
+  const statusWritten = await updateStatusIfChanged(client, PREVIEWS, preview, plan.status);
+  if (statusWritten) deps.expectations.wrote(preview, now);
+  if (plan.undeploy) {
+    await client.delete(PREVIEWS, namespace, name, 'Background', { uid: preview.metadata.uid as string });
+    deps.expectations.wrote(preview, now, true);
+  } else if (plan.stop) {
+    await client.mergePatch(PREVIEWS, namespace, name, { spec: { state: 'Stopped' } });
+    deps.expectations.wrote(preview, now);
+  }
+  const rejected: { step: string; message: string }[] = [];
+  for (const job of plan.create) {
+    try {
+      await client.createIfAbsent(Resources.jobs, job);
+    } catch (e) {
+      if (!isRejection(e)) throw e;
+      rejected.push({
+        step: job.metadata.labels?.[ROLE_LABEL] as string,
+        message: `Job ${job.metadata.name}: ${(e as Error).message}`,
+      });
+    }
+  }
+  for (const j of plan.deleteJobs) await client.delete(Resources.jobs, namespace, j, 'Background');
+  if (plan.apply) {
+    try {
+      for (const o of plan.apply.objects)
+        await client.apply(await deps.mapper.resourceFor(o.apiVersion as string, o.kind as string), o);
+    } catch (e) {
+      if (!isRejection(e)) throw e;
+      rejected.push({ step: 'app', message: (e as Error).message });
+    }
+  } else if (plan.scale !== undefined) {
+    await client.mergePatch(Resources.deployments, namespace, appName(preview), {
+      spec: { replicas: plan.scale },
+    });
+  }
+  for (const e of plan.events) {
+    deps.transitions.inc({ reason: e.reason });
+    await events.record(preview, e.type, e.reason, e.note);
+  }
+  if (rejected.length) await recordRejections(deps, ctx, preview, plan, rejected);
+  // The finalizer patch carries the resourceVersion read: purge in a pass that wrote no status.
+  if (plan.purge) return !statusWritten && (await purge(deps, preview)) ? 'done' : 'purging';
+  return 'done';
+}
+
+/** A rejected Job fails its step; rejected app resources are remembered by hash. */
+async function recordRejections(
+  deps: ActDeps,
+  ctx: ReconcileContext,
+  preview: PreviewObject,
+  plan: PreviewPlan,
+  rejected: { step: string; message: string }[],
+) {
+  const status: PreviewStatus = { ...plan.status };
+  for (const r of rejected) {
+    ctx.log.warn(
+      { step: r.step, err: r.message },
+      'the API server rejected a preview child; waiting for a change',
+    );
+    if (r.step === 'build') status.buildStatus = 'error';
+    if (r.step === 'init') status.initStatus = 'failed';
+    if (r.step === 'cleanup') status.cleanupStatus = 'failed';
+    if (r.step === 'app' && plan.apply) status.rejectedHash = plan.apply.hash;
+    if (!preview.status?.deployedCommit || r.step !== 'app')
+      status.phase = r.step === 'cleanup' ? 'Undeploying' : 'Failed';
+    status.conditions = setCondition(
+      status.conditions,
+      {
+        type: 'Ready',
+        status: 'False',
+        reason:
+          r.step === 'app' ? 'ApplyRejected' : r.step === 'cleanup' ? 'CleanupFailed' : 'InvalidTemplate',
+        message: `Kubernetes rejected the ${r.step} ${r.step === 'app' ? 'resources' : 'Job'}: ${r.message}`,
+        observedGeneration: preview.metadata.generation,
+      },
+      new Date(),
+    );
+    await deps.mgr.events.record(
+      preview,
+      'Warning',
+      r.step === 'app' ? 'ApplyRejected' : 'InvalidTemplate',
+      r.message,
+    );
+  }
+  // The status written this pass carries a newer resourceVersion; read it back for the write.
+  const fresh = await deps.mgr.client.get<PreviewObject>(
+    PREVIEWS,
+    preview.metadata.namespace,
+    preview.metadata.name as string,
+  );
+  if (await updateStatusIfChanged(deps.mgr.client, PREVIEWS, fresh, status))
+    deps.expectations.wrote(fresh, Date.now());
+}
+
+/** Deletes everything labelled with the preview; releases the finalizer once nothing is left. */
+async function purge(deps: ActDeps, preview: PreviewObject): Promise<boolean> {
+  const { client } = deps.mgr;
+  const namespace = preview.metadata.namespace as string;
+  const labelSelector = `${PREVIEW_LABEL}=${labelValue(preview.metadata.name as string)}`;
+  const extra = await extraKinds(deps, preview);
+  let left = 0;
+  for (const ref of [...PURGED, ...extra]) {
+    const list = await client.list(ref, namespace, { labelSelector, limit: 500 });
+    for (const o of list.items) {
+      if (o.metadata.deletionTimestamp) {
+        left++;
+        continue;
+      }
+      await client.delete(ref, namespace, o.metadata.name as string, 'Background');
+      left++;
+    }
+  }
+  if (left > 0) return false;
+  await client.mergePatch(PREVIEWS, namespace, preview.metadata.name as string, {
+    metadata: {
+      finalizers: (preview.metadata.finalizers ?? []).filter((f) => f !== CLEANUP_FINALIZER),
+      resourceVersion: preview.metadata.resourceVersion,
+    },
+  });
+  return true;
+}
+
+async function extraKinds(deps: ActDeps, preview: PreviewObject): Promise<ResourceRef[]> {
+  const template = preview.status?.template
+    ? deps.templates.get(preview.metadata.namespace, preview.status.template)
+    : undefined;
+  const resources = ((template?.spec?.resources ?? []) as KubeObject[]).filter(
+    (r) => typeof r.apiVersion === 'string' && typeof r.kind === 'string',
+  );
+  const refs: ResourceRef[] = [];
+  for (const r of resources) {
+    try {
+      const ref = await deps.mapper.resourceFor(r.apiVersion as string, r.kind as string);
+      if (
+        !refs.some((x) => x.group === ref.group && x.plural === ref.plural) &&
+        !PURGED.some((x) => x.group === ref.group && x.plural === ref.plural)
+      )
+        refs.push(ref);
+    } catch (e) {
+      if (!isRejection(e)) throw e;
+    }
+  }
+  return refs;
+}

@@ -1,0 +1,109 @@
+// The capacity planner: which previews get a deploy slot, an initialization slot or a run slot,
+// and which are stopped or undeployed to make room. Pure; it reads only what the API server
+// recorded (statuses, specs, the Deployments' pods), so a restarted operator decides the same.
+import type { KubeObject } from '../../runtime/kube-client.ts';
+import { type Caps, isAdmitted, isDeleting, type PreviewObject } from './model.ts';
+
+export interface Grants {
+  admit: Set<string>;
+  initialize: Set<string>;
+  run: Set<string>;
+  /** Running previews to stop (their spec.state becomes Stopped) so that others may run. */
+  stop: Set<string>;
+  /** Stopped or failed previews to undeploy so that pending ones may deploy. */
+  undeploy: Set<string>;
+  counts: { deployed: number; running: number; initializing: number; pending: number };
+}
+
+const name = (p: PreviewObject) => p.metadata.name as string;
+const created = (p: PreviewObject) => p.metadata.creationTimestamp ?? '';
+const byAge = (a: PreviewObject, b: PreviewObject) =>
+  created(a).localeCompare(created(b)) || name(a).localeCompare(name(b));
+const lastUsed = (p: PreviewObject) => p.status?.lastScaled ?? p.status?.admittedAt ?? created(p);
+const byLeastRecentlyUsed = (a: PreviewObject, b: PreviewObject) =>
+  lastUsed(a).localeCompare(lastUsed(b)) || byAge(a, b);
+
+/** Pods asked for or still there: starting, running and stopping previews all count. */
+export const isRunning = (p: PreviewObject, deployment?: KubeObject) =>
+  !isDeleting(p) && ((p.status?.replicas ?? 0) > 0 || (deployment?.status?.replicas ?? 0) > 0);
+
+/** The newest branch preview of each branch; pull-request previews are never protected. */
+function newestOfEachBranch(previews: PreviewObject[]): Set<string> {
+  const newest = new Map<string, PreviewObject>();
+  for (const p of previews) {
+    if (isDeleting(p) || p.spec.pullRequest !== undefined) continue;
+    const current = newest.get(p.spec.branch);
+    if (!current || byAge(current, p) < 0) newest.set(p.spec.branch, p);
+  }
+  return new Set([...newest.values()].map(name));
+}
+
+export function planCapacity(
+  previews: PreviewObject[],
+  deployments: (p: PreviewObject) => KubeObject | undefined,
+  caps: Caps,
+  /** Previews that cannot be deployed yet (no template, a bad template): they wait without a slot. */
+  blocked: (p: PreviewObject) => boolean,
+): Grants {
+  const live = previews.filter((p) => !isDeleting(p)).sort(byAge);
+  const admitted = live.filter(isAdmitted);
+  const running = admitted.filter((p) => isRunning(p, deployments(p)));
+  const initializing = admitted.filter((p) => p.status?.initStatus === 'initializing');
+  const grants: Grants = {
+    admit: new Set(),
+    initialize: new Set(),
+    run: new Set(),
+    stop: new Set(),
+    undeploy: new Set(),
+    counts: {
+      deployed: admitted.length,
+      running: running.length,
+      initializing: initializing.length,
+      pending: 0,
+    },
+  };
+
+  // Deploy slots, oldest first. Those left waiting make room by undeploying idle previews.
+  const pending = live.filter((p) => !isAdmitted(p) && p.metadata.finalizers?.length && !blocked(p));
+  const freeDeploy = Math.max(0, caps.maxDeployed - admitted.length);
+  for (const p of pending.slice(0, freeDeploy)) grants.admit.add(name(p));
+  grants.counts.pending = pending.length - grants.admit.size;
+  const excessDeployed = Math.max(0, admitted.length - caps.maxDeployed);
+  const sticky = newestOfEachBranch(live);
+  const idle = admitted
+    .filter(
+      (p) =>
+        (p.status?.phase === 'Stopped' || p.status?.phase === 'Failed') &&
+        !running.includes(p) &&
+        p.status?.initStatus !== 'initializing' &&
+        !sticky.has(name(p)),
+    )
+    .sort(byLeastRecentlyUsed);
+  for (const p of idle.slice(0, grants.counts.pending + excessDeployed)) grants.undeploy.add(name(p));
+
+  // Initialization slots, first queued first.
+  const queued = admitted
+    .filter((p) => p.status?.initStatus === 'todo')
+    .sort(
+      (a, b) => (a.status?.initQueuedAt ?? '').localeCompare(b.status?.initQueuedAt ?? '') || byAge(a, b),
+    );
+  const freeInit = Math.max(0, caps.maxInitializing - initializing.length);
+  for (const p of queued.slice(0, freeInit)) grants.initialize.add(name(p));
+
+  // Run slots: a preview asked to run starts if there is room; otherwise the least recently
+  // started running previews are stopped first, and it starts once their pods are gone.
+  const keep = running.filter((p) => p.spec.state === 'Running');
+  const waiting = admitted.filter(
+    (p) => p.spec.state === 'Running' && p.status?.initStatus === 'ready' && !running.includes(p),
+  );
+  const freeRun = Math.max(0, caps.maxRunning - running.length);
+  for (const p of keep) grants.run.add(name(p));
+  for (const p of waiting.slice(0, freeRun)) grants.run.add(name(p));
+  // Everything asked to run must fit: stop the least recently started until it does.
+  const victims = Math.min(keep.length, Math.max(0, keep.length + waiting.length - caps.maxRunning));
+  for (const p of [...keep].sort(byLeastRecentlyUsed).slice(0, victims)) {
+    grants.stop.add(name(p));
+    grants.run.delete(name(p));
+  }
+  return grants;
+}

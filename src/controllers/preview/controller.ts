@@ -1,0 +1,175 @@
+// The preview controller. Its key is a PreviewRepository: one pass reads the repository, its
+// previews and their Jobs and Deployments (snapshot), lets planCapacity hand out deploy,
+// initialization and run slots and planPreview decide each preview's step (pure), then acts.
+// Keys are never processed twice at once, so capacity decisions of a repository are serialized.
+import { Counter } from 'prom-client';
+import { Controller, type ReconcileContext, type ReconcileResult, toSelf } from '../../runtime/controller.ts';
+import { type KubeObject, Resources } from '../../runtime/kube-client.ts';
+import type { Informer, Manager } from '../../runtime/manager.ts';
+import { inParallel } from '../../runtime/parallel.ts';
+import { RestMapper } from '../../runtime/rest-mapper.ts';
+import { updateStatusIfChanged } from '../../runtime/status.ts';
+import { objectKey } from '../../runtime/watch-cache.ts';
+import { type ActDeps, type ActResult, actOnPreview } from './act.ts';
+import { planCapacity } from './capacity.ts';
+import { Expectations } from './expectations.ts';
+import { PREVIEW_LABEL } from './labels.ts';
+import { planPreview } from './lifecycle.ts';
+import {
+  type Caps,
+  DEFAULT_CAPS,
+  PREVIEW_REPOSITORIES,
+  PREVIEW_TEMPLATES,
+  PREVIEWS,
+  type PreviewObject,
+  type RepositoryObject,
+  type TemplateObject,
+} from './model.ts';
+import { appName } from './render.ts';
+
+interface Deps extends ActDeps {
+  previews: Informer<PreviewObject>;
+  repositories: Informer<RepositoryObject>;
+  templates: Informer<TemplateObject>;
+  jobs: Informer;
+  deployments: Informer;
+  caps: Caps;
+  expectations: Expectations;
+}
+
+export interface PreviewControllerOptions {
+  workers: number;
+  /** Operator-wide caps for repositories that set none. */
+  caps?: Partial<Caps>;
+}
+
+const repositoryKey = (p: PreviewObject) => `${p.metadata.namespace}/${p.spec.repository}`;
+
+export function setupPreviewController(mgr: Manager, opts: PreviewControllerOptions): Controller {
+  const deps: Deps = {
+    mgr,
+    mapper: new RestMapper(mgr.client),
+    previews: mgr.informer<PreviewObject>(PREVIEWS),
+    repositories: mgr.informer<RepositoryObject>(PREVIEW_REPOSITORIES),
+    templates: mgr.informer<TemplateObject>(PREVIEW_TEMPLATES),
+    jobs: mgr.informer(Resources.jobs, { labelSelector: PREVIEW_LABEL }),
+    deployments: mgr.informer(Resources.deployments, { labelSelector: PREVIEW_LABEL }),
+    caps: { ...DEFAULT_CAPS, ...opts.caps },
+    expectations: new Expectations(),
+    transitions: new Counter({
+      name: 'bosun_preview_transitions_total',
+      help: 'Preview lifecycle Events recorded, by reason',
+      labelNames: ['reason'],
+      registers: [mgr.metrics.registry],
+    }),
+  };
+  const controller = new Controller({
+    name: 'preview',
+    workers: opts.workers,
+    metrics: mgr.metrics,
+    log: mgr.log,
+    reconcile: (ctx, key) => reconcile(deps, ctx, key),
+  });
+  const ownerPreview = (o: KubeObject) => {
+    const owner = o.metadata.ownerReferences?.find((r) => r.kind === 'Preview');
+    const preview = owner && deps.previews.get(o.metadata.namespace, owner.name);
+    return preview ? [repositoryKey(preview)] : [];
+  };
+  controller
+    .watch(deps.previews, (e) => [
+      ...new Set([repositoryKey(e.object), ...(e.type === 'updated' ? [repositoryKey(e.old)] : [])]),
+    ])
+    .watch(deps.repositories, toSelf)
+    .watch(deps.templates, (e) =>
+      deps.repositories.listNamespace(e.object.metadata.namespace as string).map(objectKey),
+    )
+    .watch(deps.jobs, (e) => ownerPreview(e.object))
+    .watch(deps.deployments, (e) => ownerPreview(e.object));
+  mgr.add(controller);
+  return controller;
+}
+
+async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promise<ReconcileResult> {
+  const [namespace, name] = key.split('/') as [string, string];
+  const now = new Date();
+  const repository = deps.repositories.get(namespace, name);
+  const previews = deps.previews.listNamespace(namespace).filter((p) => p.spec.repository === name);
+  const stale = previews.find((p) => deps.expectations.isStale(objectKey(p), p, now.getTime()));
+  if (stale) {
+    ctx.log.debug(
+      { preview: stale.metadata.name },
+      'cache behind our last write; planning again once it catches up',
+    );
+    return { requeueAfterMs: 250 };
+  }
+  const caps: Caps = { ...deps.caps, ...stripUndefined(repository?.spec.capacity ?? {}) };
+  const deployment = (p: PreviewObject) => deps.deployments.get(namespace, appName(p));
+  const job = (jobName: string) => deps.jobs.get(namespace, jobName);
+  const template = (t: string) => deps.templates.get(namespace, t);
+  const noGrants = { admit: false, initialize: false, run: false, stop: false, undeploy: false };
+  // A preview that cannot be deployed (missing template, bad variables) gets no slot.
+  const blocked = (p: PreviewObject) =>
+    planPreview({
+      preview: p,
+      repository,
+      template,
+      job,
+      deployment: deployment(p),
+      grants: noGrants,
+      now,
+    }).status.conditions?.some(
+      (c) =>
+        c.type === 'Ready' &&
+        ['RepositoryNotFound', 'TemplateNotFound', 'InvalidTemplate'].includes(c.reason),
+    ) ?? false;
+  const grants = planCapacity(previews, deployment, caps, blocked);
+  const plans = previews.map((p) => {
+    const n = p.metadata.name as string;
+    return {
+      preview: p,
+      plan: planPreview({
+        preview: p,
+        repository,
+        template,
+        job,
+        deployment: deployment(p),
+        grants: {
+          admit: grants.admit.has(n),
+          initialize: grants.initialize.has(n),
+          run: grants.run.has(n),
+          stop: grants.stop.has(n),
+          undeploy: grants.undeploy.has(n),
+        },
+        now,
+      }),
+    };
+  });
+  const results: ActResult[] = [];
+  const failures: unknown[] = [];
+  await inParallel(plans, 16, async ({ preview, plan }) => {
+    // One preview's failure must not hold back the others; the pass is retried afterwards.
+    await actOnPreview(deps, ctx, preview, plan).then(
+      (r) => void results.push(r),
+      (e) => void failures.push(e),
+    );
+  });
+  if (repository) {
+    const counts = {
+      deployed: grants.counts.deployed + grants.admit.size,
+      running: grants.counts.running,
+      initializing: grants.counts.initializing + grants.initialize.size,
+      pending: grants.counts.pending,
+    };
+    await updateStatusIfChanged(deps.mgr.client, PREVIEW_REPOSITORIES, repository, {
+      ...repository.status,
+      observedGeneration: repository.metadata.generation,
+      ...counts,
+    });
+  }
+  if (failures.length) throw failures[0];
+  return results.includes('purging') ? { requeueAfterMs: 1000 } : undefined;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,465 @@
+// The lifecycle planner of one preview: from its snapshot and its capacity grants, the status it
+// should have and what to do to its children. Pure; the controller acts on the result.
+import type { InitStatus, PreviewPhase, PreviewStatus } from '../../api/preview.ts';
+import type { KubeObject } from '../../runtime/kube-client.ts';
+import { type ConditionInput, setCondition } from '../../runtime/status.ts';
+import { jobOutcome } from '../job-outcome.ts';
+import { CLEANUP_FINALIZER, RESET_ANNOTATION, SKIP_CLEANUP_ANNOTATION } from './labels.ts';
+import { isDeleting, type PreviewObject, type RepositoryObject, type TemplateObject } from './model.ts';
+import {
+  buildJobName,
+  cleanupJobName,
+  previewVariables,
+  RenderError,
+  type Rendered,
+  type RenderInput,
+  renderApp,
+  renderBuildJob,
+  renderCleanupJob,
+  renderInitJob,
+  repositorySettings,
+} from './render.ts';
+
+export interface PreviewEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  note: string;
+}
+
+export interface PreviewGrants {
+  admit: boolean;
+  initialize: boolean;
+  run: boolean;
+  stop: boolean;
+  undeploy: boolean;
+}
+
+export interface PreviewSnapshot {
+  preview: PreviewObject;
+  repository?: RepositoryObject;
+  template: (name: string) => TemplateObject | undefined;
+  job: (name: string) => KubeObject | undefined;
+  deployment?: KubeObject;
+  grants: PreviewGrants;
+  now: Date;
+}
+
+export interface PreviewPlan {
+  addFinalizer?: boolean;
+  status: PreviewStatus;
+  /** Set spec.state to Stopped (maxRunning made room for another preview). */
+  stop?: boolean;
+  /** Delete the Preview (maxDeployed made room): its finalizer then runs the cleanup. */
+  undeploy?: boolean;
+  /** Jobs to create (an existing one of the same name is kept). */
+  create: KubeObject[];
+  /** App resources to apply (server-side); on rejection the hash goes to status.rejectedHash. */
+  apply?: { objects: KubeObject[]; hash: string };
+  scale?: number;
+  deleteJobs: string[];
+  /** Undeploying: delete every resource labelled with the preview, then release the finalizer. */
+  purge?: boolean;
+  events: PreviewEvent[];
+}
+
+/** Annotation on the Deployment: the hash of the app resources it was applied with. */
+export const RENDER_HASH_ANNOTATION = 'bosun.dev/render-hash';
+
+const RUNNING: PreviewPhase[] = ['Starting', 'Running', 'Stopping'];
+const timestamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+const outcomeText = (o: { reason?: string; message?: string }) =>
+  `${o.reason}${o.message ? `: ${o.message}` : ''}`;
+
+/** Builds the plan step by step; each step may end it. */
+class Planner {
+  readonly plan: PreviewPlan;
+  readonly old: PreviewStatus;
+  readonly status: PreviewStatus;
+  readonly stamp: string;
+  readonly snap: PreviewSnapshot;
+  constructor(snap: PreviewSnapshot) {
+    this.snap = snap;
+    this.old = snap.preview.status ?? {};
+    this.status = { ...this.old, observedGeneration: snap.preview.metadata.generation };
+    this.plan = { status: this.status, create: [], deleteJobs: [], events: [] };
+    this.stamp = timestamp(snap.now);
+  }
+  get preview() {
+    return this.snap.preview;
+  }
+  ready(c: Omit<ConditionInput, 'type' | 'observedGeneration'>) {
+    const generation = this.preview.metadata.generation;
+    this.status.conditions = setCondition(
+      this.status.conditions,
+      { type: 'Ready', observedGeneration: generation, ...c },
+      this.snap.now,
+    );
+  }
+  event(type: PreviewEvent['type'], reason: string, note: string) {
+    this.plan.events.push({ type, reason, note });
+  }
+  /** A Warning once, when the Ready reason turns to `reason`, and the condition. */
+  problem(reason: string, message: string) {
+    if (this.old.conditions?.find((c) => c.type === 'Ready')?.reason !== reason)
+      this.event('Warning', reason, message);
+    this.ready({ status: 'False', reason, message });
+  }
+}
+
+export function planPreview(snap: PreviewSnapshot): PreviewPlan {
+  const p = new Planner(snap);
+  if (isDeleting(snap.preview)) return undeploy(p);
+  if (!snap.preview.metadata.finalizers?.includes(CLEANUP_FINALIZER)) {
+    // The finalizer goes first, so that nothing is ever created that an undeploy could miss.
+    return { status: p.old, addFinalizer: true, create: [], deleteJobs: [], events: [] };
+  }
+  if (snap.grants.undeploy) {
+    p.plan.undeploy = true;
+    p.event(
+      'Normal',
+      'UndeployedForCapacity',
+      'maxDeployed is reached: undeploying this least recently used idle preview',
+    );
+  }
+  const resolved = resolveInput(snap);
+  if ('problem' in resolved) {
+    if (!p.old.admittedAt) p.status.phase = 'Pending';
+    p.problem(resolved.reason, resolved.problem);
+    return p.plan;
+  }
+  const { input, rendered } = resolved;
+  if (!p.old.admittedAt) {
+    if (!snap.grants.admit) {
+      p.status.phase = 'Pending';
+      p.ready({
+        status: 'False',
+        reason: 'WaitingForCapacity',
+        message: 'maxDeployed is reached and no stopped or failed preview can be undeployed yet',
+      });
+      return p.plan;
+    }
+    p.status.admittedAt = p.stamp;
+  }
+  Object.assign(p.status, {
+    template: input.template.metadata.name,
+    slug: rendered.variables.slug,
+    url: rendered.url,
+  });
+  const resetting = resetRequested(snap.preview);
+  if (resetting) p.status.resetToken = snap.preview.metadata.annotations?.[RESET_ANNOTATION];
+  if (!build(p, input, rendered, resetting)) return p.plan;
+  if (rendered.image) p.status.image = rendered.image;
+  let app: { objects: KubeObject[]; hash: string };
+  try {
+    app = renderApp(input, rendered);
+  } catch (e) {
+    p.problem('InvalidTemplate', (e as Error).message);
+    return p.plan;
+  }
+  if (!applyApp(p, app)) return p.plan;
+  initializeAndScale(p, input, rendered, resetting);
+  return p.plan;
+}
+
+function resetRequested(preview: PreviewObject): boolean {
+  const token = preview.metadata.annotations?.[RESET_ANNOTATION];
+  return token !== undefined && token !== preview.status?.resetToken;
+}
+
+type Resolved = { input: RenderInput; rendered: Rendered } | { reason: string; problem: string };
+
+function resolveInput(snap: PreviewSnapshot): Resolved {
+  const { preview, repository } = snap;
+  const ns = preview.metadata.namespace;
+  if (!repository)
+    return {
+      reason: 'RepositoryNotFound',
+      problem: `PreviewRepository "${preview.spec.repository}" not found in namespace ${ns}`,
+    };
+  const name = repositorySettings(repository.spec, preview.spec).template;
+  const template = snap.template(name);
+  if (!template)
+    return { reason: 'TemplateNotFound', problem: `PreviewTemplate "${name}" not found in namespace ${ns}` };
+  const input = { preview, repository, template };
+  try {
+    return { input, rendered: previewVariables(input) };
+  } catch (e) {
+    if (e instanceof RenderError) return { reason: 'InvalidTemplate', problem: e.message };
+    throw e;
+  }
+}
+
+/** The build Job of the commit; false while there is nothing new to deploy. */
+function build(p: Planner, input: RenderInput, rendered: Rendered, resetting: boolean): boolean {
+  if (!input.template.spec.build) return true;
+  const { old, status, preview } = p;
+  const retry = resetting && old.buildStatus === 'error' && old.buildCommit === preview.spec.commit;
+  if (old.buildCommit !== preview.spec.commit || retry) {
+    const attempt = retry ? (old.buildAttempt ?? 0) + 1 : 0;
+    const job = renderBuildJob(input, rendered, attempt) as KubeObject;
+    Object.assign(status, {
+      buildStatus: 'building',
+      buildCommit: preview.spec.commit,
+      buildAttempt: attempt,
+      buildJobName: job.metadata.name,
+      buildStartedAt: p.stamp,
+    });
+    p.plan.create.push(job);
+    p.event(
+      'Normal',
+      'BuildStarted',
+      `building ${preview.spec.commit.slice(0, 7)} in Job ${job.metadata.name}`,
+    );
+  } else if (old.buildStatus === 'building') {
+    const name = buildJobName(preview, old.buildAttempt ?? 0);
+    const job = p.snap.job(name);
+    const outcome = job && jobOutcome(job);
+    if (!job) p.plan.create.push(renderBuildJob(input, rendered, old.buildAttempt ?? 0) as KubeObject);
+    else if (outcome?.phase === 'Succeeded') {
+      status.buildStatus = 'success';
+      p.event('Normal', 'BuildSucceeded', `Job ${name} built ${rendered.image}`);
+    } else if (outcome?.phase === 'Failed') {
+      status.buildStatus = 'error';
+      p.event('Warning', 'BuildFailed', `Job ${name} failed: ${outcomeText(outcome)}`);
+    }
+  }
+  if (status.buildStatus === 'success') return true;
+  const failed = status.buildStatus === 'error';
+  if (old.deployedCommit) {
+    // The app of the previous commit keeps serving while the new one builds, or after it failed.
+    p.ready(
+      failed
+        ? {
+            status: 'False',
+            reason: 'BuildFailed',
+            message: `build Job ${status.buildJobName} failed; ${old.deployedCommit.slice(0, 7)} keeps serving`,
+          }
+        : {
+            status: old.phase === 'Running' ? 'True' : 'False',
+            reason: 'Building',
+            message: `building ${preview.spec.commit.slice(0, 7)}; ${old.deployedCommit.slice(0, 7)} keeps serving`,
+          },
+    );
+    return false;
+  }
+  p.status.phase = failed ? 'Failed' : 'Building';
+  p.status.appStatus = failed ? 'error' : 'building';
+  p.ready(
+    failed
+      ? {
+          status: 'False',
+          reason: 'BuildFailed',
+          message: `build Job ${status.buildJobName} failed (its logs are kept until undeploy); push a new commit or reset to retry`,
+        }
+      : { status: 'False', reason: 'Building', message: `build Job ${status.buildJobName} is running` },
+  );
+  return false;
+}
+
+/** Applies the app resources when they changed; false when they were rejected. */
+function applyApp(p: Planner, app: { objects: KubeObject[]; hash: string }): boolean {
+  const { old, status } = p;
+  if (old.rejectedHash === app.hash) {
+    const message =
+      old.conditions?.find((c) => c.reason === 'ApplyRejected')?.message ??
+      'the API server rejected the app resources';
+    p.ready({ status: 'False', reason: 'ApplyRejected', message });
+    if (!old.deployedCommit) status.phase = 'Failed';
+    return false;
+  }
+  delete status.rejectedHash;
+  if (p.snap.deployment?.metadata.annotations?.[RENDER_HASH_ANNOTATION] !== app.hash) p.plan.apply = app;
+  status.deployedCommit = p.preview.spec.commit;
+  status.appStatus = 'deployed';
+  return true;
+}
+
+/** Initialization under its grant (a reset queues it again), then replicas by spec.state and grants. */
+function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, resetting: boolean) {
+  const { old, status, preview, snap } = p;
+  let init: InitStatus | undefined = old.initStatus;
+  if (resetting && init !== 'todo') {
+    if (old.initJobName) p.plan.deleteJobs.push(old.initJobName);
+    if (init !== undefined) status.initAttempt = (old.initAttempt ?? 0) + 1;
+    init = undefined;
+    p.event('Normal', 'Reset', 'initialization queued again');
+  }
+  if (!input.template.spec.initialize) init = 'ready';
+  else if (init === undefined) {
+    init = 'todo';
+    status.initQueuedAt = p.stamp;
+    status.initAttempt ??= 0;
+  } else if (init === 'todo' && snap.grants.initialize) {
+    const job = renderInitJob(input, rendered, status.initAttempt ?? 0) as KubeObject;
+    init = 'initializing';
+    status.initJobName = job.metadata.name;
+    p.plan.create.push(job);
+    p.event('Normal', 'InitStarted', `initializing in Job ${job.metadata.name}`);
+  } else if (init === 'initializing') {
+    const job = renderInitJob(input, rendered, status.initAttempt ?? 0) as KubeObject;
+    const existing = snap.job(job.metadata.name as string);
+    const outcome = existing && jobOutcome(existing);
+    if (!existing) p.plan.create.push(job);
+    else if (outcome?.phase === 'Succeeded') {
+      init = 'ready';
+      p.event('Normal', 'Initialized', `Job ${job.metadata.name} succeeded`);
+    } else if (outcome?.phase === 'Failed') {
+      init = 'failed';
+      p.event('Warning', 'InitFailed', `Job ${job.metadata.name} failed: ${outcomeText(outcome)}`);
+    }
+  }
+  status.initStatus = init;
+
+  if (snap.grants.stop) {
+    p.plan.stop = true;
+    p.event(
+      'Normal',
+      'StoppedForCapacity',
+      'maxRunning is reached: stopping this least recently started preview',
+    );
+  }
+  const wanted = preview.spec.state === 'Running' && !snap.grants.stop;
+  const replicas =
+    init === 'ready' && wanted && snap.grants.run ? (input.template.spec.app.replicas ?? 1) : 0;
+  if ((old.replicas ?? 0) !== replicas) status.lastScaled = p.stamp;
+  status.replicas = replicas;
+  const deployment = snap.deployment;
+  if (p.plan.apply) {
+    p.plan.apply = {
+      hash: p.plan.apply.hash,
+      objects: p.plan.apply.objects.map((o) =>
+        o.kind === 'Deployment'
+          ? {
+              ...o,
+              metadata: {
+                ...o.metadata,
+                annotations: { [RENDER_HASH_ANNOTATION]: p.plan.apply?.hash as string },
+              },
+              spec: { ...o.spec, replicas },
+            }
+          : o,
+      ),
+    };
+  } else if (deployment && (deployment.spec?.replicas ?? 0) !== replicas) p.plan.scale = replicas;
+
+  const pods = deployment?.status?.replicas ?? 0;
+  const available = deployment?.status?.availableReplicas ?? 0;
+  if (init === 'failed') {
+    status.phase = 'Failed';
+    p.ready({
+      status: 'False',
+      reason: 'InitFailed',
+      message: `initialization Job ${status.initJobName} failed (its logs are kept until undeploy); reset to retry`,
+    });
+  } else if (init === 'todo') {
+    status.phase = 'Initializing';
+    p.ready({
+      status: 'False',
+      reason: 'QueuedForInit',
+      message: 'waiting for an initialization slot (maxInitializing)',
+    });
+  } else if (init === 'initializing') {
+    status.phase = 'Initializing';
+    p.ready({
+      status: 'False',
+      reason: 'Initializing',
+      message: `initialization Job ${status.initJobName} is running`,
+    });
+  } else if (replicas > 0) {
+    status.phase = available >= replicas ? 'Running' : 'Starting';
+    p.ready(
+      status.phase === 'Running'
+        ? {
+            status: 'True',
+            reason: 'Running',
+            message: `serving at ${status.url ?? `Service ${input.preview.metadata.name}`}`,
+          }
+        : { status: 'False', reason: 'Starting', message: 'waiting for the app to become available' },
+    );
+  } else {
+    status.phase = pods > 0 ? 'Stopping' : 'Stopped';
+    const waiting = wanted && init === 'ready';
+    p.ready({
+      status: 'False',
+      reason: waiting ? 'WaitingForCapacity' : status.phase,
+      message: waiting
+        ? 'maxRunning is reached: starts once a running preview has stopped'
+        : `the app is ${status.phase.toLowerCase()}; set spec.state to Running to start it`,
+    });
+  }
+  if (RUNNING.includes(status.phase) && !RUNNING.includes(old.phase as PreviewPhase))
+    p.event('Normal', 'Started', `scaled to ${replicas}`);
+}
+
+/** Undeploying: stop the app, run the cleanup Job, then purge everything labelled. */
+function undeploy(p: Planner): PreviewPlan {
+  const { snap, old, status, preview } = p;
+  status.phase = 'Undeploying';
+  status.initStatus = 'dropping';
+  status.replicas = 0;
+  if (snap.deployment && (snap.deployment.spec?.replicas ?? 0) !== 0) p.plan.scale = 0;
+  if (!preview.metadata.finalizers?.includes(CLEANUP_FINALIZER)) return p.plan;
+
+  const skip = preview.metadata.annotations?.[SKIP_CLEANUP_ANNOTATION] === 'true';
+  const template = old.template ? snap.template(old.template) : undefined;
+  const needsCleanup =
+    !!old.admittedAt &&
+    !skip &&
+    old.cleanupStatus !== 'succeeded' &&
+    (template ? !!template.spec.cleanup : !!old.template);
+  if (!needsCleanup) {
+    p.plan.purge = true;
+    p.ready({ status: 'False', reason: 'Undeploying', message: 'deleting the preview resources' });
+    return p.plan;
+  }
+  const way = `annotate the preview ${SKIP_CLEANUP_ANNOTATION}=true to undeploy without it`;
+  if (!template) {
+    p.problem(
+      'CleanupFailed',
+      `PreviewTemplate "${old.template}" is gone, so its cleanup Job cannot run; re-create it, or ${way}`,
+    );
+    return p.plan;
+  }
+  // The repository only supplies variables here; a deleted one must not block the undeploy.
+  const repository =
+    snap.repository ??
+    ({
+      metadata: { name: preview.spec.repository },
+      spec: { repository: preview.spec.repository, template: old.template },
+    } as RepositoryObject);
+  const input = { preview, repository, template };
+  let job: KubeObject;
+  try {
+    job = renderCleanupJob(input, previewVariables(input)) as KubeObject;
+  } catch (e) {
+    p.problem(
+      'CleanupFailed',
+      `the cleanup Job cannot be rendered: ${(e as Error).message}; fix the template, or ${way}`,
+    );
+    return p.plan;
+  }
+  const name = cleanupJobName(preview);
+  status.cleanupJobName = name;
+  const existing = snap.job(name);
+  const outcome = existing && jobOutcome(existing);
+  if (outcome?.phase === 'Succeeded') {
+    status.cleanupStatus = 'succeeded';
+    p.plan.purge = true;
+    p.ready({
+      status: 'False',
+      reason: 'Undeploying',
+      message: 'cleanup succeeded; deleting the preview resources',
+    });
+  } else if (outcome?.phase === 'Failed') {
+    status.cleanupStatus = 'failed';
+    p.problem(
+      'CleanupFailed',
+      `cleanup Job ${name} failed (${outcomeText(outcome)}); read its logs, then delete the Job to retry, or ${way}`,
+    );
+  } else {
+    if (!existing) p.plan.create.push(job);
+    status.cleanupStatus = 'running';
+    p.ready({ status: 'False', reason: 'CleaningUp', message: `cleanup Job ${name} is running` });
+  }
+  return p.plan;
+}
