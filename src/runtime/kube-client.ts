@@ -80,6 +80,8 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /** Fail when the server sends nothing for this long (default 60 s). */
+  timeoutMs?: number;
 }
 
 /** Counts requests by verb, for benchmarks and metrics. */
@@ -164,8 +166,9 @@ export class KubeClient {
       });
       req.on('error', reject);
       // A request that hangs (a half-open connection) must fail, or it would hold a worker forever.
-      req.setTimeout(REQUEST_TIMEOUT_MS, () =>
-        req.destroy(new Error(`${method} ${path}: no response within ${REQUEST_TIMEOUT_MS / 1000}s`)),
+      const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(new Error(`${method} ${path}: no response within ${timeoutMs / 1000}s`)),
       );
       if (body) req.write(body);
       req.end();
