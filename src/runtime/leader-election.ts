@@ -1,6 +1,9 @@
 // Leader election on a coordination.k8s.io Lease, with client-go's timing: a 15 s lease, renewals
 // that must succeed within 10 s, retries every 2 s. Expiry is judged by when *we* last saw the
-// lease change, never by comparing our clock with the holder's timestamps.
+// lease change, never by comparing our clock with the holder's timestamps. A leader stops at its
+// renew deadline even while a request hangs (a watchdog timer), and every lease request times out
+// within that deadline, so a leader cut off from the API server has stopped before a standby can
+// take over (a lease duration after the last renewal it saw).
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from './clock.ts';
 import {
@@ -10,6 +13,7 @@ import {
   type KubeClient,
   type KubeObject,
   Resources,
+  resourcePath,
 } from './kube-client.ts';
 
 export interface LeaderElectionOptions {
@@ -38,6 +42,7 @@ export class LeaderElector {
   private lastRenewMs = 0;
   private stopped = false;
   private timer: { cancel(): void } | undefined;
+  private watchdog: { cancel(): void } | undefined;
   private lastHolder = '';
 
   constructor(client: KubeClient, opts: LeaderElectionOptions) {
@@ -63,10 +68,11 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
+    this.watchdog?.cancel();
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.client.get(Resources.leases, this.o.namespace, this.o.name);
+      const lease = await this.leaseRequest('GET', this.o.renewDeadlineMs);
       if (lease.spec?.holderIdentity !== this.o.identity) return;
       const now = this.o.clock.now();
       lease.spec = {
@@ -76,11 +82,7 @@ export class LeaderElector {
         renewTime: microTime(now),
         acquireTime: microTime(now),
       };
-      await this.client.request(
-        'PUT',
-        `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases/${this.o.name}`,
-        { body: lease },
-      );
+      await this.leaseRequest('PUT', this.o.renewDeadlineMs, lease);
       this.o.log.info({ lease: this.o.name }, 'released the leader lease');
     } catch (e) {
       this.o.log.warn({ err: (e as Error).message }, 'could not release the leader lease');
@@ -92,13 +94,38 @@ export class LeaderElector {
     this.timer = this.o.clock.setTimeout(() => void this.tick(), this.o.retryPeriodMs);
   }
 
+  /** A GET, PUT or POST of our Lease that fails after `timeoutMs` without an answer. */
+  private leaseRequest(method: 'GET' | 'PUT' | 'POST', timeoutMs: number, body?: KubeObject) {
+    const { namespace, name } = this.o;
+    const path = resourcePath(Resources.leases, namespace, method === 'POST' ? undefined : name);
+    return this.client.request<KubeObject>(method, path, { body, timeoutMs: Math.max(1, timeoutMs) });
+  }
+
+  /** How long the next attempt may take: a leader must be done by its renew deadline. */
+  private attemptBudgetMs(): number {
+    return this.leading
+      ? this.lastRenewMs + this.o.renewDeadlineMs - this.o.clock.now()
+      : this.o.renewDeadlineMs;
+  }
+
+  private armWatchdog(): void {
+    this.watchdog?.cancel();
+    this.watchdog = this.o.clock.setTimeout(
+      () => this.lose(`could not renew the lease within ${this.o.renewDeadlineMs / 1000}s`),
+      this.lastRenewMs + this.o.renewDeadlineMs - this.o.clock.now(),
+    );
+  }
+
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    // A renewal counts from when it was sent: the lease's renewTime, which standbys time from.
+    const attemptedAt = this.o.clock.now();
     try {
-      const ok = await this.tryAcquireOrRenew();
-      const now = this.o.clock.now();
+      const ok = await this.tryAcquireOrRenew(this.attemptBudgetMs());
+      if (this.stopped) return;
       if (ok) {
-        this.lastRenewMs = now;
+        this.lastRenewMs = attemptedAt;
+        this.armWatchdog();
         if (!this.leading) {
           this.leading = true;
           this.o.log.info({ identity: this.o.identity }, 'became leader');
@@ -109,9 +136,10 @@ export class LeaderElector {
         return;
       }
     } catch (e) {
+      if (this.stopped) return;
       this.o.log.warn({ err: (e as Error).message }, 'leader election request failed');
     }
-    if (this.leading && this.o.clock.now() - this.lastRenewMs > this.o.renewDeadlineMs) {
+    if (this.leading && this.o.clock.now() - this.lastRenewMs >= this.o.renewDeadlineMs) {
       this.lose(`could not renew the lease within ${this.o.renewDeadlineMs / 1000}s`);
       return;
     }
@@ -119,19 +147,24 @@ export class LeaderElector {
   }
 
   private lose(reason: string): void {
+    if (this.stopped) return;
     this.leading = false;
     this.stopped = true;
+    this.timer?.cancel();
+    this.watchdog?.cancel();
     this.o.log.error({ reason }, 'lost leadership');
     this.o.onStoppedLeading(reason);
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(budgetMs: number): Promise<boolean> {
     const { namespace, name, identity, clock } = this.o;
     const now = clock.now();
+    const deadline = now + budgetMs;
+    const remaining = () => deadline - clock.now();
     const durationSeconds = Math.round(this.o.leaseDurationMs / 1000);
     let lease: KubeObject;
     try {
-      lease = await this.client.get(Resources.leases, namespace, name);
+      lease = await this.leaseRequest('GET', remaining());
     } catch (e) {
       if (!isNotFound(e)) throw e;
       const spec = {
@@ -142,7 +175,7 @@ export class LeaderElector {
         leaseTransitions: 0,
       };
       try {
-        await this.client.create(Resources.leases, {
+        await this.leaseRequest('POST', remaining(), {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name, namespace },
@@ -177,11 +210,7 @@ export class LeaderElector {
     };
     try {
       // A PUT carrying the resourceVersion we read: if anyone wrote in between, it fails with 409.
-      const updated = await this.client.request<KubeObject>(
-        'PUT',
-        `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`,
-        { body: lease },
-      );
+      const updated = await this.leaseRequest('PUT', remaining(), lease);
       this.observed = {
         record: JSON.stringify([identity, updated.spec.renewTime, durationSeconds]),
         atMs: now,

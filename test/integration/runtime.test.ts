@@ -208,6 +208,58 @@ describe('leader election', () => {
     assert.match(lease.spec.holderIdentity, /_/);
     assert.ok(lease.spec.leaseTransitions >= 2);
   });
+
+  it('a leader whose API connection freezes stops before a standby can take over', async (t) => {
+    const ns = await testNamespace(t, 'freeze');
+    const client = await testClient();
+    const args = ['--leader-elect', `--leader-election-namespace=${ns}`];
+    const a = await startOperator(t, { namespaces: [ns], args });
+    await waitFor(async () => leaderOf(a.logs), { what: 'a leader', timeoutMs: 30_000 });
+    const b = await startOperator(t, { namespaces: [ns], args });
+    let exitedAt = 0;
+    void a.exited.then(() => {
+      exitedAt = Date.now();
+    });
+
+    // A standby takes over no earlier than a lease duration after the last renewal it saw.
+    const lease = await client.get(Resources.leases, ns, 'bosun-operator');
+    const renewedAt = Date.parse(lease.spec.renewTime);
+    const takeoverFrom = renewedAt + lease.spec.leaseDurationSeconds * 1000;
+
+    const apiserver = readState()?.components['kube-apiserver'].pid as number;
+    const thaw = () => {
+      try {
+        process.kill(apiserver, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    };
+    t.after(thaw);
+    process.kill(apiserver, 'SIGSTOP');
+    const frozenAt = Date.now();
+    try {
+      await waitFor(async () => exitedAt > 0, {
+        what: 'the leader to exit while the API server is frozen',
+        timeoutMs: 20_000,
+        intervalMs: 50,
+      });
+    } finally {
+      thaw();
+    }
+    t.diagnostic(
+      `leader exited ${exitedAt - frozenAt} ms into the freeze, ${exitedAt - renewedAt} ms after its last renewal seen`,
+    );
+    assert.ok(
+      exitedAt < takeoverFrom,
+      `the leader exited ${exitedAt - takeoverFrom} ms after a standby could have taken over`,
+    );
+    assert.equal(await a.exited, 1);
+    assert.ok(
+      a.logs.some((l) => l.msg === 'lost leadership' && /could not renew/.test(String(l.reason))),
+      'the leader says why it stopped',
+    );
+    await waitFor(async () => leaderOf(b.logs), { what: 'the standby to take over', timeoutMs: 60_000 });
+  });
 });
 
 describe('shutdown', () => {
