@@ -3,76 +3,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { DAEMONJOBS } from '../../src/controllers/daemonjob/controller.ts';
 import { FAIL_LABEL, FAIL_ON_NODES, FINISH_AFTER, NODE_NOT_READY } from '../../src/dev/kwok-stages.ts';
 import { addNodes, deleteNodes, nodeIndex, nodeManifest } from '../../src/dev/nodes.ts';
-import { type KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
+import { type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
+import { daemonJob, get, jobsOf, nodeOf, pool, waitPhase } from '../support/daemonjob.ts';
 import { condition, jobSucceeded } from '../support/deployments.ts';
-import { installCrds, kubectlApply, startOperator } from '../support/operator.ts';
-
-async function pool(
-  t: TestContext,
-  client: KubeClient,
-  name: string,
-  count: number,
-  labels: Record<string, string>[] = [],
-): Promise<string[]> {
-  const nodes = await addNodes(client, count);
-  t.after(() => deleteNodes(client, nodes));
-  await Promise.all(
-    nodes.map((n, i) =>
-      client.mergePatch(Resources.nodes, undefined, n, {
-        metadata: { labels: { pool: name, ...labels[i] } },
-      }),
-    ),
-  );
-  return nodes;
-}
-
-function daemonJob(
-  ns: string,
-  name: string,
-  spec: Record<string, unknown> & {
-    podLabels?: Record<string, string>;
-    podAnnotations?: Record<string, string>;
-    podSpec?: Record<string, unknown>;
-  },
-): KubeObject {
-  const { podLabels, podAnnotations, podSpec, ...rest } = spec;
-  return {
-    apiVersion: 'bosun.dev/v1alpha1',
-    kind: 'DaemonJob',
-    metadata: { name, namespace: ns },
-    spec: {
-      template: {
-        metadata: { labels: podLabels ?? {}, annotations: podAnnotations ?? {} },
-        spec: {
-          restartPolicy: 'Never',
-          nodeSelector: { pool: ns },
-          containers: [{ name: 'clean', image: 'busybox', command: ['rm', '-rf', '/host/tmp/cache'] }],
-          ...podSpec,
-        },
-      },
-      ...rest,
-    },
-  };
-}
-
-const get = (client: KubeClient, ns: string, name: string) => client.get(DAEMONJOBS, ns, name);
-const waitPhase = (client: KubeClient, ns: string, name: string, phase: string, timeoutMs = 90_000) =>
-  waitFor(
-    async () => {
-      const d = await get(client, ns, name);
-      return d.status?.phase === phase ? d : { pending: JSON.stringify(d.status ?? {}) };
-    },
-    { what: `DaemonJob ${name} ${phase}`, timeoutMs },
-  );
-const jobsOf = async (client: KubeClient, ns: string) =>
-  (await client.list(Resources.jobs, ns, { labelSelector: 'bosun.dev/daemonjob' })).items;
-const nodeOf = (j: KubeObject) => j.metadata.annotations?.['bosun.dev/node'] as string;
+import { eventsFor, installCrds, kubectlApply, startOperator } from '../support/operator.ts';
 
 describe('DaemonJob', () => {
   it('runs exactly one Job per node, each pod bound to its node, and completes', async (t) => {
@@ -382,6 +322,12 @@ describe('DaemonJob', () => {
     assert.deepEqual(done.status.failedNodes, [
       { node: nodes[0], reason: 'NodeDeleted', message: `node ${nodes[0]} was deleted while its Job ran` },
     ]);
+    const reasons = (await eventsFor(client, ns, 'run')).map((e) => e.reason);
+    assert.ok(reasons.includes('NodeDeleted'), reasons.join());
+    assert.ok(
+      !reasons.includes('NodeFailed'),
+      `a deleted node is not also reported failed: ${reasons.join()}`,
+    );
   });
 
   it('reports a node that is not Ready and waits for it instead of counting it done', async (t) => {

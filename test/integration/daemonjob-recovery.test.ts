@@ -1,0 +1,201 @@
+// DaemonJob runs that must end or recover: a node that dies mid-run, a DaemonJob deleted and
+// created again while the operator was away, a template Kubernetes rejects.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DAEMONJOBS } from '../../src/controllers/daemonjob/controller.ts';
+import { FINISH_AFTER, NODE_NOT_READY } from '../../src/dev/kwok-stages.ts';
+import { type KubeClient, Resources } from '../../src/runtime/kube-client.ts';
+import { waitFor } from '../../src/runtime/wait.ts';
+import { testClient, testNamespace } from '../support/cluster.ts';
+import { daemonJob, get, jobsOf, pool, waitPhase } from '../support/daemonjob.ts';
+import { condition } from '../support/deployments.ts';
+import { eventsFor, getOrUndefined, startOperator } from '../support/operator.ts';
+
+const readyStatus = async (client: KubeClient, node: string) =>
+  (await client.get(Resources.nodes, undefined, node)).status?.conditions?.find(
+    (c: { type: string }) => c.type === 'Ready',
+  )?.status;
+
+async function markNotReady(client: KubeClient, node: string) {
+  const conditions = (await client.get(Resources.nodes, undefined, node)).status.conditions.map(
+    (c: { type: string }) =>
+      c.type === 'Ready'
+        ? {
+            ...c,
+            status: 'False',
+            reason: 'KubeletNotReady',
+            message: 'test: the node went down',
+            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          }
+        : c,
+  );
+  await client.mergePatch(Resources.nodes, undefined, node, { status: { conditions } }, 'status');
+}
+
+/** The operator's count of API requests with this method and status code. */
+const requests = async (metrics: string, method: string, code: number) =>
+  Number(
+    new RegExp(`rest_client_requests_total\\{method="${method}",code="${code}"\\} (\\d+)`).exec(
+      metrics,
+    )?.[1] ?? 0,
+  );
+const reconciles = (metrics: string) =>
+  Number(
+    /controller_runtime_reconcile_total\{controller="daemonjob",result="success"\} (\d+)/.exec(
+      metrics,
+    )?.[1] ?? 0,
+  );
+
+describe('DaemonJob recovery', () => {
+  it('ends the run when a node dies mid-run: listed in notReady, then failed with NodeNotReady and its Job deleted', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'djdown');
+    const [node] = await pool(t, client, ns, 1);
+    await startOperator(t, { namespaces: [ns] });
+    await client.apply(
+      DAEMONJOBS,
+      daemonJob(ns, 'audit', { notReadyTimeoutSeconds: 15, podAnnotations: { [FINISH_AFTER]: '10m' } }),
+    );
+    await waitFor(async () => (await get(client, ns, 'audit')).status?.active === 1, {
+      what: 'the Job running',
+    });
+
+    // The node reports Ready=False, as a kubelet that went down would. The annotation keeps kwok
+    // from making it Ready again (it plays its not-ready stage only on nodes created with it).
+    await client.mergePatch(Resources.nodes, undefined, node as string, {
+      metadata: { annotations: { [NODE_NOT_READY]: 'true' } },
+    });
+    await markNotReady(client, node as string);
+    await waitFor(async () => (await readyStatus(client, node as string)) === 'False', {
+      what: `${node} not Ready`,
+    });
+    const waiting = await waitFor(
+      async () => {
+        const d = await get(client, ns, 'audit');
+        return d.status?.notReady?.includes(node) ? d : { pending: JSON.stringify(d.status) };
+      },
+      { what: 'the node listed in status.notReady' },
+    );
+    assert.equal(waiting.status.phase, 'Running', 'waited for until the timeout');
+
+    const failed = await waitPhase(client, ns, 'audit', 'Failed', 60_000);
+    assert.deepEqual(
+      failed.status.failedNodes.map((f: { node: string; reason: string }) => [f.node, f.reason]),
+      [[node, 'NodeNotReady']],
+    );
+    assert.equal(failed.status.nodeResults[node as string], 'Failed');
+    assert.equal(failed.status.notReady, undefined, 'no longer waited for');
+    assert.equal(condition(failed, 'Failed').status, 'True');
+    await waitFor(async () => (await jobsOf(client, ns)).length === 0 || { pending: 'the Job remains' }, {
+      what: 'the Job on the dead node deleted',
+    });
+    const reasons = (await eventsFor(client, ns, 'audit')).map((e) => e.reason);
+    assert.ok(reasons.includes('NodeNotReady'), reasons.join());
+  });
+
+  it('releases the Jobs of a DaemonJob deleted and created again under the same name while the operator was away', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'djagain');
+    await pool(t, client, ns, 2);
+    const first = await startOperator(t, { namespaces: [ns] });
+    const manifest = daemonJob(ns, 'setup', { podAnnotations: { [FINISH_AFTER]: '3s' } });
+    await client.apply(DAEMONJOBS, manifest);
+    const oldUid = (await get(client, ns, 'setup')).metadata.uid;
+    await waitFor(async () => (await jobsOf(client, ns)).length === 2, { what: 'two Jobs' });
+    await first.kill('SIGKILL');
+
+    // Gone and back before any reconcile: the old Jobs keep their result finalizer.
+    await client.delete(DAEMONJOBS, ns, 'setup', 'Background');
+    await waitFor(async () => !(await getOrUndefined(client, DAEMONJOBS, ns, 'setup')), {
+      what: 'the DaemonJob deleted',
+    });
+    await client.apply(DAEMONJOBS, manifest);
+    const newUid = (await get(client, ns, 'setup')).metadata.uid;
+    assert.notEqual(newUid, oldUid);
+
+    await startOperator(t, { namespaces: [ns] });
+    await waitFor(
+      async () => {
+        const old = (await jobsOf(client, ns)).filter((j) => j.metadata.ownerReferences?.[0]?.uid === oldUid);
+        return (
+          old.length === 0 || {
+            pending: old.map((j) => `${j.metadata.name} ${j.metadata.finalizers}`).join(),
+          }
+        );
+      },
+      { what: 'the old Jobs released and garbage collected', timeoutMs: 60_000 },
+    );
+    const done = await waitPhase(client, ns, 'setup', 'Complete');
+    assert.equal(done.status.succeeded, 2);
+    const jobs = await jobsOf(client, ns);
+    assert.equal(jobs.length, 2);
+    assert.ok(
+      jobs.every((j) => j.metadata.ownerReferences?.[0]?.uid === newUid),
+      'the new run has Jobs of its own',
+    );
+  });
+
+  it('reports a template Kubernetes rejects as a condition and an Event, and does not retry it on every event', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'djbad');
+    const nodes = await pool(t, client, ns, 2);
+    const op = await startOperator(t, { namespaces: [ns] });
+    await client.apply(
+      DAEMONJOBS,
+      daemonJob(ns, 'bad', { podSpec: { containers: [{ name: 'Bad_Name', image: 'x' }] } }),
+    );
+    const rejected = await waitFor(
+      async () => {
+        const d = await get(client, ns, 'bad');
+        return condition(d, 'Failed')?.reason === 'InvalidTemplate'
+          ? d
+          : { pending: JSON.stringify(d.status) };
+      },
+      { what: 'the InvalidTemplate condition' },
+    );
+    assert.equal(rejected.status.phase, 'Failed');
+    assert.equal(condition(rejected, 'Failed').status, 'True');
+    assert.match(condition(rejected, 'Failed').message, /Kubernetes rejected the per-node Job: .*Bad_Name/);
+    const events = await eventsFor(client, ns, 'bad');
+    assert.ok(
+      events.some((e) => e.reason === 'InvalidTemplate' && e.type === 'Warning'),
+      'a Warning Event',
+    );
+
+    // Events that make it reconcile again: node changes and a metadata change (same generation).
+    const before = await op.metrics();
+    for (const [i, node] of nodes.entries())
+      await client.mergePatch(Resources.nodes, undefined, node, {
+        metadata: { labels: { round: String(i) } },
+      });
+    await client.mergePatch(DAEMONJOBS, ns, 'bad', { metadata: { labels: { touched: 'yes' } } });
+    await waitFor(
+      async () => reconciles(await op.metrics()) >= reconciles(before) + 3 || { pending: 'reconciles' },
+      {
+        what: 'three more reconciles',
+      },
+    );
+    const after = await op.metrics();
+    assert.equal(
+      await requests(after, 'POST', 422),
+      await requests(before, 'POST', 422),
+      'no new create attempt for a template already rejected',
+    );
+    assert.equal((await jobsOf(client, ns)).length, 0);
+
+    // A new generation tries again (and is rejected again, once).
+    await client.mergePatch(DAEMONJOBS, ns, 'bad', { spec: { maxParallel: 1 } });
+    await waitFor(
+      async () => {
+        const d = await get(client, ns, 'bad');
+        return (
+          condition(d, 'Failed')?.observedGeneration === d.metadata.generation || {
+            pending: 'new generation',
+          }
+        );
+      },
+      { what: 'the rejection reported for the new generation' },
+    );
+    assert.ok((await requests(await op.metrics(), 'POST', 422)) > (await requests(after, 'POST', 422)));
+  });
+});
