@@ -25,7 +25,10 @@ const byLeastRecentlyUsed = (a: PreviewObject, b: PreviewObject) =>
 
 /** Pods asked for or still there: starting, running and stopping previews all count. */
 export const isRunning = (p: PreviewObject, deployment?: KubeObject) =>
-  !isDeleting(p) && ((p.status?.replicas ?? 0) > 0 || (deployment?.status?.replicas ?? 0) > 0);
+  !isDeleting(p) &&
+  ((p.status?.replicas ?? 0) > 0 ||
+    p.status?.phase === 'Stopping' ||
+    (deployment?.status?.replicas ?? 0) > 0);
 
 /** The newest branch preview of each branch; pull-request previews are never protected. */
 function newestOfEachBranch(previews: PreviewObject[]): Set<string> {

@@ -1,0 +1,618 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { PreviewStatus } from '../../src/api/preview.ts';
+import { planCapacity } from '../../src/controllers/preview/capacity.ts';
+import {
+  CLEANUP_FINALIZER,
+  RESET_ANNOTATION,
+  SKIP_CLEANUP_ANNOTATION,
+} from '../../src/controllers/preview/labels.ts';
+import {
+  type PreviewGrants,
+  type PreviewPlan,
+  planPreview,
+  RENDER_HASH_ANNOTATION,
+} from '../../src/controllers/preview/lifecycle.ts';
+import type {
+  Caps,
+  PreviewObject,
+  RepositoryObject,
+  TemplateObject,
+} from '../../src/controllers/preview/model.ts';
+import type { KubeObject } from '../../src/runtime/kube-client.ts';
+
+const NOW = new Date('2026-11-23T12:00:00Z');
+
+function preview(
+  name: string,
+  opts: {
+    branch?: string;
+    pr?: number;
+    created?: string;
+    state?: 'Running' | 'Stopped';
+    status?: PreviewStatus;
+    annotations?: Record<string, string>;
+    deleting?: boolean;
+    finalizer?: boolean;
+    commit?: string;
+  } = {},
+): PreviewObject {
+  return {
+    apiVersion: 'bosun.dev/v1alpha1',
+    kind: 'Preview',
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: `uid-${name}`,
+      generation: 1,
+      creationTimestamp: opts.created ?? '2026-11-23T10:00:00Z',
+      finalizers: opts.finalizer === false ? [] : [CLEANUP_FINALIZER],
+      ...(opts.annotations ? { annotations: opts.annotations } : {}),
+      ...(opts.deleting ? { deletionTimestamp: '2026-11-23T11:59:00Z' } : {}),
+    },
+    spec: {
+      repository: 'shop',
+      branch: opts.branch ?? 'main',
+      ...(opts.pr ? { pullRequest: opts.pr, targetBranch: 'main' } : {}),
+      commit: opts.commit ?? 'abcdef0123',
+      state: opts.state ?? 'Stopped',
+    },
+    ...(opts.status ? { status: opts.status } : {}),
+  };
+}
+
+const admitted = (extra: PreviewStatus = {}): PreviewStatus => ({
+  admittedAt: '2026-11-23T10:00:01Z',
+  phase: 'Stopped',
+  initStatus: 'ready',
+  replicas: 0,
+  ...extra,
+});
+
+const CAPS: Caps = { maxInitializing: 1, maxRunning: 1, maxDeployed: 2 };
+const noDeployment = () => undefined;
+const never = () => false;
+const sorted = (s: Set<string>) => [...s].sort();
+
+describe('planCapacity', () => {
+  const cases: {
+    name: string;
+    previews: PreviewObject[];
+    caps?: Caps;
+    want: Partial<Record<'admit' | 'initialize' | 'run' | 'stop' | 'undeploy', string[]>>;
+  }[] = [
+    {
+      name: 'admits the oldest pending previews up to maxDeployed',
+      previews: [
+        preview('c', { created: '2026-11-23T10:03:00Z', branch: 'c' }),
+        preview('a', { created: '2026-11-23T10:01:00Z', branch: 'a' }),
+        preview('b', { created: '2026-11-23T10:02:00Z', branch: 'b' }),
+      ],
+      want: { admit: ['a', 'b'], undeploy: [] },
+    },
+    {
+      name: 'a preview without its finalizer yet gets no slot',
+      previews: [preview('a', { finalizer: false })],
+      want: { admit: [] },
+    },
+    {
+      name: 'undeploys the least recently used idle preview, never the newest of a branch',
+      previews: [
+        preview('old-main', {
+          created: '2026-11-23T09:00:00Z',
+          status: admitted({ lastScaled: '2026-11-23T09:30:00Z' }),
+        }),
+        preview('new-main', {
+          created: '2026-11-23T09:10:00Z',
+          status: admitted({ lastScaled: '2026-11-23T09:20:00Z' }),
+        }),
+        preview('feature', { branch: 'f', created: '2026-11-23T11:00:00Z' }),
+      ],
+      want: { admit: [], undeploy: ['old-main'] },
+    },
+    {
+      name: 'pull-request previews are not sticky',
+      previews: [
+        preview('pr1', { pr: 1, created: '2026-11-23T09:00:00Z', status: admitted() }),
+        preview('main', { created: '2026-11-23T09:05:00Z', status: admitted() }),
+        preview('feature', { branch: 'f', created: '2026-11-23T11:00:00Z' }),
+      ],
+      want: { undeploy: ['pr1'] },
+    },
+    {
+      name: 'running, initializing and building previews are never undeployed: the new one waits',
+      previews: [
+        preview('a', {
+          branch: 'x',
+          created: '2026-11-23T09:00:00Z',
+          state: 'Running',
+          status: admitted({ phase: 'Running', replicas: 1 }),
+        }),
+        preview('a2', {
+          branch: 'x',
+          created: '2026-11-23T09:01:00Z',
+          status: admitted({ phase: 'Initializing', initStatus: 'initializing' }),
+        }),
+        preview('b', { branch: 'y', created: '2026-11-23T11:00:00Z' }),
+      ],
+      want: { admit: [], undeploy: [] },
+    },
+    {
+      name: 'previews being deleted free their deploy slot',
+      previews: [
+        preview('a', { branch: 'x', status: admitted(), deleting: true }),
+        preview('b', { branch: 'y', status: admitted() }),
+        preview('c', { branch: 'z' }),
+      ],
+      want: { admit: ['c'] },
+    },
+    {
+      name: 'a blocked preview (bad template) gets no slot and takes none from others',
+      previews: [
+        preview('bad', { branch: 'bad', created: '2026-11-23T09:00:00Z' }),
+        preview('good', { branch: 'g' }),
+      ],
+      caps: { ...CAPS, maxDeployed: 1 },
+      want: { admit: ['good'] },
+    },
+    {
+      name: 'initialization slots go to the first queued',
+      previews: [
+        preview('late', {
+          branch: 'a',
+          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:05:00Z' }),
+        }),
+        preview('early', {
+          branch: 'b',
+          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
+        }),
+      ],
+      want: { initialize: ['early'] },
+    },
+    {
+      name: 'no initialization slot while maxInitializing Jobs run',
+      previews: [
+        preview('busy', { branch: 'a', status: admitted({ initStatus: 'initializing' }) }),
+        preview('queued', {
+          branch: 'b',
+          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
+        }),
+      ],
+      want: { initialize: [] },
+    },
+    {
+      name: 'starting one more stops the least recently started; the new one waits for it',
+      previews: [
+        preview('running', {
+          branch: 'a',
+          state: 'Running',
+          status: admitted({ phase: 'Running', replicas: 1, lastScaled: '2026-11-23T10:00:00Z' }),
+        }),
+        preview('wants', { branch: 'b', state: 'Running', status: admitted() }),
+      ],
+      want: { run: [], stop: ['running'] },
+    },
+    {
+      name: 'a stopping preview still counts as running',
+      previews: [
+        preview('stopping', { branch: 'a', status: admitted({ phase: 'Stopping', replicas: 0 }) }),
+        preview('wants', { branch: 'b', state: 'Running', status: admitted() }),
+      ],
+      want: { run: [], stop: [] },
+    },
+    {
+      name: 'a run slot is granted when there is room',
+      previews: [
+        preview('a', { branch: 'a', state: 'Running', status: admitted() }),
+        preview('b', { branch: 'b', state: 'Running', status: admitted() }),
+      ],
+      caps: { ...CAPS, maxRunning: 2 },
+      want: { run: ['a', 'b'], stop: [] },
+    },
+    {
+      name: 'lowering maxRunning stops the excess, least recently started first',
+      previews: [
+        preview('a', {
+          branch: 'a',
+          state: 'Running',
+          status: admitted({ phase: 'Running', replicas: 1, lastScaled: '2026-11-23T10:00:00Z' }),
+        }),
+        preview('b', {
+          branch: 'b',
+          state: 'Running',
+          status: admitted({ phase: 'Running', replicas: 1, lastScaled: '2026-11-23T11:00:00Z' }),
+        }),
+      ],
+      want: { run: ['b'], stop: ['a'] },
+    },
+    {
+      name: 'a crash-looping preview (pods not available) still counts as running',
+      previews: [
+        preview('crashing', {
+          branch: 'a',
+          state: 'Running',
+          status: admitted({ phase: 'Starting', replicas: 1 }),
+        }),
+        preview('wants', { branch: 'b', state: 'Running', status: admitted() }),
+      ],
+      want: { run: [], stop: ['crashing'] },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const blocked = (p: PreviewObject) => p.metadata.name === 'bad';
+      const g = planCapacity(c.previews, noDeployment, c.caps ?? CAPS, blocked);
+      for (const [k, v] of Object.entries(c.want))
+        assert.deepEqual(sorted(g[k as keyof typeof c.want]), v.sort(), k);
+    });
+  }
+
+  it('holds every cap under a burst of 100 previews', () => {
+    const burst = Array.from({ length: 100 }, (_, i) =>
+      preview(`p${String(i).padStart(3, '0')}`, {
+        branch: `b${i}`,
+        state: 'Running',
+        created: `2026-11-23T10:00:${String(i % 60).padStart(2, '0')}Z`,
+      }),
+    );
+    const g = planCapacity(
+      burst,
+      noDeployment,
+      { maxInitializing: 20, maxRunning: 10, maxDeployed: 50 },
+      never,
+    );
+    assert.equal(g.admit.size, 50);
+    assert.equal(g.counts.pending, 50);
+    assert.equal(g.initialize.size, 0, 'nothing is queued for initialization before it was admitted');
+  });
+});
+
+// ---- planPreview ----
+
+const template = (spec: Partial<TemplateObject['spec']> = {}): TemplateObject => ({
+  metadata: { name: 'web', namespace: 'ns', resourceVersion: '1' },
+  spec: {
+    app: { port: 8080, template: { spec: { containers: [{ name: 'web' }] } } },
+    ingress: { domain: 'preview.example.com' },
+    build: {
+      image: 'registry.local/${repository}:${commit}',
+      template: { spec: { containers: [{ name: 'b', image: 'kaniko' }] } },
+    },
+    initialize: { template: { spec: { containers: [{ name: 'init' }] } } },
+    cleanup: { template: { spec: { containers: [{ name: 'drop', image: 'postgres' }] } } },
+    ...spec,
+  } as TemplateObject['spec'],
+});
+
+const repository: RepositoryObject = {
+  metadata: { name: 'shop', namespace: 'ns', generation: 1 },
+  spec: { repository: 'acme/shop', template: 'web' },
+};
+
+const job = (name: string, outcome: 'Running' | 'Succeeded' | 'Failed'): KubeObject => ({
+  metadata: { name, namespace: 'ns' },
+  status:
+    outcome === 'Running'
+      ? {}
+      : {
+          conditions: [
+            {
+              type: outcome === 'Succeeded' ? 'Complete' : 'Failed',
+              status: 'True',
+              reason: outcome === 'Failed' ? 'BackoffLimitExceeded' : undefined,
+            },
+          ],
+        },
+});
+
+const GRANTS: PreviewGrants = { admit: false, initialize: false, run: false, stop: false, undeploy: false };
+
+function plan(
+  p: PreviewObject,
+  opts: {
+    tpl?: TemplateObject | null;
+    jobs?: KubeObject[];
+    deployment?: KubeObject;
+    grants?: Partial<PreviewGrants>;
+    repo?: RepositoryObject | null;
+  } = {},
+): PreviewPlan {
+  const tpl = opts.tpl === null ? undefined : (opts.tpl ?? template());
+  return planPreview({
+    preview: p,
+    repository: opts.repo === null ? undefined : (opts.repo ?? repository),
+    template: (n) => (tpl && n === tpl.metadata.name ? tpl : undefined),
+    job: (n) => opts.jobs?.find((j) => j.metadata.name === n),
+    deployment: opts.deployment,
+    grants: { ...GRANTS, ...opts.grants },
+    now: NOW,
+  });
+}
+
+const reason = (pl: PreviewPlan) => pl.status.conditions?.find((c) => c.type === 'Ready')?.reason;
+const created = (pl: PreviewPlan) => pl.create.map((o) => o.metadata.name);
+const events = (pl: PreviewPlan) => pl.events.map((e) => e.reason);
+const deployment = (replicas: number, available: number, hash?: string): KubeObject => ({
+  metadata: { name: 'p', namespace: 'ns', annotations: hash ? { [RENDER_HASH_ANNOTATION]: hash } : {} },
+  spec: { replicas },
+  status: { replicas: available, availableReplicas: available },
+});
+
+describe('planPreview', () => {
+  it('adds the finalizer before anything else', () => {
+    const pl = plan(preview('p', { finalizer: false }), { grants: { admit: true } });
+    assert.equal(pl.addFinalizer, true);
+    assert.deepEqual(created(pl), []);
+  });
+
+  it('waits in Pending without a deploy slot', () => {
+    const pl = plan(preview('p'));
+    assert.equal(pl.status.phase, 'Pending');
+    assert.equal(reason(pl), 'WaitingForCapacity');
+    assert.equal(pl.status.url, undefined);
+    assert.deepEqual(created(pl), []);
+  });
+
+  it('starts the build when admitted, and records it before the Job exists', () => {
+    const pl = plan(preview('p'), { grants: { admit: true } });
+    assert.equal(pl.status.phase, 'Building');
+    assert.equal(pl.status.buildStatus, 'building');
+    assert.equal(pl.status.buildCommit, 'abcdef0123');
+    assert.equal(pl.status.admittedAt, '2026-11-23T12:00:00Z');
+    assert.equal(pl.status.url, 'http://p.preview.example.com');
+    assert.deepEqual(created(pl), ['p-build-abcdef0']);
+    assert.deepEqual(events(pl), ['BuildStarted']);
+  });
+
+  it('a failed build is Failed with the Job reason, its Job kept', () => {
+    const p = preview('p', {
+      status: admitted({
+        phase: 'Building',
+        buildStatus: 'building',
+        buildCommit: 'abcdef0123',
+        buildAttempt: 0,
+        initStatus: undefined,
+      }),
+    });
+    const pl = plan(p, { jobs: [job('p-build-abcdef0', 'Failed')] });
+    assert.equal(pl.status.phase, 'Failed');
+    assert.equal(pl.status.buildStatus, 'error');
+    assert.equal(reason(pl), 'BuildFailed');
+    assert.deepEqual(pl.deleteJobs, []);
+    assert.match(pl.events[0]?.note ?? '', /BackoffLimitExceeded/);
+  });
+
+  it('a reset after a failed build builds again under a new Job name', () => {
+    const p = preview('p', {
+      annotations: { [RESET_ANNOTATION]: 'x' },
+      status: admitted({
+        phase: 'Failed',
+        buildStatus: 'error',
+        buildCommit: 'abcdef0123',
+        buildAttempt: 0,
+        initStatus: undefined,
+      }),
+    });
+    const pl = plan(p, { jobs: [job('p-build-abcdef0', 'Failed')] });
+    assert.deepEqual(created(pl), ['p-build-abcdef0-1']);
+    assert.equal(pl.status.resetToken, 'x');
+  });
+
+  it('after the build, applies the app at 0 replicas and queues initialization', () => {
+    const p = preview('p', {
+      status: admitted({
+        phase: 'Building',
+        buildStatus: 'building',
+        buildCommit: 'abcdef0123',
+        buildAttempt: 0,
+        initStatus: undefined,
+      }),
+    });
+    const pl = plan(p, { jobs: [job('p-build-abcdef0', 'Succeeded')] });
+    assert.equal(pl.status.image, 'registry.local/acme/shop:abcdef0123');
+    assert.equal(pl.status.initStatus, 'todo');
+    assert.equal(pl.status.phase, 'Initializing');
+    assert.equal(reason(pl), 'QueuedForInit');
+    const kinds = pl.apply?.objects.map((o) => o.kind);
+    assert.deepEqual(kinds, ['Deployment', 'Service', 'Ingress']);
+    const dep = pl.apply?.objects[0];
+    assert.equal(dep?.spec.replicas, 0);
+    assert.equal(dep?.spec.template.spec.containers[0].image, 'registry.local/acme/shop:abcdef0123');
+  });
+
+  const built = (extra: PreviewStatus) =>
+    admitted({
+      buildStatus: 'success',
+      buildCommit: 'abcdef0123',
+      buildAttempt: 0,
+      deployedCommit: 'abcdef0123',
+      ...extra,
+    });
+
+  it('initializes only under its grant', () => {
+    const p = preview('p', { status: built({ initStatus: 'todo', initAttempt: 0, phase: 'Initializing' }) });
+    assert.deepEqual(created(plan(p)), []);
+    const pl = plan(p, { grants: { initialize: true } });
+    assert.deepEqual(created(pl), ['p-init-0']);
+    assert.equal(pl.status.initStatus, 'initializing');
+  });
+
+  it('a failed initialization is Failed, its Job kept for the logs', () => {
+    const p = preview('p', {
+      status: built({ initStatus: 'initializing', initAttempt: 0, initJobName: 'p-init-0' }),
+    });
+    const pl = plan(p, { jobs: [job('p-init-0', 'Failed')] });
+    assert.equal(pl.status.initStatus, 'failed');
+    assert.equal(pl.status.phase, 'Failed');
+    assert.equal(reason(pl), 'InitFailed');
+    assert.deepEqual(pl.deleteJobs, []);
+  });
+
+  it('a reset re-queues initialization as a new attempt and stops the app', () => {
+    const p = preview('p', {
+      state: 'Running',
+      annotations: { [RESET_ANNOTATION]: '2026-11-23T10:00:00Z' },
+      status: built({
+        initStatus: 'ready',
+        initAttempt: 0,
+        initJobName: 'p-init-0',
+        replicas: 1,
+        phase: 'Running',
+      }),
+    });
+    const pl = plan(p, { grants: { run: true }, deployment: deployment(1, 1) });
+    assert.deepEqual(pl.deleteJobs, ['p-init-0']);
+    assert.equal(pl.status.initStatus, 'todo');
+    assert.equal(pl.status.initAttempt, 1);
+    assert.equal(pl.status.replicas, 0);
+    assert.equal(pl.status.resetToken, '2026-11-23T10:00:00Z');
+  });
+
+  it('runs when asked and granted, Running once available', () => {
+    const p = preview('p', { state: 'Running', status: built({ initStatus: 'ready' }) });
+    const starting = plan(p, { grants: { run: true }, deployment: deployment(0, 0) });
+    assert.equal(starting.status.replicas, 1);
+    assert.equal(starting.status.phase, 'Starting');
+    assert.equal(starting.status.lastScaled, '2026-11-23T12:00:00Z');
+    const running = plan(
+      preview('p', { state: 'Running', status: built({ initStatus: 'ready', replicas: 1 }) }),
+      {
+        grants: { run: true },
+        deployment: deployment(1, 1),
+      },
+    );
+    assert.equal(running.status.phase, 'Running');
+    assert.equal(reason(running), 'Running');
+  });
+
+  it('waits for a run slot when not granted', () => {
+    const pl = plan(preview('p', { state: 'Running', status: built({ initStatus: 'ready' }) }), {
+      deployment: deployment(0, 0),
+    });
+    assert.equal(pl.status.replicas, 0);
+    assert.equal(reason(pl), 'WaitingForCapacity');
+  });
+
+  it('a capacity stop sets spec.state and scales down', () => {
+    const p = preview('p', {
+      state: 'Running',
+      status: built({ initStatus: 'ready', replicas: 1, phase: 'Running' }),
+    });
+    const pl = plan(p, { grants: { run: true, stop: true }, deployment: deployment(1, 1, 'h') });
+    assert.equal(pl.stop, true);
+    assert.equal(pl.status.replicas, 0);
+    assert.equal(pl.status.phase, 'Stopping');
+    assert.deepEqual(events(pl), ['StoppedForCapacity']);
+  });
+
+  it('a new commit rebuilds while the previous one keeps serving', () => {
+    const p = preview('p', {
+      state: 'Running',
+      commit: '1234567aaa',
+      status: built({ initStatus: 'ready', replicas: 1, phase: 'Running' }),
+    });
+    const pl = plan(p, { grants: { run: true }, deployment: deployment(1, 1) });
+    assert.deepEqual(created(pl), ['p-build-1234567']);
+    assert.equal(pl.status.phase, 'Running');
+    assert.equal(reason(pl), 'Building');
+    assert.equal(pl.apply, undefined);
+  });
+
+  it('re-applies nothing when the Deployment carries the hash of the rendered resources', () => {
+    const p = preview('p', { status: built({ initStatus: 'ready' }) });
+    const first = plan(p, { deployment: deployment(0, 0) });
+    assert.ok(first.apply);
+    const again = plan(p, { deployment: deployment(0, 0, first.apply?.hash) });
+    assert.equal(again.apply, undefined);
+    assert.equal(again.scale, undefined);
+  });
+
+  it('rejected resources are not re-applied until they change', () => {
+    const p = preview('p', { status: built({ initStatus: 'ready' }) });
+    const hash = plan(p, { deployment: deployment(0, 0) }).apply?.hash;
+    const pl = plan(preview('p', { status: built({ initStatus: 'ready', rejectedHash: hash }) }), {
+      deployment: deployment(0, 0),
+    });
+    assert.equal(pl.apply, undefined);
+    assert.equal(reason(pl), 'ApplyRejected');
+  });
+
+  const invalidCases: [string, () => PreviewPlan, string][] = [
+    [
+      'unknown variable',
+      () =>
+        plan(preview('p'), {
+          tpl: template({
+            build: { image: 'r/${nope}', template: { spec: { containers: [{ name: 'b', image: 'x' }] } } },
+          }),
+          grants: { admit: true },
+        }),
+      'InvalidTemplate',
+    ],
+    [
+      'missing template',
+      () => plan(preview('p'), { tpl: null, grants: { admit: true } }),
+      'TemplateNotFound',
+    ],
+    [
+      'missing repository',
+      () => plan(preview('p'), { repo: null, grants: { admit: true } }),
+      'RepositoryNotFound',
+    ],
+    [
+      'a container without an image and no ${image}',
+      () =>
+        plan(preview('p', { status: admitted({ initStatus: undefined }) }), {
+          tpl: template({ build: undefined }),
+        }),
+      'InvalidTemplate',
+    ],
+  ];
+  for (const [name, run, want] of invalidCases) {
+    it(`reports ${name} as a condition and one Event, creating nothing`, () => {
+      const pl = run();
+      assert.equal(reason(pl), want);
+      assert.deepEqual(created(pl), []);
+      assert.equal(pl.apply, undefined);
+      assert.deepEqual(events(pl), [want]);
+    });
+  }
+
+  describe('undeploy', () => {
+    const deleting = (status: PreviewStatus, annotations?: Record<string, string>) =>
+      preview('p', { deleting: true, status: { ...status, template: 'web' }, annotations });
+    it('stops the app and starts the cleanup Job', () => {
+      const pl = plan(deleting(built({ replicas: 1 })), { deployment: deployment(1, 1) });
+      assert.equal(pl.status.phase, 'Undeploying');
+      assert.equal(pl.scale, 0);
+      assert.deepEqual(created(pl), ['p-cleanup']);
+      assert.equal(pl.purge, undefined);
+    });
+    it('purges once the cleanup Job succeeded', () => {
+      const pl = plan(deleting(built({ cleanupStatus: 'running' })), {
+        jobs: [job('p-cleanup', 'Succeeded')],
+      });
+      assert.equal(pl.purge, true);
+      assert.equal(pl.status.cleanupStatus, 'succeeded');
+    });
+    it('a failed cleanup holds the finalizer and says how out', () => {
+      const pl = plan(deleting(built({ cleanupStatus: 'running' })), { jobs: [job('p-cleanup', 'Failed')] });
+      assert.equal(pl.purge, undefined);
+      assert.equal(reason(pl), 'CleanupFailed');
+      assert.match(pl.status.conditions?.[0]?.message ?? '', new RegExp(SKIP_CLEANUP_ANNOTATION));
+    });
+    it('skip-cleanup purges at once', () => {
+      const pl = plan(deleting(built({}), { [SKIP_CLEANUP_ANNOTATION]: 'true' }));
+      assert.equal(pl.purge, true);
+      assert.deepEqual(created(pl), []);
+    });
+    it('a preview that was never admitted has nothing to clean up', () => {
+      const pl = plan(preview('p', { deleting: true }));
+      assert.equal(pl.purge, true);
+    });
+    it('a deleted repository does not block the cleanup', () => {
+      const pl = plan(deleting(built({})), { repo: null });
+      assert.deepEqual(created(pl), ['p-cleanup']);
+    });
+  });
+});
