@@ -75,6 +75,8 @@ export function componentSpecs(dir: string, ports: Ports, pki: Pki, kubeconfig: 
         `--proxy-client-key-file=${pki.key}`,
         '--authorization-mode=Node,RBAC',
         '--allow-privileged=true',
+        // Node hostnames do not resolve; InternalIP is kwok's server (kubectl logs).
+        '--kubelet-preferred-address-types=InternalIP',
       ],
       health: `https://${loopback}:${ports.apiserver}/readyz`,
     },

@@ -10,6 +10,7 @@
 //   annotation kwok.bosun.dev/not-ready: "true"       the node reports Ready=False until it is removed
 // Delays use a fixed duration and no jitter: in kwok a jitter not larger than the delay replaces it.
 import { stringify } from 'yaml';
+import { clusterLogs } from './kwok-logs.ts';
 
 export const READY_AFTER = 'kwok.bosun.dev/ready-after';
 export const NODE_NOT_READY = 'kwok.bosun.dev/not-ready';
@@ -53,6 +54,11 @@ addresses:
 {{ end }}
 - address: {{ .metadata.name | Quote }}
   type: Hostname
+{{ with NodePort }}
+daemonEndpoints:
+  kubeletEndpoint:
+    Port: {{ . }}
+{{ end }}
 nodeInfo:
   architecture: amd64
   operatingSystem: linux
@@ -250,7 +256,11 @@ export function kwokConfigYaml(leaseSeconds: number): string {
       podPlayStageParallelism: 16,
       podsOnNodeSyncParallelism: 8,
       cidr: '10.244.0.0/16',
+      // kube-apiserver reaches a node's kubelet (for `kubectl logs`) at its InternalIP and
+      // kubelet port: kwok's own server, on loopback.
+      nodeIP: '127.0.0.1',
+      enableDebuggingHandlers: true,
     },
   };
-  return [config, ...stages].map((d) => stringify(d)).join('---\n');
+  return [config, ...stages, clusterLogs].map((d) => stringify(d)).join('---\n');
 }

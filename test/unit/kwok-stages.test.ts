@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { FAIL_LABEL, FINISH_AFTER, kwokConfigYaml, READY_AFTER, stages } from '../../src/dev/kwok-stages.ts';
@@ -10,11 +11,23 @@ describe('kwok configuration', () => {
   it('starts with the KwokConfiguration and its node lease', () => {
     assert.equal(docs[0].kind, 'KwokConfiguration');
     assert.equal(docs[0].options.nodeLeaseDurationSeconds, 200);
-    assert.equal(docs.length, stages.length + 1);
+    assert.equal(docs.length, stages.length + 2);
+  });
+
+  it('serves the kubelet log endpoint: node IP on loopback, its port, a log file for every pod', () => {
+    assert.equal(docs[0].options.nodeIP, '127.0.0.1');
+    assert.equal(docs[0].options.enableDebuggingHandlers, true);
+    const logs = docs.find((d) => d.kind === 'ClusterLogs');
+    assert.deepEqual(logs.spec.selector, {});
+    assert.match(readFileSync(logs.spec.logs[0].logsFile, 'utf8'), /^\S+Z stdout F bosun dev: simulated pod/);
+    assert.match(
+      docs.find((d) => d.metadata?.name === 'node-initialize').spec.next.statusTemplate,
+      /kubeletEndpoint/,
+    );
   });
 
   it('gives delayed stages a fixed delay and no jitter (a jitter ≤ delay would replace it)', () => {
-    for (const s of docs.slice(1)) {
+    for (const s of docs.slice(1, -1)) {
       const delay = s.spec.delay;
       if (delay?.durationFrom) assert.equal(delay.jitterDurationMilliseconds, undefined, s.metadata.name);
     }
