@@ -247,6 +247,17 @@ describe('planDaemonJob: nodes that go away', () => {
     assert.equal(next.status.failed, 0);
   });
 
+  it('lists failures of the run before nodes deleted mid-run, within the 50 listed', () => {
+    const deleted = Array.from({ length: 50 }, (_, i) => ({ node: `gone-${i}`, reason: 'NodeDeleted' }));
+    const p = plan({
+      daemonJob: daemonJob({}, runStatus({ failedNodes: deleted })),
+      nodes: [node('n1')],
+      jobs: [job('n1', 'Failed')],
+    });
+    assert.equal(p.status.failedNodes?.length, 50);
+    assert.deepEqual(p.status.failedNodes?.[0], { node: 'n1', reason: 'BackoffLimitExceeded' });
+  });
+
   it('forgets the results of nodes that no longer exist', () => {
     const status = runStatus({ nodeResults: { n1: 'Succeeded', gone: 'Failed' } });
     const p = plan({ daemonJob: daemonJob({}, status), nodes: [node('n1')] });

@@ -270,7 +270,11 @@ export function planDaemonJob(snap: Snapshot): Plan {
   }
 
   const eligibleSet = new Set(eligible);
-  const failedList = failures.filter((f) => eligibleSet.has(f.node) || f.reason === 'NodeDeleted');
+  // Failures of the run's nodes first: deleted nodes must not crowd them out of the 50 listed.
+  const failedList = [
+    ...failures.filter((f) => eligibleSet.has(f.node) && f.reason !== 'NodeDeleted'),
+    ...failures.filter((f) => f.reason === 'NodeDeleted'),
+  ];
   const nodeResults = Object.fromEntries(Object.entries(results).sort(([a], [b]) => a.localeCompare(b)));
   plan.status = {
     observedGeneration: dj.metadata.generation,
