@@ -1,5 +1,14 @@
 // Schema pieces shared by Bosun's kinds.
 import { s } from './schema.ts';
+import {
+  isLabelKey,
+  isLabelValue,
+  LABEL_KEY_MAX,
+  LABEL_KEY_MESSAGE,
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_MESSAGE,
+  LABEL_VALUE_PATTERN,
+} from './selector.ts';
 
 export const conditionsSchema = s.array(
   s.object(
@@ -28,81 +37,79 @@ export const conditionsSchema = s.array(
   { description: 'The latest observations of the resource state.', listType: 'map', mapKeys: ['type'] },
 );
 
+const labelKey = (description: string) =>
+  s.string({
+    description,
+    maxLength: LABEL_KEY_MAX,
+    rules: [{ rule: `self.matches('${LABEL_KEY_PATTERN}')`, message: LABEL_KEY_MESSAGE, check: isLabelKey }],
+  });
+const labelValueSchema = (description: string) =>
+  s.string({
+    description,
+    maxLength: 63,
+    rules: [
+      { rule: `self.matches('${LABEL_VALUE_PATTERN}')`, message: LABEL_VALUE_MESSAGE, check: isLabelValue },
+    ],
+  });
+const NEEDS_VALUES = ['In', 'NotIn'];
+
 export const labelSelectorSchema = s.object(
   {
     matchLabels: s.optional(
-      s.map(s.string({ description: 'Label value.' }), { description: 'Labels that must all match.' }),
+      s.map(labelValueSchema('Label value.'), {
+        description: 'Labels that must all match.',
+        maxProperties: 64,
+        rules: [
+          {
+            rule: `self.all(k, size(k) <= ${LABEL_KEY_MAX} && k.matches('${LABEL_KEY_PATTERN}'))`,
+            message: `each matchLabels key ${LABEL_KEY_MESSAGE}`,
+            check: (m) => Object.keys(m).every(isLabelKey),
+          },
+        ],
+      }),
     ),
     matchExpressions: s.optional(
       s.array(
         s.object(
           {
-            key: s.string({ description: 'The label key.' }),
+            key: labelKey('The label key.'),
             operator: s.string({
               description: 'In, NotIn, Exists or DoesNotExist.',
               enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const,
             }),
             values: s.optional(
-              s.array(s.string({ description: 'A value.' }), {
-                description: 'Values for In and NotIn; empty for Exists and DoesNotExist.',
+              s.array(labelValueSchema('A value.'), {
+                description: 'Values for In and NotIn (at least one); none for Exists and DoesNotExist.',
+                maxItems: 256,
               }),
             ),
           },
-          { description: 'A label selector requirement.' },
+          {
+            description: 'A label selector requirement.',
+            rules: [
+              {
+                rule: "!(self.operator in ['In', 'NotIn']) || (has(self.values) && size(self.values) > 0)",
+                message: 'values must list at least one value for operator In and NotIn',
+                fieldPath: '.values',
+                check: (e) => !NEEDS_VALUES.includes(e.operator) || (e.values ?? []).length > 0,
+              },
+              {
+                rule: "self.operator in ['In', 'NotIn'] || !has(self.values) || size(self.values) == 0",
+                message: 'values must be empty for operator Exists and DoesNotExist',
+                fieldPath: '.values',
+                check: (e) => NEEDS_VALUES.includes(e.operator) || (e.values ?? []).length === 0,
+              },
+            ],
+          },
         ),
-        { description: 'Requirements that must all match.' },
+        { description: 'Requirements that must all match.', maxItems: 64 },
       ),
     ),
   },
   { description: 'A Kubernetes label selector.' },
 );
 
-const podMetadata = s.object(
-  {
-    labels: s.optional(
-      s.map(s.string({ description: 'Label value.' }), { description: 'Labels added to the pods.' }),
-    ),
-    annotations: s.optional(
-      s.map(s.string({ description: 'Annotation value.' }), {
-        description: 'Annotations added to the pods.',
-      }),
-    ),
-  },
-  { description: 'Labels and annotations of the pods.' },
-);
-
-/** A core/v1 PodTemplateSpec. The pod spec itself is validated by the API server when a Job is created. */
-export const podTemplateSpecSchema = (restartPolicyRule: string) =>
-  s.object(
-    {
-      metadata: s.optional(podMetadata),
-      spec: s.object(
-        {
-          restartPolicy: s.optional(
-            s.string({
-              description: `Never or OnFailure${restartPolicyRule}.`,
-              enum: ['Never', 'OnFailure'] as const,
-            }),
-          ),
-          containers: s.array(s.preserved({ description: 'A core/v1 Container.' }), {
-            description: 'The containers of the pod (at least one).',
-          }),
-        },
-        {
-          description: 'A core/v1 PodSpec.',
-          preserveUnknownFields: true,
-          rules: [
-            {
-              rule: 'size(self.containers) > 0',
-              message: 'spec.containers must list at least one container',
-              check: (p) => p.containers.length > 0,
-            },
-          ],
-        },
-      ),
-    },
-    { description: 'A core/v1 PodTemplateSpec: metadata and spec of the pods to run.' },
-  );
+export { containerSchema, envVarSchema, podTemplateSpecSchema } from './pod-template.ts';
 
 export type LabelSelector = {
   matchLabels?: Record<string, string>;

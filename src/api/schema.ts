@@ -70,6 +70,22 @@ function make<T>(
   return { openapi, optional: false, check };
 }
 
+/** CEL rules as the CRD's `x-kubernetes-validations`. */
+function validations<T>(rules: Rule<T>[] | undefined): Pick<OpenApi, 'x-kubernetes-validations'> {
+  if (!rules?.length) return {};
+  return {
+    'x-kubernetes-validations': rules.map(({ rule, message, fieldPath }) => ({
+      rule,
+      message,
+      ...(fieldPath ? { fieldPath } : {}),
+    })),
+  };
+}
+
+function checkRules<T>(rules: Rule<T>[] | undefined, v: T, path: string, errors: string[]) {
+  for (const r of rules ?? []) if (r.check && !r.check(v)) errors.push(`${path}: ${r.message}`);
+}
+
 const typeError = (path: string, want: string, value: unknown) =>
   `${path}: must be ${want}, got ${JSON.stringify(value)}`;
 
@@ -82,12 +98,13 @@ export const s = {
       maxLength?: number;
       format?: string;
       default?: E;
+      rules?: Rule<E>[];
     },
   ): Schema<E, false> {
-    const { enum: values, ...rest } = o;
+    const { enum: values, rules, ...rest } = o;
     const re = o.pattern ? new RegExp(o.pattern) : undefined;
     return make<E>(
-      { type: 'string', ...rest, ...(values ? { enum: [...values] } : {}) },
+      { type: 'string', ...rest, ...(values ? { enum: [...values] } : {}), ...validations(rules) },
       (v, path, errors) => {
         if (typeof v !== 'string') return void errors.push(typeError(path, 'a string', v));
         if (values && !values.includes(v as E))
@@ -97,6 +114,7 @@ export const s = {
           errors.push(`${path}: must be at least ${o.minLength} characters`);
         if (o.maxLength !== undefined && v.length > o.maxLength)
           errors.push(`${path}: must be at most ${o.maxLength} characters`);
+        checkRules(rules, v as E, path, errors);
       },
     );
   },
@@ -153,14 +171,19 @@ export const s = {
 
   map<V extends AnySchema>(
     values: V,
-    o: Common & { maxProperties?: number },
+    o: Common & { maxProperties?: number; rules?: Rule<Record<string, Infer<V>>>[] },
   ): Schema<Record<string, Infer<V>>, false> {
+    const { rules, ...rest } = o;
     return make<Record<string, Infer<V>>>(
-      { type: 'object', additionalProperties: values.openapi, ...o },
+      { type: 'object', additionalProperties: values.openapi, ...rest, ...validations(rules) },
       (v, path, errors) => {
         if (!v || typeof v !== 'object' || Array.isArray(v))
           return void errors.push(typeError(path, 'a map', v));
+        if (o.maxProperties !== undefined && Object.keys(v).length > o.maxProperties)
+          errors.push(`${path}: must have at most ${o.maxProperties} entries`);
+        const start = errors.length;
         for (const [k, item] of Object.entries(v)) values.check(item, `${path}.${k}`, errors);
+        if (errors.length === start) checkRules(rules, v as Record<string, Infer<V>>, path, errors);
       },
     );
   },
@@ -178,15 +201,7 @@ export const s = {
       properties: Object.fromEntries(Object.entries(properties).map(([k, p]) => [k, p.openapi])),
       ...(required.length ? { required } : {}),
       ...(o.preserveUnknownFields ? { 'x-kubernetes-preserve-unknown-fields': true } : {}),
-      ...(o.rules?.length
-        ? {
-            'x-kubernetes-validations': o.rules.map(({ rule, message, fieldPath }) => ({
-              rule,
-              message,
-              ...(fieldPath ? { fieldPath } : {}),
-            })),
-          }
-        : {}),
+      ...validations(o.rules),
     };
     return make<ObjectOf<P>>(openapi, (v, path, errors) => {
       const start = errors.length;
@@ -202,9 +217,7 @@ export const s = {
         for (const k of Object.keys(obj)) if (!(k in properties)) errors.push(`${path}.${k}: unknown field`);
       }
       // Cross-field rules only make sense on a structurally valid object.
-      if (errors.length === start)
-        for (const r of o.rules ?? [])
-          if (r.check && !r.check(obj as ObjectOf<P>)) errors.push(`${path}: ${r.message}`);
+      if (errors.length === start) checkRules(o.rules, obj as ObjectOf<P>, path, errors);
     });
   },
 
@@ -218,6 +231,18 @@ export const s = {
     );
   },
 
+  /**
+   * A schema given as structural OpenAPI (e.g. a Kubernetes type generated from the API server's
+   * document), checked the way the API server prunes and validates a CRD: unknown fields are errors.
+   */
+  structural<T>(openapi: OpenApi, o: { rules?: Rule<T>[] } = {}): Schema<T, false> {
+    return make<T>({ ...openapi, ...validations(o.rules) }, (v, path, errors) => {
+      const start = errors.length;
+      checkOpenApi(openapi, v, path, errors);
+      if (errors.length === start) checkRules(o.rules, v as T, path, errors);
+    });
+  },
+
   optional<T>(schema: Schema<T, boolean>): Schema<T, true> {
     return { ...schema, optional: true };
   },
@@ -228,4 +253,51 @@ export function validate<T>(schema: Schema<T>, value: unknown, path = ''): strin
   const errors: string[] = [];
   schema.check(value, path || '', errors);
   return errors;
+}
+
+/** Checks a value against structural OpenAPI: types, required and unknown fields, enums, bounds. */
+export function checkOpenApi(schema: OpenApi, v: unknown, path: string, errors: string[]): void {
+  if (v === null && schema.nullable) return;
+  if (schema['x-kubernetes-int-or-string']) {
+    if (!(typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))))
+      errors.push(typeError(path, 'an integer or a string', v));
+    return;
+  }
+  switch (schema.type) {
+    case 'string':
+      if (typeof v !== 'string') return void errors.push(typeError(path, 'a string', v));
+      if (schema.enum && !schema.enum.includes(v))
+        errors.push(`${path}: must be one of ${schema.enum.join(', ')}, got "${v}"`);
+      if (schema.maxLength !== undefined && v.length > schema.maxLength)
+        errors.push(`${path}: must be at most ${schema.maxLength} characters`);
+      return;
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isInteger(v)) errors.push(typeError(path, 'an integer', v));
+      return;
+    case 'number':
+      if (typeof v !== 'number') errors.push(typeError(path, 'a number', v));
+      return;
+    case 'boolean':
+      if (typeof v !== 'boolean') errors.push(typeError(path, 'true or false', v));
+      return;
+    case 'array':
+      if (!Array.isArray(v)) return void errors.push(typeError(path, 'a list', v));
+      if (schema.items)
+        for (const [i, item] of v.entries()) checkOpenApi(schema.items, item, `${path}[${i}]`, errors);
+      return;
+    case 'object': {
+      if (!v || typeof v !== 'object' || Array.isArray(v))
+        return void errors.push(typeError(path, 'an object', v));
+      const obj = v as Record<string, unknown>;
+      for (const k of schema.required ?? []) if (obj[k] === undefined) errors.push(`${path}.${k}: required`);
+      for (const [k, item] of Object.entries(obj)) {
+        const field = schema.properties?.[k] ?? schema.additionalProperties;
+        if (field) {
+          if (item !== undefined && item !== null) checkOpenApi(field, item, `${path}.${k}`, errors);
+        } else if (!schema['x-kubernetes-preserve-unknown-fields'])
+          errors.push(`${path}.${k}: unknown field`);
+      }
+      return;
+    }
+  }
 }

@@ -183,8 +183,12 @@ export class KubeClient {
     return this.request<ObjectList<T>>('GET', resourcePath(ref, namespace), { query });
   }
 
+  /** Creates; unknown fields are an error (`fieldValidation=Strict`), never silently dropped. */
   create<T extends KubeObject = KubeObject>(ref: ResourceRef, obj: T, query?: Query) {
-    return this.request<T>('POST', resourcePath(ref, obj.metadata.namespace), { body: obj, query });
+    return this.request<T>('POST', resourcePath(ref, obj.metadata.namespace), {
+      body: obj,
+      query: { fieldValidation: 'Strict', ...query },
+    });
   }
 
   /** Creates the object, or returns the existing one: `AlreadyExists` is success. */
@@ -200,14 +204,14 @@ export class KubeClient {
     }
   }
 
-  /** Server-side apply with the `bosun` field manager. */
+  /** Server-side apply with the `bosun` field manager; unknown fields are an error. */
   apply<T extends KubeObject = KubeObject>(ref: ResourceRef, obj: T, subresource?: string) {
     const name = obj.metadata.name;
     if (!name) throw new Error('server-side apply needs metadata.name');
     return this.request<T>('PATCH', resourcePath(ref, obj.metadata.namespace, name, subresource), {
       body: obj,
       contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: FIELD_MANAGER, force: true },
+      query: { fieldManager: FIELD_MANAGER, force: true, fieldValidation: 'Strict' },
     });
   }
 

@@ -111,7 +111,15 @@ const run = (revision: string, jobName: string, phase: Run['phase'] = 'Running')
   startTime: '2026-11-23T09:58:00Z',
 });
 const nameOf = (revision: string, o: { uid?: string; rerun?: string } = {}) =>
-  hookJobName('migrate', 'web', revision, o.uid ?? 'web-uid-1', o.rerun ?? '');
+  hookJobName({
+    hook: 'migrate',
+    hookUid: HOOK_UID,
+    deployment: 'web',
+    deploymentUid: o.uid ?? 'web-uid-1',
+    revision,
+    rerun: o.rerun ?? '',
+  });
+const id = { hook: 'h', hookUid: 'h-1', deployment: 'web', deploymentUid: 'd-1', revision: '1', rerun: '' };
 
 function snap(
   h: HookObject,
@@ -144,17 +152,24 @@ describe('hookJobName', () => {
   ];
   for (const [what, rerun] of cases)
     it(`is a valid Job name for a rerun value with ${what}`, () => {
-      const name = hookJobName('run-app-migrations', 'shop', '12', 'uid-1', rerun);
+      const name = hookJobName({
+        ...id,
+        hook: 'run-app-migrations',
+        deployment: 'shop',
+        revision: '12',
+        rerun,
+      });
       assert.match(name, valid);
       assert.ok(name.length <= 63);
     });
-  it('differs per Deployment UID and per rerun value', () => {
+  it('differs per hook UID, Deployment UID and rerun value', () => {
     const names = new Set([
-      hookJobName('h', 'web', '1', 'uid-1', ''),
-      hookJobName('h', 'web', '1', 'uid-2', ''),
-      hookJobName('h', 'web', '1', 'uid-1', 'again'),
+      hookJobName(id),
+      hookJobName({ ...id, deploymentUid: 'd-2' }),
+      hookJobName({ ...id, hookUid: 'h-2' }),
+      hookJobName({ ...id, rerun: 'again' }),
     ]);
-    assert.equal(names.size, 3);
+    assert.equal(names.size, 4);
   });
 });
 

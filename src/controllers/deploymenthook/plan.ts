@@ -70,16 +70,23 @@ export interface Plan {
 const MAX_SKIPPED = 10;
 const MAX_OLDER_RUNS = 20;
 
-/** `<hook>-<deployment>-<revision>-<hash>`: the hash of the Deployment UID and the rerun value makes
- * a re-created Deployment or a new rerun a new Job, and keeps any rerun value out of the name. */
-export function hookJobName(
-  hook: string,
-  deployment: string,
-  revision: string,
-  deploymentUid: string,
-  rerun: string,
-): string {
-  return boundedName([hook, deployment, revision, shortHash(`${deploymentUid}/${rerun}`, 6)]);
+export interface RunIdentity {
+  hook: string;
+  hookUid: string;
+  deployment: string;
+  deploymentUid: string;
+  revision: string;
+  rerun: string;
+}
+
+/**
+ * `<hook>-<deployment>-<revision>-<hash>`. The hash of both UIDs and the rerun value makes a
+ * re-created hook or Deployment, or a new rerun value, a new Job, and keeps any rerun value (a
+ * timestamp, say) out of the name.
+ */
+export function hookJobName(id: RunIdentity): string {
+  const hash = shortHash(`${id.hookUid}/${id.deploymentUid}/${id.rerun}`, 6);
+  return boundedName([id.hook, id.deployment, id.revision, hash]);
 }
 
 /** Identifies a template as sent: a rejection is remembered for this version only. */
@@ -225,7 +232,14 @@ function planDeployment(
   // 2. Does the current revision still need its run? Removing bosun.dev/rerun asks for nothing.
   const done = entry.lastRun?.revision === rollout.revision && (!rerun || entry.rerun === rerun);
   if (!matched || rollout.phase !== 'Complete' || done) return entry;
-  const jobName = hookJobName(hook.metadata.name as string, name, rollout.revision, uid ?? '', rerun);
+  const jobName = hookJobName({
+    hook: hook.metadata.name as string,
+    hookUid: hook.metadata.uid ?? '',
+    deployment: name,
+    deploymentUid: uid ?? '',
+    revision: rollout.revision,
+    rerun,
+  });
   const existing = ownJobs(snap).find((j) => j.metadata.name === jobName);
   if (existing) {
     // Created before a crash kept it out of the status: adopt it, keep following the one it displaces.
