@@ -13,6 +13,7 @@ import { WatchCache } from '../src/runtime/watch-cache.ts';
 import { installCrdsFor } from './crds.ts';
 import {
   benchCluster,
+  endBench,
   ensureNamespace,
   fmt,
   metricSum,
@@ -26,7 +27,8 @@ const count = Number(process.env.BENCH_NODES ?? 1000);
 const NS = 'bench-dj';
 const POOL = 'bench-dj';
 
-const { state, client } = await benchCluster(3);
+const cluster = await benchCluster('daemonjob', 3);
+const { state, client } = cluster;
 await installCrdsFor(client);
 await ensureNamespace(client, NS);
 const have = (await listSimulatedNodes(client))
@@ -144,6 +146,7 @@ const planned = planDaemonJob({
 });
 
 const s = (ms: number) => fmt(ms / 1000, 1);
+process.stdout.write(`\n${cluster.startingState}\n`);
 process.stdout.write(
   table(
     `DaemonJob vs DaemonSet on ${pool.length} kwok nodes`,
@@ -182,4 +185,4 @@ process.stdout.write(
     ],
   ),
 );
-process.exit(0);
+await endBench(cluster);

@@ -14,6 +14,7 @@ import { WatchCache } from '../src/runtime/watch-cache.ts';
 import { installCrdsFor } from './crds.ts';
 import {
   benchCluster,
+  endBench,
   ensureNamespace,
   fmt,
   metricSum,
@@ -31,7 +32,8 @@ const perNs = total / namespaces;
 const nsName = (i: number) => `bench-hook-${i}`;
 
 // Room for a surge pod per Deployment during a rolling update, plus the hook pods.
-const { state, client } = await benchCluster(Math.ceil((total * 3) / 100) + 2);
+const cluster = await benchCluster('hooks', Math.ceil((total * 3) / 100) + 2);
+const { state, client } = cluster;
 await installCrdsFor(client);
 for (let i = 0; i < namespaces; i++) await ensureNamespace(client, nsName(i));
 
@@ -149,6 +151,7 @@ const row = (name: string, v: number[]) => [
   fmt(percentile(v, 99)),
   fmt(Math.max(...v)),
 ];
+process.stdout.write(`\n${cluster.startingState}\n`);
 process.stdout.write(
   table(
     `DeploymentHook: ${all.length} Deployments in ${namespaces} namespaces, ${waves} waves (${elapsed.toFixed(0)} s)`,
@@ -180,4 +183,4 @@ process.stdout.write(
   ),
 );
 for (const c of [deployments, jobs, pods]) c.stop();
-process.exit(0);
+await endBench(cluster);

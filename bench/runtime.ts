@@ -4,14 +4,24 @@
 import { fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Resources } from '../src/runtime/kube-client.ts';
-import { benchCluster, createMany, ensureNamespace, fmt, percentile, rssMiB, table } from './support.ts';
+import {
+  benchCluster,
+  createMany,
+  endBench,
+  ensureNamespace,
+  fmt,
+  percentile,
+  rssMiB,
+  table,
+} from './support.ts';
 
 const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
 const rate = Number(process.env.BENCH_RATE ?? 100);
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const NS = 'bench-cache';
 
-const { state, client } = await benchCluster(3);
+const cluster = await benchCluster('runtime', 3);
+const { state, client } = cluster;
 await ensureNamespace(client, NS);
 const kcm = state.components['kube-controller-manager'].pid;
 
@@ -113,6 +123,7 @@ for (const size of sizes) {
 const lat = await probe(true);
 const latencies = lat.latencies ?? [];
 
+process.stdout.write(`\n${cluster.startingState}\n`);
 process.stdout.write(
   table(
     'Watch cache: Deployments and Jobs, cluster-wide (one process, both caches)',
@@ -138,3 +149,4 @@ process.stdout.write(
 process.stdout.write(
   '\nKCM RSS is the whole kube-controller-manager, which caches these kinds and more (pods, ReplicaSets, ...).\n',
 );
+await endBench(cluster);

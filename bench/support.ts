@@ -1,21 +1,49 @@
 // Shared pieces of the benchmarks: a dedicated cluster, process memory, percentiles, tables.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { type ClusterState, up } from '../src/dev/cluster.ts';
+import { type ClusterState, clusterDir, clusterName } from '../src/dev/cluster.ts';
+import { type ClusterRun, clusterForRun } from '../src/dev/lifetime.ts';
 import { KubeClient, type KubeObject, type ResourceRef } from '../src/runtime/kube-client.ts';
 import { inParallel } from '../src/runtime/parallel.ts';
+import { formatStartingState, measureStartingState, startingStateProblems } from './starting-state.ts';
 
-process.env.BOSUN_DEV_DIR ??= join(
-  process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'),
-  'bosun',
-  'bench-cluster',
-);
+export interface BenchCluster {
+  state: ClusterState;
+  client: KubeClient;
+  /** The checked starting state, to print above the tables. */
+  startingState: string;
+  run: ClusterRun;
+}
 
-export async function benchCluster(nodes: number): Promise<{ state: ClusterState; client: KubeClient }> {
-  const state = await up({ nodes, log: (l) => process.stderr.write(`# cluster: ${l}\n`) });
-  return { state, client: KubeClient.fromKubeconfig(state.kubeconfig) };
+const log = (line: string) => process.stderr.write(`# cluster: ${line}\n`);
+
+/**
+ * A cluster of the bench's own ($BOSUN_DEV_DIR, else bench-<name>) with exactly `nodes` nodes and
+ * no workload: started for this run and stopped when it ends (unless BOSUN_KEEP_CLUSTER=1), or one
+ * already running that is verified clean.
+ */
+export async function benchCluster(name: string, nodes: number): Promise<BenchCluster> {
+  const dir = process.env.BOSUN_DEV_DIR ? clusterDir() : clusterDir(`bench-${name}`);
+  const run = await clusterForRun({ nodes, log, dir, exitOnSignal: true });
+  const client = KubeClient.fromKubeconfig(run.state.kubeconfig);
+  const state = await measureStartingState(client, run.ownership === 'was-running' ? 'reused' : 'fresh');
+  const problems = startingStateProblems(state, nodes);
+  if (problems.length) {
+    await run.finish();
+    throw new Error(
+      `the running cluster ${clusterName(dir)} is not a clean start for this benchmark (${problems.join('; ')}); ` +
+        `stop it with \`bosun dev down ${clusterName(dir)}\` and run again`,
+    );
+  }
+  const startingState = formatStartingState(state);
+  process.stderr.write(`${startingState.replace(/^/gm, '# ')}\n`);
+  return { state: run.state, client, startingState, run };
+}
+
+/** Ends a benchmark: stops its cluster (if it started it) and exits. */
+export async function endBench(cluster: BenchCluster, code = 0): Promise<never> {
+  await cluster.run.finish();
+  process.exit(code);
 }
 
 /** Resident set size of a process, in MiB. */
@@ -65,9 +93,14 @@ export async function ensureNamespace(client: KubeClient, name: string) {
 /** Runs `bosun run` as a child process, like a user would. */
 export function startOperatorProcess(kubeconfig: string, args: string[]): ChildProcess {
   const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
-  return spawn(process.execPath, [main, 'run', `--kubeconfig=${kubeconfig}`, '--log-level=warn', ...args], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [main, 'run', `--kubeconfig=${kubeconfig}`, '--log-level=warn', ...args],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  // A bench that fails or is interrupted must not leave its operator running.
+  process.on('exit', () => child.kill('SIGKILL'));
+  return child;
 }
 
 export async function scrape(port: number): Promise<string> {

@@ -1,16 +1,29 @@
 // `bosun dev ...`: manage the local control plane.
 import { parseArgs } from 'node:util';
-import { down, envLines, readState, status, up, waitNodesReady } from '../dev/cluster.ts';
+import {
+  clusterDir,
+  clusterName,
+  down,
+  envLines,
+  listClusters,
+  readState,
+  status,
+  up,
+  waitNodesReady,
+} from '../dev/cluster.ts';
 import { addNodes, deleteNodes, listSimulatedNodes } from '../dev/nodes.ts';
 import { KubeClient } from '../runtime/kube-client.ts';
 
 const USAGE = `usage:
   bosun dev up [--nodes N]          build (once) and start the local cluster with N nodes (default 3)
   bosun dev env                     print export lines for KUBECONFIG and PATH (eval "$(bosun dev env)")
-  bosun dev status                  show which components run
+  bosun dev status [NAME...|--all]  show which components run (--all: every Bosun cluster)
   bosun dev nodes add [--count N]   add N simulated nodes (default 1)
   bosun dev nodes delete NAME...    delete simulated nodes
-  bosun dev down                    stop everything and remove the state`;
+  bosun dev down [NAME...|--all]    stop everything and remove the state (--all: every Bosun cluster)
+
+NAME is a cluster under ${clusterDir('NAME').replace(/NAME$/, '')} (test-cluster, bench-runtime, ...) or a
+path; without one, the cluster in $BOSUN_DEV_DIR (default: dev).`;
 
 const log = (line: string) => process.stderr.write(`bosun dev: ${line}\n`);
 
@@ -28,6 +41,41 @@ function runningState() {
   return state;
 }
 
+/** The clusters named on the command line (--all, names or paths), else `fallback`. */
+function namedClusters(args: string[], fallback: string[]): string[] {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { all: { type: 'boolean' } },
+    allowPositionals: true,
+  });
+  if (values.all) return listClusters();
+  if (positionals.length) return positionals.map((name) => clusterDir(name));
+  return fallback;
+}
+
+/** Prints one cluster's components and nodes; true when all are healthy. */
+async function printStatus(dir: string): Promise<boolean> {
+  const { state, components } = await status(dir);
+  if (!state) {
+    process.stdout.write(`cluster    ${clusterName(dir)}: not running (no state in ${dir})\n`);
+    return false;
+  }
+  process.stdout.write(
+    `cluster    ${clusterName(dir)}\nserver     ${state.server}\nkubeconfig ${state.kubeconfig}\nstate      ${state.dir}\n`,
+  );
+  for (const c of components) {
+    process.stdout.write(
+      `${c.name.padEnd(24)} pid ${String(c.pid).padEnd(8)} ${c.healthy ? 'healthy' : c.running ? 'running, not healthy' : 'NOT RUNNING'}\n`,
+    );
+  }
+  const healthy = components.every((c) => c.healthy);
+  if (healthy) {
+    const nodes = await listSimulatedNodes(KubeClient.fromKubeconfig(state.kubeconfig));
+    process.stdout.write(`nodes      ${nodes.length}\n`);
+  }
+  return healthy;
+}
+
 export async function devCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -43,24 +91,21 @@ export async function devCommand(argv: string[]): Promise<number> {
       process.stdout.write(envLines(runningState()));
       return 0;
     case 'status': {
-      const { state, components } = await status();
-      if (!state) {
-        process.stdout.write('no local cluster (bosun dev up starts one)\n');
-        return 1;
+      const dirs = namedClusters(rest, readState(clusterDir()) ? [clusterDir()] : []);
+      if (dirs.length === 0) process.stdout.write('no local cluster (bosun dev up starts one)\n');
+      let healthy = dirs.length > 0;
+      for (const [i, dir] of dirs.entries()) {
+        if (i > 0) process.stdout.write('\n');
+        healthy = (await printStatus(dir)) && healthy;
       }
-      process.stdout.write(
-        `server     ${state.server}\nkubeconfig ${state.kubeconfig}\nstate      ${state.dir}\n`,
-      );
-      for (const c of components) {
-        process.stdout.write(
-          `${c.name.padEnd(24)} pid ${String(c.pid).padEnd(8)} ${c.healthy ? 'healthy' : c.running ? 'running, not healthy' : 'NOT RUNNING'}\n`,
-        );
+      if (!rest.includes('--all')) {
+        const others = listClusters().filter((d) => !dirs.includes(d));
+        if (others.length)
+          process.stdout.write(
+            `\nother Bosun clusters: ${others.map(clusterName).join(', ')} (bosun dev status --all)\n`,
+          );
       }
-      if (components.every((c) => c.healthy)) {
-        const nodes = await listSimulatedNodes(KubeClient.fromKubeconfig(state.kubeconfig));
-        process.stdout.write(`nodes      ${nodes.length}\n`);
-      }
-      return components.every((c) => c.healthy) ? 0 : 1;
+      return healthy ? 0 : 1;
     }
     case 'nodes': {
       const client = KubeClient.fromKubeconfig(runningState().kubeconfig);
@@ -78,10 +123,13 @@ export async function devCommand(argv: string[]): Promise<number> {
       }
       throw new Error(`unknown: bosun dev nodes ${rest.join(' ')}\n${USAGE}`);
     }
-    case 'down':
-      await down();
-      log('stopped and removed');
+    case 'down': {
+      for (const dir of namedClusters(rest, [clusterDir()])) {
+        await down(dir);
+        log(`stopped and removed ${clusterName(dir)}`);
+      }
       return 0;
+    }
     default:
       process.stderr.write(`${USAGE}\n`);
       return sub === undefined || sub === 'help' || sub === '--help' ? 0 : 2;

@@ -1,12 +1,21 @@
 // `bosun dev`: a local Kubernetes control plane (upstream binaries built from Go modules, kwok as
 // the kubelets) running in the background, with its state, logs and kubeconfig in one directory.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isNotFound, KubeClient, Resources } from '../runtime/kube-client.ts';
 import {
@@ -23,9 +32,38 @@ import { createPki, type Pki, pkiPaths } from './pki.ts';
 
 const BUILD_SCRIPT = resolve(import.meta.dirname, '../../tools/build-control-plane.sh');
 
-export function clusterDir(): string {
-  const state = process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
-  return resolve(process.env.BOSUN_DEV_DIR ?? join(state, 'bosun', 'dev'));
+/** Where named clusters live: ~/.local/state/bosun (or $XDG_STATE_HOME/bosun). */
+export function clustersRoot(): string {
+  return resolve(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'bosun');
+}
+
+/**
+ * The state directory of a cluster: by name (`test-cluster` is <root>/test-cluster) or path;
+ * without one, $BOSUN_DEV_DIR, else <root>/dev.
+ */
+export function clusterDir(name?: string): string {
+  if (name) return name.includes('/') ? resolve(name) : join(clustersRoot(), name);
+  return resolve(process.env.BOSUN_DEV_DIR ?? join(clustersRoot(), 'dev'));
+}
+
+/** How to name a cluster on the command line: its folder name when under the root, else its path. */
+export function clusterName(dir: string): string {
+  return dirname(dir) === clustersRoot() ? basename(dir) : dir;
+}
+
+/** Every cluster with state: the folders under the root, plus $BOSUN_DEV_DIR's if it is elsewhere. */
+export function listClusters(): string[] {
+  const root = clustersRoot();
+  let names: string[] = [];
+  try {
+    names = readdirSync(root);
+  } catch {
+    // no cluster was ever started
+  }
+  const dirs = names.map((n) => join(root, n)).filter((d) => existsSync(statePath(d)));
+  const current = clusterDir();
+  if (existsSync(statePath(current)) && !dirs.includes(current)) dirs.push(current);
+  return dirs.sort();
 }
 
 interface ComponentState {
@@ -176,6 +214,12 @@ async function waitHealthy(
   );
 }
 
+/** True when the cluster in `dir` has all its processes up and its API server answers. */
+export async function isClusterRunning(dir = clusterDir()): Promise<boolean> {
+  const state = readState(dir);
+  return state !== undefined && (await isRunning(state));
+}
+
 async function isRunning(state: ClusterState): Promise<boolean> {
   const pki = pkiPaths(join(state.dir, 'pki'));
   for (const name of START_ORDER) {
@@ -234,13 +278,15 @@ async function withLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
 export interface UpOptions {
   nodes?: number;
   log?: Log;
+  /** State directory (default: clusterDir()). */
+  dir?: string;
 }
 
 /** Starts the cluster, or returns the running one (then only the node count is topped up). */
 export async function up(opts: UpOptions = {}): Promise<ClusterState> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const nodes = opts.nodes ?? 3;
-  const dir = clusterDir();
+  const dir = opts.dir ?? clusterDir();
   return withLock(dir, async () => {
     const existing = readState(dir);
     if (existing && (await isRunning(existing))) {
@@ -335,8 +381,7 @@ async function waitForDefaultServiceAccount(state: ClusterState, timeoutMs = 120
 }
 
 /** Stops every process the cluster started and removes its state. */
-export async function down(): Promise<void> {
-  const dir = clusterDir();
+export async function down(dir = clusterDir()): Promise<void> {
   await withLock(dir, async () => {
     const state = readState(dir);
     if (state) {
@@ -349,6 +394,18 @@ export async function down(): Promise<void> {
   rmSync(`${dir}.lock`, { force: true });
 }
 
+/**
+ * `down` for a process that is exiting and cannot wait: SIGKILL (nothing survives that needs a
+ * clean stop: the state goes too), then the state is removed.
+ */
+export function killClusterNow(dir = clusterDir()): void {
+  const state = readState(dir);
+  if (state) stopProcesses(state, 'SIGKILL');
+  // A process may still write a file while its SIGKILL lands: retry the removal.
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  rmSync(`${dir}.lock`, { force: true });
+}
+
 export interface ComponentStatus {
   name: ComponentName;
   pid: number;
@@ -356,8 +413,10 @@ export interface ComponentStatus {
   healthy: boolean;
 }
 
-export async function status(): Promise<{ state?: ClusterState; components: ComponentStatus[] }> {
-  const state = readState();
+export async function status(
+  dir = clusterDir(),
+): Promise<{ state?: ClusterState; components: ComponentStatus[] }> {
+  const state = readState(dir);
   if (!state) return { components: [] };
   const pki = pkiPaths(join(state.dir, 'pki'));
   const components = await Promise.all(

@@ -1,27 +1,29 @@
-// Integration-test harness: one local cluster per test run (started if none runs, reused
-// otherwise), a namespace per test, deleted afterwards.
+// Integration-test harness: one local cluster per test run, a namespace per test, deleted
+// afterwards. `npm run test:integration` starts the cluster in its global setup
+// (test/support/global-setup.ts) and stops it at the end; a test file run alone starts it itself
+// and stops it when its process ends. Either way a cluster that ran before is left running, and
+// BOSUN_KEEP_CLUSTER=1 keeps the one started.
 import { randomBytes } from 'node:crypto';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import type { TestContext } from 'node:test';
-import { type ClusterState, up } from '../../src/dev/cluster.ts';
+import { after, type TestContext } from 'node:test';
+import type { ClusterState } from '../../src/dev/cluster.ts';
+import { type ClusterRun, clusterForRun } from '../../src/dev/lifetime.ts';
 import { KubeClient, Resources } from '../../src/runtime/kube-client.ts';
+import { TEST_NODES } from './global-setup.ts';
 
-// Tests kill and restart components, so they get a cluster of their own, apart from `bosun dev up`'s.
-process.env.BOSUN_DEV_DIR ??= join(
-  process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'),
-  'bosun',
-  'test-cluster',
-);
+export { TEST_NODES };
+export const logCluster = (line: string) => process.stderr.write(`# cluster: ${line}\n`);
 
-export const TEST_NODES = 3;
-
-let started: Promise<ClusterState> | undefined;
+let run: Promise<ClusterRun> | undefined;
 
 export function testCluster(): Promise<ClusterState> {
-  started ??= up({ nodes: TEST_NODES, log: (line) => process.stderr.write(`# cluster: ${line}\n`) });
-  return started;
+  run ??= clusterForRun({ nodes: TEST_NODES, log: logCluster, exitOnSignal: true });
+  return run.then((r) => r.state);
 }
+
+// After this file's tests: stop the cluster if this process started it.
+after(async () => {
+  await (await run?.catch(() => undefined))?.finish();
+});
 
 export async function testClient(): Promise<KubeClient> {
   return KubeClient.fromKubeconfig((await testCluster()).kubeconfig);
