@@ -82,13 +82,13 @@ describe('planCapacity', () => {
     want: Partial<Record<'admit' | 'initialize' | 'run' | 'stop' | 'undeploy', string[]>>;
   }[] = [
     {
-      name: 'admits the oldest pending previews up to maxDeployed',
+      name: 'admits the newest pending previews up to maxDeployed',
       previews: [
         preview('c', { created: '2026-11-23T10:03:00Z', branch: 'c' }),
         preview('a', { created: '2026-11-23T10:01:00Z', branch: 'a' }),
         preview('b', { created: '2026-11-23T10:02:00Z', branch: 'b' }),
       ],
-      want: { admit: ['a', 'b'], undeploy: [] },
+      want: { admit: ['b', 'c'], undeploy: [] },
     },
     {
       name: 'a preview without its finalizer yet gets no slot',
@@ -109,6 +109,23 @@ describe('planCapacity', () => {
         preview('feature', { branch: 'f', created: '2026-11-23T11:00:00Z' }),
       ],
       want: { admit: [], undeploy: ['old-main'] },
+    },
+    {
+      name: 'a burst never undeploys what was deployed for the same burst: the rest waits',
+      previews: [
+        preview('pr1', {
+          pr: 1,
+          created: '2026-11-23T09:00:00Z',
+          status: admitted({ lastScaled: '2026-11-23T09:02:00Z' }),
+        }),
+        preview('pr2', {
+          pr: 2,
+          created: '2026-11-23T09:00:01Z',
+          status: admitted({ lastScaled: '2026-11-23T09:02:00Z' }),
+        }),
+        preview('pr3', { pr: 3, created: '2026-11-23T09:00:02Z' }),
+      ],
+      want: { admit: [], undeploy: [] },
     },
     {
       name: 'pull-request previews are not sticky',
@@ -414,8 +431,12 @@ describe('planPreview', () => {
     assert.equal(pl.status.phase, 'Initializing');
     assert.equal(reason(pl), 'QueuedForInit');
     const kinds = pl.apply?.objects.map((o) => o.kind);
-    assert.deepEqual(kinds, ['Deployment', 'Service', 'Ingress']);
-    const dep = pl.apply?.objects[0];
+    assert.deepEqual(
+      kinds,
+      ['Service', 'Ingress', 'Deployment'],
+      'the Deployment, which carries the hash, goes last',
+    );
+    const dep = pl.apply?.objects[2];
     assert.equal(dep?.spec.replicas, 0);
     assert.equal(dep?.spec.template.spec.containers[0].image, 'registry.local/acme/shop:abcdef0123');
   });

@@ -44,7 +44,7 @@ describe('variables', () => {
 });
 
 describe('naming', () => {
-  const cases: [string, Parameters<typeof previewName>, boolean, string][] = [
+  const cases: [string, [string, Parameters<typeof previewName>[1]], boolean, string][] = [
     ['a branch commit', ['shop', { branch: 'main', commit: 'abcdef0123' }], false, 'shop-main-abcdef0'],
     [
       'a slashed branch',
@@ -143,7 +143,7 @@ describe('rendering', () => {
   it('every container gets the env, its own entries win, the image defaults to ${image}', () => {
     const input = { preview: preview('17.0'), repository, template };
     const app = renderApp(input, previewVariables(input));
-    const [deployment, service, ingress, pvc] = app.objects;
+    const [service, ingress, pvc, deployment] = app.objects;
     const container = deployment?.spec.template.spec.containers[0];
     assert.equal(container.image, 'odoo:17');
     assert.deepEqual(

@@ -38,7 +38,12 @@ const PURGED: ResourceRef[] = [
   { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespaced: true },
 ];
 
-const isRejection = (e: unknown) => e instanceof ApiError && [400, 403, 404, 422].includes(e.code);
+/** Errors that the same request would meet again: the input must change first. */
+const isRejection = (e: unknown) =>
+  e instanceof ApiError &&
+  ([400, 403, 404, 422].includes(e.code) ||
+    // Server-side apply answers a value of the wrong type (a number for a string) with a 500.
+    (e.code === 500 && e.message.includes('failed to create typed patch object')));
 
 export type ActResult = 'done' | 'purging';
 

@@ -2,6 +2,7 @@
 // and which are stopped or undeployed to make room. Pure; it reads only what the API server
 // recorded (statuses, specs, the Deployments' pods), so a restarted operator decides the same.
 import type { KubeObject } from '../../runtime/kube-client.ts';
+import { CLEANUP_FINALIZER } from './labels.ts';
 import { type Caps, isAdmitted, isDeleting, type PreviewObject } from './model.ts';
 
 export interface Grants {
@@ -66,12 +67,15 @@ export function planCapacity(
     },
   };
 
-  // Deploy slots, oldest first. Those left waiting make room by undeploying idle previews.
-  const pending = live.filter((p) => !isAdmitted(p) && p.metadata.finalizers?.length && !blocked(p));
+  // Deploy slots go to the newest pending previews. Without a free slot, a pending preview makes
+  // room by undeploying the least recently used idle preview, but only one that went idle before
+  // the pending preview was created: a burst never builds previews only to undeploy them again.
+  const pending = live
+    .filter((p) => !isAdmitted(p) && p.metadata.finalizers?.includes(CLEANUP_FINALIZER) && !blocked(p))
+    .reverse();
   const freeDeploy = Math.max(0, caps.maxDeployed - admitted.length);
   for (const p of pending.slice(0, freeDeploy)) grants.admit.add(name(p));
   grants.counts.pending = pending.length - grants.admit.size;
-  const excessDeployed = Math.max(0, admitted.length - caps.maxDeployed);
   const sticky = newestOfEachBranch(live);
   const idle = admitted
     .filter(
@@ -82,7 +86,12 @@ export function planCapacity(
         !sticky.has(name(p)),
     )
     .sort(byLeastRecentlyUsed);
-  for (const p of idle.slice(0, grants.counts.pending + excessDeployed)) grants.undeploy.add(name(p));
+  const excess = Math.max(0, admitted.length - caps.maxDeployed);
+  for (const p of idle.slice(0, excess)) grants.undeploy.add(name(p));
+  for (const p of pending.slice(freeDeploy)) {
+    const victim = idle.find((v) => !grants.undeploy.has(name(v)) && lastUsed(v) < created(p));
+    if (victim) grants.undeploy.add(name(victim));
+  }
 
   // Initialization slots, first queued first.
   const queued = admitted

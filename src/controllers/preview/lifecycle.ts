@@ -182,11 +182,40 @@ function resolveInput(snap: PreviewSnapshot): Resolved {
     return { reason: 'TemplateNotFound', problem: `PreviewTemplate "${name}" not found in namespace ${ns}` };
   const input = { preview, repository, template };
   try {
-    return { input, rendered: previewVariables(input) };
+    const rendered = previewVariables(input);
+    checkRenders(input, rendered);
+    return { input, rendered };
   } catch (e) {
     if (e instanceof RenderError) return { reason: 'InvalidTemplate', problem: e.message };
     throw e;
   }
+}
+
+// Rendering everything once per change of its inputs finds a bad template before the preview
+// takes a slot. Remembered by the inputs' versions, so an idle pass renders nothing.
+const renderChecks = new Map<string, string | undefined>();
+const MAX_REMEMBERED = 50_000;
+
+function checkRenders(input: RenderInput, rendered: Rendered): void {
+  const { preview, repository, template } = input;
+  const key = [preview, repository, template]
+    .map((o) => `${o.metadata.uid}/${o.metadata.generation}`)
+    .join('|');
+  let problem = renderChecks.get(key);
+  if (!renderChecks.has(key)) {
+    try {
+      renderBuildJob(input, rendered, 0);
+      renderInitJob(input, rendered, 0);
+      renderCleanupJob(input, rendered);
+      renderApp(input, rendered);
+    } catch (e) {
+      if (!(e instanceof RenderError)) throw e;
+      problem = e.message;
+    }
+    if (renderChecks.size >= MAX_REMEMBERED) renderChecks.clear();
+    renderChecks.set(key, problem);
+  }
+  if (problem !== undefined) throw new RenderError(problem);
 }
 
 /** The build Job of the commit; false while there is nothing new to deploy. */
@@ -220,6 +249,7 @@ function build(p: Planner, input: RenderInput, rendered: Rendered, resetting: bo
       p.event('Normal', 'BuildSucceeded', `Job ${name} built ${rendered.image}`);
     } else if (outcome?.phase === 'Failed') {
       status.buildStatus = 'error';
+      status.lastScaled = p.stamp;
       p.event('Warning', 'BuildFailed', `Job ${name} failed: ${outcomeText(outcome)}`);
     }
   }
@@ -309,6 +339,8 @@ function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, 
     }
   }
   status.initStatus = init;
+  // A preview is idle from the moment it is initialized (or failed): that is its last use.
+  if (init !== old.initStatus && (init === 'ready' || init === 'failed')) status.lastScaled = p.stamp;
 
   if (snap.grants.stop) {
     p.plan.stop = true;

@@ -237,7 +237,11 @@ export function renderApp(input: RenderInput, r: Rendered): { objects: KubeObjec
       kind: 'Ingress',
       metadata: {
         ...meta(input, name, 'app'),
-        ...(ingress.annotations ? { annotations: ingress.annotations } : {}),
+        ...(ingress.annotations
+          ? {
+              annotations: wrap(() => substituteAll(ingress.annotations, r.variables, 'ingress.annotations')),
+            }
+          : {}),
       },
       spec: {
         ...(ingress.className ? { ingressClassName: ingress.className } : {}),
@@ -270,5 +274,6 @@ export function renderApp(input: RenderInput, r: Rendered): { objects: KubeObjec
     objects.push({ ...o, metadata: { ...o.metadata, ...m } });
   }
   const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex').slice(0, 16);
-  return { objects, hash };
+  // The Deployment goes last: its hash annotation says that everything before it was applied.
+  return { objects: [...objects.slice(1), objects[0] as KubeObject], hash };
 }

@@ -1,0 +1,301 @@
+// Preview lifecycle on the real control plane (kwok plays the pods): both modes, failures and
+// their ways out, undeploy leaving nothing, bad input.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { KubeObject } from '../../src/runtime/kube-client.ts';
+import { Resources } from '../../src/runtime/kube-client.ts';
+import { waitFor } from '../../src/runtime/wait.ts';
+import { testClient, testNamespace } from '../support/cluster.ts';
+import { eventsFor, getOrUndefined, kubectlApply, startOperator } from '../support/operator.ts';
+import {
+  failing,
+  labelled,
+  PREVIEW_REPOSITORIES,
+  PREVIEW_TEMPLATES,
+  PREVIEWS,
+  phase,
+  preview,
+  ready,
+  repository,
+  template,
+  waitPreview,
+} from '../support/previews.ts';
+
+const gone = async (client: Awaited<ReturnType<typeof testClient>>, ns: string, name: string) =>
+  waitFor(async () => !(await getOrUndefined(client, PREVIEWS, ns, name)) || { pending: 'still there' }, {
+    what: `preview ${name} to be gone`,
+    timeoutMs: 90_000,
+  });
+
+async function setup(
+  t: import('node:test').TestContext,
+  repo: Record<string, unknown> = {},
+  tpl: Record<string, unknown> = {},
+) {
+  const ns = await testNamespace(t, 'pv');
+  const client = await testClient();
+  await client.create(PREVIEW_TEMPLATES, template(ns, 'web', tpl));
+  await client.create(PREVIEW_REPOSITORIES, repository(ns, 'shop', repo));
+  const operator = await startOperator(t, { namespaces: [ns] });
+  return { ns, client, operator };
+}
+
+describe('Preview', () => {
+  it('per commit: build, initialize, Stopped, start, Running, stop, undeploy that leaves nothing', async (t) => {
+    const { ns, client } = await setup(t);
+    await client.create(PREVIEWS, preview(ns, 'shop-main-abcdef0'));
+    let p = await waitPreview(
+      client,
+      ns,
+      'shop-main-abcdef0',
+      phase('Stopped'),
+      'Stopped after build and init',
+    );
+    assert.equal(p.status.buildStatus, 'success');
+    assert.equal(p.status.initStatus, 'ready');
+    assert.equal(p.status.image, 'registry.local/acme/shop:abcdef0123');
+    assert.equal(p.status.url, 'http://shop-main-abcdef0.preview.test');
+    const deployment = await client.get(Resources.deployments, ns, 'shop-main-abcdef0');
+    assert.equal(deployment.spec.replicas, 0, 'deployed idle, as runboat does');
+    assert.equal(deployment.spec.template.spec.containers[0].image, 'registry.local/acme/shop:abcdef0123');
+    const ingress = await client.get(
+      { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespaced: true },
+      ns,
+      'shop-main-abcdef0',
+    );
+    assert.equal(ingress.spec.rules[0].host, 'shop-main-abcdef0.preview.test');
+
+    await client.mergePatch(PREVIEWS, ns, 'shop-main-abcdef0', { spec: { state: 'Running' } });
+    p = await waitPreview(client, ns, 'shop-main-abcdef0', phase('Running'), 'Running after start');
+    assert.equal(ready(p)?.status, 'True');
+    await client.mergePatch(PREVIEWS, ns, 'shop-main-abcdef0', { spec: { state: 'Stopped' } });
+    await waitPreview(client, ns, 'shop-main-abcdef0', phase('Stopped'), 'Stopped after stop');
+
+    const before = await labelled(client, ns, 'shop-main-abcdef0');
+    for (const kind of [
+      'jobs',
+      'deployments',
+      'services',
+      'ingresses',
+      'configmaps',
+      'persistentvolumeclaims',
+    ])
+      assert.ok(
+        before.some((o) => o.startsWith(`${kind}/`)),
+        `a labelled ${kind} exists before undeploy: ${before}`,
+      );
+    await client.delete(PREVIEWS, ns, 'shop-main-abcdef0');
+    await gone(client, ns, 'shop-main-abcdef0');
+    assert.deepEqual(await labelled(client, ns, 'shop-main-abcdef0'), [], 'nothing labelled is left');
+    const reasons = (await eventsFor(client, ns, 'shop-main-abcdef0')).map((e) => e.reason);
+    for (const r of ['BuildStarted', 'BuildSucceeded', 'InitStarted', 'Initialized', 'Started'])
+      assert.ok(reasons.includes(r), `Event ${r} in ${reasons}`);
+  });
+
+  it('per pull request: a new commit rebuilds in place at the same URL, keeps serving, initializes once', async (t) => {
+    const { ns, client } = await setup(t, { previewPer: 'PullRequest' });
+    await client.create(
+      PREVIEWS,
+      preview(ns, 'shop-pr7', { pullRequest: 7, branch: 'fix', state: 'Running' }),
+    );
+    const first = await waitPreview(client, ns, 'shop-pr7', phase('Running'), 'Running');
+    await client.mergePatch(PREVIEWS, ns, 'shop-pr7', { spec: { commit: '1234567890' } });
+    const second = await waitPreview(
+      client,
+      ns,
+      'shop-pr7',
+      (p) => p.status?.deployedCommit === '1234567890' && p.status?.phase === 'Running',
+      'the new commit deployed and Running',
+    );
+    assert.equal(second.status.url, first.status.url);
+    assert.equal(second.status.image, 'registry.local/acme/shop:1234567890');
+    const jobs = (await client.list(Resources.jobs, ns)).items.map((j) => j.metadata.name).sort();
+    assert.deepEqual(jobs, ['shop-pr7-build-1234567', 'shop-pr7-build-abcdef0', 'shop-pr7-init-0']);
+    const d = await client.get(Resources.deployments, ns, 'shop-pr7');
+    assert.equal(d.spec.template.spec.containers[0].image, 'registry.local/acme/shop:1234567890');
+  });
+
+  it('a failed build is Failed with its logs kept; a reset builds again', async (t) => {
+    const { ns, client } = await setup(
+      t,
+      {},
+      {
+        build: {
+          image: 'r/${commit}',
+          template: { metadata: failing, spec: { containers: [{ name: 'b', image: 'kaniko' }] } },
+        },
+      },
+    );
+    await client.create(PREVIEWS, preview(ns, 'p'));
+    const p = await waitPreview(client, ns, 'p', phase('Failed'), 'Failed');
+    assert.equal(p.status.buildStatus, 'error');
+    assert.equal(ready(p)?.reason, 'BuildFailed');
+    const job = await client.get(Resources.jobs, ns, 'p-build-abcdef0');
+    assert.ok(job.status.failed >= 1, 'the failed build Job is kept');
+    assert.ok((await eventsFor(client, ns, 'p')).some((e) => e.reason === 'BuildFailed'));
+    await client.mergePatch(PREVIEWS, ns, 'p', {
+      metadata: { annotations: { 'bosun.dev/reset': '2026-11-23T10:00:00Z' } },
+    });
+    await waitFor(
+      async () => (await getOrUndefined(client, Resources.jobs, ns, 'p-build-abcdef0-1')) ?? false,
+      {
+        what: 'a second build attempt',
+      },
+    );
+  });
+
+  it('a failed initialization is Failed with its logs kept; a reset initializes again', async (t) => {
+    const { ns, client } = await setup(
+      t,
+      {},
+      {
+        initialize: { template: { metadata: failing, spec: { containers: [{ name: 'init' }] } } },
+      },
+    );
+    await client.create(PREVIEWS, preview(ns, 'p', { state: 'Running' }));
+    const p = await waitPreview(client, ns, 'p', phase('Failed'), 'Failed');
+    assert.equal(p.status.initStatus, 'failed');
+    assert.equal(ready(p)?.reason, 'InitFailed');
+    assert.equal(
+      (await client.get(Resources.deployments, ns, 'p')).spec.replicas,
+      0,
+      'a failed preview does not run',
+    );
+    assert.ok(
+      await getOrUndefined(client, Resources.jobs, ns, 'p-init-0'),
+      'the failed init Job is kept for its logs',
+    );
+    await client.mergePatch(PREVIEWS, ns, 'p', { metadata: { annotations: { 'bosun.dev/reset': 'again' } } });
+    await waitPreview(
+      client,
+      ns,
+      'p',
+      (x) => x.status?.initAttempt === 1 && x.status?.phase === 'Failed',
+      'the second attempt fails too',
+    );
+    assert.ok(await getOrUndefined(client, Resources.jobs, ns, 'p-init-1'));
+    assert.equal(
+      await getOrUndefined(client, Resources.jobs, ns, 'p-init-0'),
+      undefined,
+      'the old attempt is replaced',
+    );
+  });
+
+  it('a failed cleanup holds the undeploy, says why, and skip-cleanup lets it finish with nothing left', async (t) => {
+    const { ns, client } = await setup(
+      t,
+      {},
+      {
+        cleanup: {
+          backoffLimit: 0,
+          template: { metadata: failing, spec: { containers: [{ name: 'drop', image: 'postgres' }] } },
+        },
+      },
+    );
+    await client.create(PREVIEWS, preview(ns, 'p'));
+    await waitPreview(client, ns, 'p', phase('Stopped'), 'Stopped');
+    await client.delete(PREVIEWS, ns, 'p');
+    const p = await waitPreview(
+      client,
+      ns,
+      'p',
+      (x) => ready(x)?.reason === 'CleanupFailed',
+      'CleanupFailed',
+    );
+    assert.equal(p.status.phase, 'Undeploying');
+    assert.match(ready(p)?.message, /bosun\.dev\/skip-cleanup=true/);
+    await client.mergePatch(PREVIEWS, ns, 'p', {
+      metadata: { annotations: { 'bosun.dev/skip-cleanup': 'true' } },
+    });
+    await gone(client, ns, 'p');
+    assert.deepEqual(await labelled(client, ns, 'p'), []);
+  });
+
+  it('an unknown variable is a condition and one Event, never a crash; fixing the template recovers', async (t) => {
+    const { ns, client } = await setup(
+      t,
+      {},
+      { ingress: { domain: 'preview.test', annotations: { owner: '${team}' } } },
+    );
+    await client.create(PREVIEWS, preview(ns, 'p'));
+    const p = await waitPreview(
+      client,
+      ns,
+      'p',
+      (x) => ready(x)?.reason === 'InvalidTemplate',
+      'InvalidTemplate',
+    );
+    assert.match(ready(p)?.message, /unknown variable \$\{team\}/);
+    assert.equal(p.status.phase, 'Pending');
+    await client.mergePatch(PREVIEW_REPOSITORIES, ns, 'shop', { spec: { variables: { team: 'payments' } } });
+    await waitPreview(client, ns, 'p', phase('Stopped'), 'Stopped once the variable exists');
+    const warnings = (await eventsFor(client, ns, 'p')).filter((e) => e.reason === 'InvalidTemplate');
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0]?.series?.count ?? 1, 1, 'the Warning is not repeated');
+  });
+
+  it('a manifest the API server rejects is ApplyRejected, not retried until it changes', async (t) => {
+    const { ns, client, operator } = await setup(
+      t,
+      {},
+      {
+        resources: [
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: '${preview}_X' }, data: { n: '1' } },
+        ],
+      },
+    );
+    await client.create(PREVIEWS, preview(ns, 'p'));
+    const p = await waitPreview(
+      client,
+      ns,
+      'p',
+      (x) => ready(x)?.reason === 'ApplyRejected',
+      'ApplyRejected',
+    );
+    assert.ok(p.status.rejectedHash);
+    const rv = p.metadata.resourceVersion;
+    // Another pass (a repository change) must not re-send the rejected manifests.
+    const passes = async () =>
+      Number(
+        /controller_runtime_reconcile_total\{controller="preview",result="success"\} (\d+)/.exec(
+          await operator.metrics(),
+        )?.[1] ?? 0,
+      );
+    const before = await passes();
+    await client.mergePatch(PREVIEW_REPOSITORIES, ns, 'shop', { metadata: { labels: { touched: 'yes' } } });
+    await waitFor(async () => (await passes()) > before || { pending: `${before} passes` }, {
+      what: 'another pass',
+    });
+    const events = await eventsFor(client, ns, 'p');
+    assert.equal(events.filter((e) => e.reason === 'ApplyRejected').length, 1);
+    assert.equal((await client.get(PREVIEWS, ns, 'p')).metadata.resourceVersion, rv);
+    await client.mergePatch(PREVIEW_TEMPLATES, ns, 'web', {
+      spec: {
+        resources: [
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: '${preview}-x' }, data: { n: '1' } },
+        ],
+      },
+    });
+    await waitPreview(client, ns, 'p', phase('Stopped'), 'Stopped after the fix');
+  });
+
+  it('rejects bad manifests at kubectl apply with a message that says what to fix', async (t) => {
+    const ns = await testNamespace(t, 'pv');
+    const cases: [KubeObject, RegExp][] = [
+      [preview(ns, 'a', { commit: 'HEAD' }), /spec\.commit/],
+      [
+        { ...preview(ns, 'b'), spec: { ...preview(ns, 'b').spec, pullRequest: 3 } },
+        /pullRequest and targetBranch together/,
+      ],
+      [repository(ns, 'r', { repository: 'no-owner' }), /spec\.repository/],
+      [repository(ns, 'r2', { previewPer: 'Branch' }), /previewPer/],
+      [
+        template(ns, 't', { app: { template: { spec: { containers: [{ name: 'x' }] } } } }),
+        /spec\.app\.port/,
+      ],
+      [template(ns, 't2', { ingress: { domain: 'Not A Domain' } }), /spec\.ingress\.domain/],
+    ];
+    for (const [object, want] of cases)
+      assert.match(await kubectlApply(object), want, JSON.stringify(object.spec));
+  });
+});
