@@ -135,6 +135,8 @@ export async function labelled(client: KubeClient, namespace: string, name: stri
 
 export interface CapSamples {
   max: { deployed: number; running: number; initializing: number };
+  /** Events observed so far: a measure of progress. */
+  events: number;
   /** The uids seen under each Job name: more than one is a duplicated Job. */
   jobsCreated: Map<string, Set<string>>;
   stop(): void;
@@ -155,6 +157,7 @@ export async function sampleCaps(client: KubeClient, namespace: string): Promise
   });
   const samples: CapSamples = {
     max: { deployed: 0, running: 0, initializing: 0 },
+    events: 0,
     jobsCreated: new Map(),
     stop: () => {
       for (const c of [previews, jobs, deployments]) c.stop();
@@ -179,6 +182,7 @@ export async function sampleCaps(client: KubeClient, namespace: string): Promise
             ['Complete', 'Failed'].includes(c.type) && c.status === 'True',
         ),
     );
+    samples.events++;
     const m = samples.max;
     m.deployed = Math.max(m.deployed, deployed.size);
     m.running = Math.max(m.running, running.length);

@@ -317,7 +317,7 @@ function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, 
   if (!input.template.spec.initialize) init = 'ready';
   else if (init === undefined) {
     init = 'todo';
-    status.initQueuedAt = p.stamp;
+    status.initQueuedAt = p.snap.now.toISOString(); // milliseconds: FIFO among previews queued in one second
     status.initAttempt ??= 0;
   } else if (init === 'todo' && snap.grants.initialize) {
     const job = renderInitJob(input, rendered, status.initAttempt ?? 0) as KubeObject;

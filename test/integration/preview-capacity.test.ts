@@ -1,0 +1,160 @@
+// Capacity on the real control plane: the caps hold at every moment (sampled from what really
+// exists), a burst builds only what it keeps, initialization is first-queued first-served, the
+// newest preview of a branch stays, and starting one more stops the least recently started.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { KubeObject } from '../../src/runtime/kube-client.ts';
+import { Resources } from '../../src/runtime/kube-client.ts';
+import { waitFor } from '../../src/runtime/wait.ts';
+import { testClient, testNamespace } from '../support/cluster.ts';
+import { eventsFor, getOrUndefined, startOperator } from '../support/operator.ts';
+import {
+  PREVIEW_REPOSITORIES,
+  PREVIEW_TEMPLATES,
+  PREVIEWS,
+  phase,
+  preview,
+  repository,
+  sampleCaps,
+  template,
+  waitPreview,
+} from '../support/previews.ts';
+
+async function setup(
+  t: import('node:test').TestContext,
+  capacity: Record<string, number>,
+  tpl: Record<string, unknown> = {},
+) {
+  const ns = await testNamespace(t, 'cap');
+  const client = await testClient();
+  await client.create(PREVIEW_TEMPLATES, template(ns, 'web', tpl));
+  await client.create(PREVIEW_REPOSITORIES, repository(ns, 'shop', { capacity }));
+  const samples = await sampleCaps(client, ns);
+  t.after(() => samples.stop());
+  await startOperator(t, { namespaces: [ns] });
+  return { ns, client, samples };
+}
+
+const previews = async (client: Awaited<ReturnType<typeof testClient>>, ns: string) =>
+  (await client.list(PREVIEWS, ns)).items as KubeObject[];
+const settled = (p: KubeObject) => ['Stopped', 'Running', 'Failed', 'Pending'].includes(p.status?.phase);
+
+describe('Preview capacity', () => {
+  it('a burst of 100 pull requests under maxDeployed 50 deploys 50, builds nothing it undeploys, never exceeds a cap', async (t) => {
+    const caps = { maxDeployed: 50, maxInitializing: 5, maxRunning: 3 };
+    const { ns, client, samples } = await setup(t, caps);
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        client.create(
+          PREVIEWS,
+          preview(ns, `shop-pr${i + 1}`, {
+            pullRequest: i + 1,
+            branch: `fix-${i + 1}`,
+            state: i % 10 === 0 ? 'Running' : undefined,
+          }),
+        ),
+      ),
+    );
+    const final = await waitFor(
+      async () => {
+        const all = await previews(client, ns);
+        const deployed = all.filter((p) => p.status?.admittedAt);
+        const pending = all.filter((p) => p.status?.phase === 'Pending');
+        const running = all.filter((p) => p.status?.phase === 'Running');
+        return deployed.length === 50 && pending.length === 50 && all.every(settled) && running.length === 3
+          ? all
+          : {
+              pending: `${deployed.length} deployed, ${pending.length} pending, ${running.length} running, phases ${[...new Set(all.map((p) => p.status?.phase))]}`,
+            };
+      },
+      { what: 'the burst to settle under the caps', timeoutMs: 240_000 },
+    );
+    assert.ok(samples.max.deployed <= caps.maxDeployed, `deployed peaked at ${samples.max.deployed}`);
+    assert.ok(
+      samples.max.initializing <= caps.maxInitializing,
+      `initializing peaked at ${samples.max.initializing}`,
+    );
+    assert.ok(samples.max.running <= caps.maxRunning, `running peaked at ${samples.max.running}`);
+    assert.ok(samples.max.deployed >= 45, `the sampler saw the deploys (peak ${samples.max.deployed})`);
+    const builds = [...samples.jobsCreated.keys()].filter((n) => n.includes('-build-'));
+    assert.equal(builds.length, 50, 'only the previews that stay deployed were built');
+    assert.deepEqual(
+      [...samples.jobsCreated].filter(([, uids]) => uids.size > 1),
+      [],
+      'no Job was created twice',
+    );
+    assert.equal(final.length, 100, 'nothing was undeployed');
+  });
+
+  it('initialization is first queued, first served, under maxInitializing', async (t) => {
+    const { ns, client, samples } = await setup(
+      t,
+      { maxInitializing: 1 },
+      {
+        build: undefined,
+        initialize: {
+          template: {
+            metadata: { annotations: { 'kwok.bosun.dev/finish-after': '1s' } },
+            spec: { containers: [{ name: 'init', image: 'x' }] },
+          },
+        },
+      },
+    );
+    await client.mergePatch(PREVIEW_REPOSITORIES, ns, 'shop', { spec: { image: 'app:1' } });
+    const order = ['zeta', 'yota', 'xi', 'omega', 'nu'];
+    for (const [i, name] of order.entries()) {
+      await client.create(PREVIEWS, preview(ns, name, { branch: `b${i}` }));
+      await waitPreview(client, ns, name, (p) => !!p.status?.initQueuedAt, 'queued for initialization');
+    }
+    for (const name of order) await waitPreview(client, ns, name, phase('Stopped'), 'initialized');
+    const started = await Promise.all(
+      order.map(
+        async (name) =>
+          (await eventsFor(client, ns, name)).find((e) => e.reason === 'InitStarted')?.eventTime as string,
+      ),
+    );
+    assert.deepEqual([...started].sort(), started, `InitStarted in queue order: ${started}`);
+    assert.equal(samples.max.initializing, 1);
+  });
+
+  it('the newest preview of a branch is never undeployed; the least recently used idle one is', async (t) => {
+    const { ns, client } = await setup(t, { maxDeployed: 2 });
+    await client.create(PREVIEWS, preview(ns, 'main-1', { branch: 'main', commit: '1111111aaa' }));
+    await waitPreview(client, ns, 'main-1', phase('Stopped'), 'deployed');
+    await client.create(PREVIEWS, preview(ns, 'main-2', { branch: 'main', commit: '2222222aaa' }));
+    await waitPreview(client, ns, 'main-2', phase('Stopped'), 'deployed');
+    await client.create(PREVIEWS, preview(ns, 'feature-1', { branch: 'feature', commit: '3333333aaa' }));
+    await waitPreview(client, ns, 'feature-1', phase('Stopped'), 'deployed in place of main-1');
+    await waitFor(
+      async () =>
+        !(await getOrUndefined(client, PREVIEWS, ns, 'main-1')) || { pending: 'main-1 still there' },
+      {
+        what: 'main-1 undeployed',
+      },
+    );
+    // Now every deployed preview is the newest of its branch: another one waits.
+    await client.create(PREVIEWS, preview(ns, 'other-1', { branch: 'other', commit: '4444444aaa' }));
+    const waiting = await waitPreview(
+      client,
+      ns,
+      'other-1',
+      (p) => p.status?.phase === 'Pending' && !!p.status?.conditions,
+      'Pending',
+    );
+    assert.equal(waiting.status.conditions[0].reason, 'WaitingForCapacity');
+    assert.ok(await getOrUndefined(client, PREVIEWS, ns, 'main-2'), 'the newest of main stays');
+  });
+
+  it('starting one more stops the least recently started', async (t) => {
+    const { ns, client, samples } = await setup(t, { maxRunning: 1 });
+    await client.create(PREVIEWS, preview(ns, 'a', { branch: 'a', state: 'Running' }));
+    await waitPreview(client, ns, 'a', phase('Running'), 'Running');
+    await client.create(PREVIEWS, preview(ns, 'b', { branch: 'b', state: 'Running' }));
+    await waitPreview(client, ns, 'b', phase('Running'), 'Running');
+    const a = await waitPreview(client, ns, 'a', phase('Stopped'), 'stopped for capacity');
+    assert.equal(a.spec.state, 'Stopped', 'the stop is recorded in spec.state');
+    assert.ok((await eventsFor(client, ns, 'a')).some((e) => e.reason === 'StoppedForCapacity'));
+    assert.equal((await client.get(Resources.deployments, ns, 'a')).spec.replicas, 0);
+    assert.equal(samples.max.running, 1);
+  });
+});
