@@ -1,30 +1,69 @@
 // The permissions Bosun needs, and nothing more: the single source for the Helm chart's and the
-// plain manifests' roles. A test runs the operator with exactly these and shows others refused.
+// plain manifests' roles. Every verb here is one the operator sends (caches list and watch; status
+// is written with PUT; Jobs are read back only when a create finds one already there). A test runs
+// the operator with exactly these and shows others refused.
 export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
 }
 
-/** Cluster-wide (namespaced resources in every watched namespace, plus nodes). */
-export const clusterRules: PolicyRule[] = [
-  { apiGroups: ['bosun.dev'], resources: ['deploymenthooks', 'daemonjobs'], verbs: ['get', 'list', 'watch'] },
+/** Cluster-scoped resources: always in a ClusterRole. */
+export const clusterScopedRules: PolicyRule[] = [
+  { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+];
+
+/**
+ * Namespaced resources: in the ClusterRole when every namespace is watched; with a namespace
+ * restriction (--namespace), in a Role in each watched namespace, so that no write reaches beyond.
+ */
+export const namespacedRules: PolicyRule[] = [
   {
     apiGroups: ['bosun.dev'],
-    resources: ['deploymenthooks/status', 'daemonjobs/status'],
-    verbs: ['update', 'patch'],
+    resources: ['deploymenthooks', 'daemonjobs', 'previews', 'previewrepositories', 'previewtemplates'],
+    verbs: ['list', 'watch'],
+  },
+  // A Preview: read back before a second status write, its finalizer and spec.state patched,
+  // deleted for maxDeployed.
+  { apiGroups: ['bosun.dev'], resources: ['previews'], verbs: ['get', 'patch', 'delete'] },
+  {
+    apiGroups: ['bosun.dev'],
+    resources: [
+      'deploymenthooks/status',
+      'daemonjobs/status',
+      'previews/status',
+      'previewrepositories/status',
+    ],
+    verbs: ['update'],
   },
   // Owner references with blockOwnerDeletion need this where OwnerReferencesPermissionEnforcement is on.
   {
     apiGroups: ['bosun.dev'],
-    resources: ['deploymenthooks/finalizers', 'daemonjobs/finalizers'],
+    resources: ['deploymenthooks/finalizers', 'daemonjobs/finalizers', 'previews/finalizers'],
     verbs: ['update'],
   },
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: [''], resources: ['podtemplates', 'nodes'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['podtemplates'], verbs: ['list', 'watch'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  // Deployments are watched for hooks; a preview's app is applied, scaled and purged.
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  // A preview's other resources: applied (server-side apply creates), then purged by label.
+  {
+    apiGroups: [''],
+    resources: ['services', 'configmaps', 'secrets', 'persistentvolumeclaims'],
+    verbs: ['list', 'create', 'patch', 'delete'],
+  },
+  {
+    apiGroups: ['networking.k8s.io'],
+    resources: ['ingresses'],
+    verbs: ['list', 'create', 'patch', 'delete'],
+  },
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'delete'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
+
+/** Watching every namespace: one ClusterRole with both. */
+export const clusterRules: PolicyRule[] = [...namespacedRules, ...clusterScopedRules];
 
 /** In the operator's own namespace: the leader-election Lease. */
 export const leaderElectionRules: PolicyRule[] = [

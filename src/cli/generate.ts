@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { clusterRules, leaderElectionRules } from '../api/rbac.ts';
+import { clusterRules, clusterScopedRules, leaderElectionRules, namespacedRules } from '../api/rbac.ts';
 import { crdsYaml } from './crds.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -118,7 +118,8 @@ export function generatedFiles(): Record<string, string> {
         resources: ['bosun.dev.yaml'],
       }),
     'charts/bosun/crds/bosun.dev.yaml': crds,
-    'charts/bosun/files/cluster-rules.yaml': GENERATED + stringify(clusterRules),
+    'charts/bosun/files/cluster-scoped-rules.yaml': GENERATED + stringify(clusterScopedRules),
+    'charts/bosun/files/namespaced-rules.yaml': GENERATED + stringify(namespacedRules),
     'charts/bosun/files/leader-election-rules.yaml': GENERATED + stringify(leaderElectionRules),
   };
   for (const [name, text] of Object.entries(installManifests()))

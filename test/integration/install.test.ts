@@ -5,9 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
+import { parseAllDocuments } from 'yaml';
 import { HOOKS } from '../../src/controllers/deploymenthook/controller.ts';
-import { ApiError, KubeClient, Resources } from '../../src/runtime/kube-client.ts';
+import { ApiError, KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { deployment, hook, waitHook } from '../support/deployments.ts';
 import { startOperator } from '../support/operator.ts';
@@ -30,6 +31,72 @@ async function tools() {
   };
 }
 
+/** A client and kubeconfig acting as a ServiceAccount, through a token from the TokenRequest API. */
+async function serviceAccount(namespace: string, name: string) {
+  const admin = await testClient();
+  const token = await admin.request<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    {
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 3600 },
+      },
+    },
+  );
+  const { kubeconfig } = await testCluster();
+  const config = readFileSync(kubeconfig, 'utf8').replace(
+    /user: \{.*\}/,
+    `user: {token: "${token.status.token}"}`,
+  );
+  const saKubeconfig = join(mkdtempSync(join(tmpdir(), 'bosun-rbac-')), 'kubeconfig.yaml');
+  writeFileSync(saKubeconfig, config);
+  const client = KubeClient.fromKubeconfig(saKubeconfig);
+  const who = await client.request<{ status: { userInfo: { username: string } } }>(
+    'POST',
+    '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } },
+  );
+  assert.equal(who.status.userInfo.username, `system:serviceaccount:${namespace}:${name}`);
+  return { client, kubeconfig: saKubeconfig };
+}
+
+async function refused(what: string, call: () => Promise<unknown>) {
+  const err = await call().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(
+    err instanceof ApiError && err.code === 403,
+    `${what} is refused (got ${err instanceof Error ? err.message : 'success'})`,
+  );
+}
+
+/** A hook on a Deployment in `ns`, run to success by an operator acting with `kubeconfig`. */
+async function runHookAs(t: TestContext, ns: string, args: string[]) {
+  const admin = await testClient();
+  await startOperator(t, { namespaces: [ns], args });
+  await admin.apply(
+    HOOKS,
+    hook(ns, 'migrate', {
+      selector: { matchLabels: { app: 'web' } },
+      template: { spec: { spec: { containers: [{ name: 'm', image: 'm' }] } } },
+      ttlSecondsAfterFinished: 0,
+    }),
+  );
+  await admin.apply(Resources.deployments, deployment(ns, 'web'));
+  const h = await waitHook(admin, ns, 'migrate', 'succeeded', (x) => x.status?.succeeded === 1, 90_000);
+  assert.equal(h.status.deployments[0].lastRun.phase, 'Succeeded');
+}
+
+const job = (namespace: string): KubeObject => ({
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name: 'x', namespace },
+  spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'x', image: 'x' }] } } },
+});
+
 describe('install', () => {
   it('renders a Helm chart that the API server accepts', async () => {
     const { kubectl, helm } = await tools();
@@ -41,10 +108,20 @@ describe('install', () => {
       'bosun-helm',
       '--include-crds',
       '--set',
-      'watchNamespaces={a,b}',
+      'watchNamespaces={default,kube-public}',
     ]);
-    assert.match(rendered, /kind: ClusterRole\b/);
-    assert.match(rendered, /--namespace=a,b/);
+    assert.match(rendered, /--namespace=default,kube-public/);
+    // With a namespace restriction, the ClusterRole only reads nodes; the rest is a Role per namespace.
+    const docs = parseAllDocuments(rendered).map((d) => d.toJSON() as KubeObject | null);
+    const clusterRole = docs.find((d) => d?.kind === 'ClusterRole');
+    assert.deepEqual(clusterRole?.rules, [
+      { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+    ]);
+    const roles = docs.filter((d) => d?.kind === 'Role' && d.metadata.name === 'bosun');
+    assert.deepEqual(roles.map((r) => r?.metadata.namespace).sort(), ['default', 'kube-public']);
+    assert.ok(
+      roles.every((r) => r?.rules.some((rule: { resources: string[] }) => rule.resources.includes('jobs'))),
+    );
     kubectl(['create', 'namespace', 'bosun-helm', '--dry-run=server']);
     const out = kubectl(
       ['apply', '--dry-run=server', '-f', '-'],
@@ -72,70 +149,28 @@ describe('install', () => {
     const { kubectl } = await tools();
     // The plain manifests (kubectl apply -k) install the same ServiceAccount and roles as the chart.
     kubectl(['apply', '-k', join(ROOT, 'deploy/install')]);
-    const admin = await testClient();
     const ns = await testNamespace(t, 'rbac');
+    const sa = await serviceAccount('bosun-system', 'bosun');
+    await runHookAs(t, ns, [
+      `--kubeconfig=${sa.kubeconfig}`,
+      '--leader-elect',
+      '--leader-election-namespace=bosun-system',
+    ]);
 
-    const token = await admin.request<{ status: { token: string } }>(
-      'POST',
-      '/api/v1/namespaces/bosun-system/serviceaccounts/bosun/token',
-      {
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: { expirationSeconds: 3600 },
+    await refused('deleting a Node', () => sa.client.delete(Resources.nodes, undefined, 'kwok-node-0'));
+    await refused('creating a DaemonSet', () =>
+      sa.client.create(Resources.daemonSets, {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'x', namespace: ns },
+        spec: {
+          selector: { matchLabels: { a: 'x' } },
+          template: { metadata: { labels: { a: 'x' } }, spec: { containers: [{ name: 'x', image: 'x' }] } },
         },
-      },
-    );
-    const { kubeconfig } = await testCluster();
-    const config = readFileSync(kubeconfig, 'utf8').replace(
-      /user: \{.*\}/,
-      `user: {token: "${token.status.token}"}`,
-    );
-    const dir = mkdtempSync(join(tmpdir(), 'bosun-rbac-'));
-    const saKubeconfig = join(dir, 'kubeconfig.yaml');
-    writeFileSync(saKubeconfig, config);
-    const sa = KubeClient.fromKubeconfig(saKubeconfig);
-    const who = await sa.request<{ status: { userInfo: { username: string } } }>(
-      'POST',
-      '/apis/authentication.k8s.io/v1/selfsubjectreviews',
-      { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } },
-    );
-    assert.equal(who.status.userInfo.username, 'system:serviceaccount:bosun-system:bosun');
-
-    await startOperator(t, {
-      namespaces: [ns],
-      args: [`--kubeconfig=${saKubeconfig}`, '--leader-elect', '--leader-election-namespace=bosun-system'],
-    });
-    await admin.apply(
-      HOOKS,
-      hook(ns, 'migrate', {
-        selector: { matchLabels: { app: 'web' } },
-        template: { spec: { spec: { containers: [{ name: 'm', image: 'm' }] } } },
-        ttlSecondsAfterFinished: 0,
       }),
     );
-    await admin.apply(Resources.deployments, deployment(ns, 'web'));
-    const h = await waitHook(admin, ns, 'migrate', 'succeeded', (x) => x.status?.succeeded === 1, 90_000);
-    assert.equal(h.status.deployments[0].lastRun.phase, 'Succeeded');
-
-    const refused = async (what: string, call: () => Promise<unknown>) => {
-      const err = await call().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      assert.ok(
-        err instanceof ApiError && err.code === 403,
-        `${what} is refused (got ${err instanceof Error ? err.message : 'success'})`,
-      );
-    };
-    await refused('deleting a Deployment', () =>
-      sa.request('DELETE', `/apis/apps/v1/namespaces/${ns}/deployments/web`),
-    );
-    await refused('reading Secrets', () =>
-      sa.list({ group: '', version: 'v1', plural: 'secrets', namespaced: true }, ns),
-    );
     await refused('creating Pods', () =>
-      sa.create(Resources.pods, {
+      sa.client.create(Resources.pods, {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: 'x', namespace: ns },
@@ -143,7 +178,54 @@ describe('install', () => {
       }),
     );
     await refused('changing a hook spec', () =>
-      sa.mergePatch(HOOKS, ns, 'migrate', { spec: { suspend: true } }),
+      sa.client.mergePatch(HOOKS, ns, 'migrate', { spec: { suspend: true } }),
     );
+    // Verbs the operator never sends are not granted: it reads from its caches, writes status with PUT.
+    await refused('getting a hook', () => sa.client.get(HOOKS, ns, 'migrate'));
+    await refused('patching a hook status', () =>
+      sa.client.mergePatch(HOOKS, ns, 'migrate', { status: { observedGeneration: 1 } }, 'status'),
+    );
+    await refused('getting a Deployment', () => sa.client.get(Resources.deployments, ns, 'web'));
+  });
+
+  it('with watchNamespaces, grants writes in those namespaces only', async (t) => {
+    const { kubectl, helm } = await tools();
+    const release = await testNamespace(t, 'rel');
+    const ns = await testNamespace(t, 'watched');
+    const other = await testNamespace(t, 'other');
+    const rendered = helm([
+      'template',
+      'scoped',
+      join(ROOT, 'charts/bosun'),
+      '--namespace',
+      release,
+      '--set',
+      `watchNamespaces={${ns}}`,
+    ]);
+    // Only the ServiceAccount and the roles: the operator runs here as a process, not as a Pod.
+    const rbac = parseAllDocuments(rendered)
+      .map((d) => d.toJSON() as KubeObject | null)
+      .filter(
+        (d) => d && /^(ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding)$/.test(d.kind ?? ''),
+      );
+    kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
+    t.after(() =>
+      kubectl(['delete', 'clusterrole,clusterrolebinding', 'scoped-bosun', '--ignore-not-found']),
+    );
+    const sa = await serviceAccount(release, 'scoped-bosun');
+    await runHookAs(t, ns, [
+      `--kubeconfig=${sa.kubeconfig}`,
+      '--leader-elect',
+      `--leader-election-namespace=${release}`,
+    ]);
+
+    await refused('creating a Job in a namespace it does not watch', () =>
+      sa.client.create(Resources.jobs, job(other)),
+    );
+    await refused('listing Jobs in every namespace', () => sa.client.list(Resources.jobs));
+    await refused('listing Deployments in a namespace it does not watch', () =>
+      sa.client.list(Resources.deployments, other),
+    );
+    assert.ok((await sa.client.list(Resources.nodes)).items.length > 0, 'nodes stay readable cluster-wide');
   });
 });
