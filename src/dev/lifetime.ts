@@ -36,6 +36,8 @@ export interface ClusterRunOptions {
   dir?: string;
   /** Stop the cluster and exit on SIGINT/SIGTERM (for scripts; a test runner has its own handling). */
   exitOnSignal?: boolean;
+  /** Say nothing at the end about a cluster that ran before (a test file inside a bigger run). */
+  quietIfReused?: boolean;
 }
 
 export async function clusterForRun(opts: ClusterRunOptions): Promise<ClusterRun> {
@@ -55,6 +57,7 @@ export async function clusterForRun(opts: ClusterRunOptions): Promise<ClusterRun
   let finishing: Promise<void> | undefined;
   const finish = () => {
     finishing ??= (async () => {
+      if (ownership === 'was-running' && opts.quietIfReused) return;
       if (!owned) {
         opts.log(
           ownership === 'kept'

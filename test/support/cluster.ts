@@ -16,7 +16,7 @@ export const logCluster = (line: string) => process.stderr.write(`# cluster: ${l
 let run: Promise<ClusterRun> | undefined;
 
 export function testCluster(): Promise<ClusterState> {
-  run ??= clusterForRun({ nodes: TEST_NODES, log: logCluster, exitOnSignal: true });
+  run ??= clusterForRun({ nodes: TEST_NODES, log: logCluster, exitOnSignal: true, quietIfReused: true });
   return run.then((r) => r.state);
 }
 
