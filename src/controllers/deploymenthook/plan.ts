@@ -6,15 +6,16 @@ import type {
   DeploymentHookStatus,
   DeploymentRunStatus,
 } from '../../api/deploymenthook.ts';
-import { boundedName, shortHash } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { jobOutcome } from '../job-outcome.ts';
 import { hookStatus } from './hook-status.ts';
+import { hookJobName } from './identity.ts';
 import { imageProblem, inheritedImage, type PodTemplateSpec, templateImageProblem } from './inherit.ts';
 import { RERUN_ANNOTATION, RESULT_FINALIZER } from './labels.ts';
 import { rolloutState } from './rollout.ts';
 import { follow, iso, type PlannedEvent, type Run, type RunLog } from './runs.ts';
 
+export { hookJobName, type RunIdentity, templateVersion } from './identity.ts';
 export type { PlannedEvent } from './runs.ts';
 export { MISSING_JOB_GRACE_MS } from './runs.ts';
 
@@ -69,37 +70,6 @@ export interface Plan {
 
 const MAX_SKIPPED = 10;
 const MAX_OLDER_RUNS = 20;
-
-export interface RunIdentity {
-  hook: string;
-  hookUid: string;
-  deployment: string;
-  deploymentUid: string;
-  revision: string;
-  rerun: string;
-}
-
-/**
- * `<hook>-<deployment>-<revision>-<hash>`. The hash of both UIDs and the rerun value makes a
- * re-created hook or Deployment, or a new rerun value, a new Job, and keeps any rerun value (a
- * timestamp, say) out of the name.
- */
-export function hookJobName(id: RunIdentity): string {
-  const hash = shortHash(`${id.hookUid}/${id.deploymentUid}/${id.rerun}`, 6);
-  return boundedName([id.hook, id.deployment, id.revision, hash]);
-}
-
-/** Identifies a template as sent: a rejection is remembered for this version only. */
-export function templateVersion(hook: KubeObject, podTemplate?: KubeObject): string {
-  const rerun = hook.metadata.annotations?.[RERUN_ANNOTATION];
-  return [
-    `generation ${hook.metadata.generation ?? 0}`,
-    ...(podTemplate
-      ? [`PodTemplate ${podTemplate.metadata.uid ?? ''} ${podTemplate.metadata.resourceVersion ?? ''}`]
-      : []),
-    ...(rerun ? [`rerun ${shortHash(rerun)}`] : []),
-  ].join(', ');
-}
 
 interface Context {
   snap: Snapshot;
