@@ -1,4 +1,6 @@
-// `bosun demo`: the local cluster and a migration hook at work, narrated.
+// `bosun demo`: the local cluster, a migration hook, a DaemonJob and previews at work, narrated.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: preview templates hold ${variables} in plain strings
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { crdManifest } from '../api/crd.ts';
 import { KINDS } from '../api/index.ts';
@@ -6,9 +8,11 @@ import { DAEMONJOBS } from '../controllers/daemonjob/controller.ts';
 import { HOOKS } from '../controllers/deploymenthook/controller.ts';
 import { rolloutState } from '../controllers/deploymenthook/rollout.ts';
 import { registerControllers } from '../controllers/index.ts';
+import { PREVIEW_REPOSITORIES, PREVIEW_TEMPLATES, PREVIEWS } from '../controllers/preview/model.ts';
+import { previewName } from '../controllers/preview/naming.ts';
 import { up } from '../dev/cluster.ts';
 import { addNodes, isNodeReady, listSimulatedNodes } from '../dev/nodes.ts';
-import { isAlreadyExists, KubeClient, Resources } from '../runtime/kube-client.ts';
+import { isAlreadyExists, KubeClient, type KubeObject, Resources } from '../runtime/kube-client.ts';
 import { silentLogger } from '../runtime/log.ts';
 import { Manager } from '../runtime/manager.ts';
 import { Metrics } from '../runtime/metrics.ts';
@@ -126,6 +130,184 @@ async function showHookRun(client: KubeClient, revision: string): Promise<void> 
   );
 }
 
+// Previews: a template whose build, init and cleanup Jobs take a moment on the simulated nodes.
+const quick = (seconds: number) => ({ annotations: { 'kwok.bosun.dev/finish-after': `${seconds}s` } });
+const previewTemplate = {
+  apiVersion: 'bosun.dev/v1alpha1',
+  kind: 'PreviewTemplate',
+  metadata: { name: 'shop', namespace: NS },
+  spec: {
+    build: {
+      image: 'registry.example/shop:${shortCommit}',
+      template: {
+        metadata: quick(2),
+        spec: { containers: [{ name: 'build', image: 'kaniko', args: ['--destination=${image}'] }] },
+      },
+    },
+    initialize: {
+      template: {
+        metadata: quick(2),
+        spec: { containers: [{ name: 'seed', args: ['createdb', '${preview}'] }] },
+      },
+    },
+    app: { port: 8080, template: { spec: { containers: [{ name: 'web' }] } } },
+    ingress: { domain: 'preview.example' },
+    cleanup: {
+      template: {
+        metadata: quick(1),
+        spec: { containers: [{ name: 'drop', image: 'postgres', args: ['dropdb', '${preview}'] }] },
+      },
+    },
+    resources: [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: '${preview}-settings' },
+        data: { BRANCH: '${branch}' },
+      },
+    ],
+  },
+};
+const previewRepository = {
+  apiVersion: 'bosun.dev/v1alpha1',
+  kind: 'PreviewRepository',
+  metadata: { name: 'shop', namespace: NS },
+  spec: {
+    repository: 'acme/shop',
+    template: 'shop',
+    branches: ['*'],
+    pullRequestTargets: ['main'],
+    capacity: { maxInitializing: 2, maxRunning: 1, maxDeployed: 3 },
+  },
+};
+
+interface Source {
+  branch: string;
+  commit: string;
+  pullRequest?: number;
+}
+const previewOf = (src: Source, state: 'Running' | 'Stopped') => ({
+  apiVersion: 'bosun.dev/v1alpha1',
+  kind: 'Preview',
+  metadata: { name: previewName('shop', src, false), namespace: NS },
+  spec: {
+    repository: 'shop',
+    branch: src.branch,
+    commit: src.commit,
+    ...(src.pullRequest ? { pullRequest: src.pullRequest, targetBranch: 'main' } : {}),
+    state,
+  },
+});
+
+const PREVIEW_CHILDREN = [
+  Resources.jobs,
+  Resources.deployments,
+  Resources.replicaSets,
+  Resources.pods,
+  { group: '', version: 'v1', plural: 'services', namespaced: true },
+  { group: '', version: 'v1', plural: 'configmaps', namespaced: true },
+  { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespaced: true },
+];
+
+/** Objects labelled bosun.dev/preview=<name>, of every kind the demo's previews create. */
+async function labelledObjects(client: KubeClient, name: string): Promise<number> {
+  let n = 0;
+  for (const ref of PREVIEW_CHILDREN)
+    n += (await client.list(ref, NS, { labelSelector: `bosun.dev/preview=${name}` })).items.length;
+  return n;
+}
+
+/** Waits until each named preview is in its phase (null: gone), then prints the previews. */
+async function showPreviews(client: KubeClient, want: Record<string, string | null>): Promise<void> {
+  const previews = await waitFor(
+    async () => {
+      const list = (await client.list(PREVIEWS, NS)).items;
+      const wrong = Object.entries(want).filter(
+        ([name, phase]) => (list.find((p) => p.metadata.name === name)?.status?.phase ?? null) !== phase,
+      );
+      return wrong.length ? { pending: wrong.map(([n]) => n).join(', ') } : list;
+    },
+    { what: `previews ${JSON.stringify(want)}`, timeoutMs: 90_000 },
+  );
+  for (const p of previews.sort((a: KubeObject, b: KubeObject) =>
+    (a.metadata.name as string).localeCompare(b.metadata.name as string),
+  ))
+    say(
+      `  ${(p.metadata.name as string).padEnd(26)} ${String(p.spec.state).padEnd(8)} ${String(p.status?.phase).padEnd(9)} ${p.status?.url ?? ''}`,
+    );
+}
+
+/** Prints the capacity Events recorded on previews since `since`. */
+async function capacityEvents(client: KubeClient, since: number): Promise<void> {
+  const events = await client.list(Resources.events, NS);
+  for (const e of events.items) {
+    const at = Date.parse(e.series?.lastObservedTime ?? e.eventTime ?? '');
+    if (['StoppedForCapacity', 'UndeployedForCapacity'].includes(e.reason) && at >= since - 1000)
+      say(`  Event ${e.reason} on ${e.regarding?.name}: ${e.note}`);
+  }
+}
+
+async function previewSection(client: KubeClient): Promise<void> {
+  // A second run starts from a clean slate.
+  for (const p of (await client.list(PREVIEWS, NS)).items)
+    await client.delete(PREVIEWS, NS, p.metadata.name as string);
+  await waitFor(async () => (await client.list(PREVIEWS, NS)).items.length === 0, {
+    what: 'previews of an earlier run to be undeployed',
+    timeoutMs: 60_000,
+  });
+  await client.apply(PREVIEW_TEMPLATES, previewTemplate);
+  await client.apply(PREVIEW_REPOSITORIES, previewRepository);
+  say(
+    '\nPreviews of acme/shop: a 2s build Job, a 2s init Job, the app at <name>.preview.example, a cleanup Job.',
+  );
+  say('Caps of the repository: maxRunning 1, maxDeployed 3. Two branches and a pull request:');
+  const main1 = { branch: 'main', commit: 'a1b2c3d4e5f6' };
+  const cart = { branch: 'feature/cart', commit: 'b2c3d4e5f6a7' };
+  const pr = { branch: 'fix-prices', commit: 'c3d4e5f6a7b8', pullRequest: 7 };
+  const name = (src: Source) => previewName('shop', src, false);
+  for (const [src, state] of [
+    [main1, 'Running'],
+    [cart, 'Stopped'],
+    [pr, 'Stopped'],
+  ] as const)
+    await client.apply(PREVIEWS, previewOf(src, state));
+  await showPreviews(client, { [name(main1)]: 'Running', [name(cart)]: 'Stopped', [name(pr)]: 'Stopped' });
+
+  let since = Date.now();
+  say('\nStarting the pull request preview stops the running one (maxRunning 1):');
+  await client.apply(PREVIEWS, previewOf(pr, 'Running'));
+  await showPreviews(client, { [name(main1)]: 'Stopped', [name(cart)]: 'Stopped', [name(pr)]: 'Running' });
+  await capacityEvents(client, since);
+
+  const before = await labelledObjects(client, name(main1));
+  // Only a preview idle before the new one arrived makes room for it (times have 1s resolution).
+  await sleep(1100);
+  since = Date.now();
+  const main2 = { branch: 'main', commit: 'd4e5f6a7b8c9' };
+  say(
+    `\nA new commit on main is a 4th preview (maxDeployed 3): the least recently used idle one that is not the newest of its branch is undeployed, ${name(main1)}:`,
+  );
+  await client.apply(PREVIEWS, previewOf(main2, 'Stopped'));
+  await showPreviews(client, {
+    [name(main1)]: null,
+    [name(main2)]: 'Stopped',
+    [name(cart)]: 'Stopped',
+    [name(pr)]: 'Running',
+  });
+  await capacityEvents(client, since);
+  say(
+    `  objects labelled bosun.dev/preview=${name(main1)}: ${before} before (Jobs and their pods, Deployment, ReplicaSet, Service, Ingress, ConfigMap), ${await labelledObjects(client, name(main1))} after its cleanup Job`,
+  );
+
+  say('\nThe pull request is closed: its preview is deleted, the cleanup Job runs, nothing is left:');
+  const prObjects = await labelledObjects(client, name(pr));
+  await client.delete(PREVIEWS, NS, name(pr));
+  await showPreviews(client, { [name(pr)]: null, [name(main2)]: 'Stopped', [name(cart)]: 'Stopped' });
+  say(
+    `  objects labelled bosun.dev/preview=${name(pr)}: ${prObjects} before, ${await labelledObjects(client, name(pr))} after`,
+  );
+}
+
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { nodes: { type: 'string', default: '3' } } });
   say(
@@ -182,11 +364,13 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const [joined] = await addNodes(client, 1);
     say(`A node joins (${joined}); it runs there too, and only there:`);
     await showDaemonJob(client, nodes.length + 1);
+
+    await previewSection(client);
   } finally {
     await mgr.stop();
   }
   say(
-    `\nThe cluster keeps running. Try:\n  eval "$(npm run --silent bosun -- dev env)"\n  kubectl -n ${NS} get deploymenthooks,daemonjobs,deployments,jobs\n  npm run bosun -- dev down`,
+    `\nThe cluster keeps running. Try:\n  eval "$(npm run --silent bosun -- dev env)"\n  kubectl -n ${NS} get deploymenthooks,daemonjobs,previews,deployments,jobs\n  npm run bosun -- dev down`,
   );
   return 0;
 }
