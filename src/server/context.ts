@@ -1,0 +1,19 @@
+// What the HTTP handlers share: the API client for writes, the informers for reads, the logger and
+// the authenticator. The same context serves `bosun serve` and `bosun run --http-address`.
+import type { Logger } from 'pino';
+import type { PreviewObject, RepositoryObject } from '../controllers/preview/model.ts';
+import type { KubeClient } from '../runtime/kube-client.ts';
+import type { Informer } from '../runtime/manager.ts';
+import type { Authenticator } from './auth.ts';
+
+export interface HttpContext {
+  /** Writes go through the API server. */
+  client: KubeClient;
+  /** Watch cache of Previews: reads never hit the API server. */
+  previews: Informer<PreviewObject>;
+  repositories: Informer<RepositoryObject>;
+  log: Logger;
+  auth: Authenticator;
+  /** Namespaces served; empty = all. */
+  namespaces: string[];
+}
