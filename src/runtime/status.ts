@@ -1,6 +1,5 @@
 // Status helpers: Kubernetes-convention conditions, and status writes that happen only when
 // something changed (never a timestamp that moves on every reconcile).
-import { isDeepStrictEqual } from 'node:util';
 import type { KubeClient, KubeObject, ResourceRef } from './kube-client.ts';
 
 export interface Condition {
@@ -49,12 +48,22 @@ export async function updateStatusIfChanged<T extends KubeObject>(
   obj: T,
   status: unknown,
 ): Promise<boolean> {
-  if (isDeepStrictEqual(stripUndefined(obj.status ?? {}), stripUndefined(status))) return false;
+  if (sameJson(obj.status ?? {}, status)) return false;
   // Carries the resourceVersion we decided on: a concurrent change makes this a 409 and a requeue.
   await client.replaceStatus(ref, { ...obj, status });
   return true;
 }
 
-function stripUndefined(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value ?? null));
+/** Equal as JSON: a field set to undefined is the same as a missing one. No copies are made. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k in x) if (x[k] !== undefined && !sameJson(x[k], y[k])) return false;
+  for (const k in y) if (y[k] !== undefined && x[k] === undefined) return false;
+  return true;
 }

@@ -149,14 +149,7 @@ export function planPreview(snap: PreviewSnapshot): PreviewPlan {
   if (resetting) p.status.resetToken = snap.preview.metadata.annotations?.[RESET_ANNOTATION];
   if (!build(p, input, rendered, resetting)) return p.plan;
   if (rendered.image) p.status.image = rendered.image;
-  let app: { objects: KubeObject[]; hash: string };
-  try {
-    app = renderApp(input, rendered);
-  } catch (e) {
-    p.problem('InvalidTemplate', (e as Error).message);
-    return p.plan;
-  }
-  if (!applyApp(p, app)) return p.plan;
+  if (!applyApp(p, resolved.appHash, () => renderApp(input, rendered))) return p.plan;
   initializeAndScale(p, input, rendered, resetting);
   return p.plan;
 }
@@ -166,7 +159,9 @@ function resetRequested(preview: PreviewObject): boolean {
   return token !== undefined && token !== preview.status?.resetToken;
 }
 
-type Resolved = { input: RenderInput; rendered: Rendered } | { reason: string; problem: string };
+type Resolved =
+  | { input: RenderInput; rendered: Rendered; appHash: string }
+  | { reason: string; problem: string };
 
 function resolveInput(snap: PreviewSnapshot): Resolved {
   const { preview, repository } = snap;
@@ -183,8 +178,7 @@ function resolveInput(snap: PreviewSnapshot): Resolved {
   const input = { preview, repository, template };
   try {
     const rendered = previewVariables(input);
-    checkRenders(input, rendered);
-    return { input, rendered };
+    return { input, rendered, appHash: checkRenders(input, rendered).appHash as string };
   } catch (e) {
     if (e instanceof RenderError) return { reason: 'InvalidTemplate', problem: e.message };
     throw e;
@@ -192,30 +186,39 @@ function resolveInput(snap: PreviewSnapshot): Resolved {
 }
 
 // Rendering everything once per change of its inputs finds a bad template before the preview
-// takes a slot. Remembered by the inputs' versions, so an idle pass renders nothing.
-const renderChecks = new Map<string, string | undefined>();
+// takes a slot, and gives the hash of the app resources. Remembered by the inputs' versions, so a
+// pass over settled previews renders nothing.
+interface RenderCheck {
+  problem?: string;
+  appHash?: string;
+}
+const renderChecks = new Map<string, RenderCheck>();
 const MAX_REMEMBERED = 50_000;
 
-function checkRenders(input: RenderInput, rendered: Rendered): void {
+function checkRenders(input: RenderInput, rendered: Rendered): RenderCheck {
   const { preview, repository, template } = input;
   const key = [preview, repository, template]
     .map((o) => `${o.metadata.uid}/${o.metadata.generation}`)
     .join('|');
-  let problem = renderChecks.get(key);
-  if (!renderChecks.has(key)) {
+  // Objects never stored (no uid) are checked every time.
+  let check = [preview, repository, template].every((o) => o.metadata.uid)
+    ? renderChecks.get(key)
+    : undefined;
+  if (!check) {
     try {
       renderBuildJob(input, rendered, 0);
       renderInitJob(input, rendered, 0);
       renderCleanupJob(input, rendered);
-      renderApp(input, rendered);
+      check = { appHash: renderApp(input, rendered).hash };
     } catch (e) {
       if (!(e instanceof RenderError)) throw e;
-      problem = e.message;
+      check = { problem: e.message };
     }
     if (renderChecks.size >= MAX_REMEMBERED) renderChecks.clear();
-    renderChecks.set(key, problem);
+    renderChecks.set(key, check);
   }
-  if (problem !== undefined) throw new RenderError(problem);
+  if (check.problem !== undefined) throw new RenderError(check.problem);
+  return check;
 }
 
 /** The build Job of the commit; false while there is nothing new to deploy. */
@@ -287,9 +290,9 @@ function build(p: Planner, input: RenderInput, rendered: Rendered, resetting: bo
 }
 
 /** Applies the app resources when they changed; false when they were rejected. */
-function applyApp(p: Planner, app: { objects: KubeObject[]; hash: string }): boolean {
+function applyApp(p: Planner, hash: string, render: () => { objects: KubeObject[]; hash: string }): boolean {
   const { old, status } = p;
-  if (old.rejectedHash === app.hash) {
+  if (old.rejectedHash === hash) {
     const message =
       old.conditions?.find((c) => c.reason === 'ApplyRejected')?.message ??
       'the API server rejected the app resources';
@@ -298,7 +301,7 @@ function applyApp(p: Planner, app: { objects: KubeObject[]; hash: string }): boo
     return false;
   }
   delete status.rejectedHash;
-  if (p.snap.deployment?.metadata.annotations?.[RENDER_HASH_ANNOTATION] !== app.hash) p.plan.apply = app;
+  if (p.snap.deployment?.metadata.annotations?.[RENDER_HASH_ANNOTATION] !== hash) p.plan.apply = render();
   status.deployedCommit = p.preview.spec.commit;
   status.appStatus = 'deployed';
   return true;
