@@ -1,0 +1,65 @@
+// Carries out a webhook plan through the API server. Creates are idempotent (the name is
+// deterministic: AlreadyExists is success); a per-pull-request preview is moved to a newer commit
+// with the resourceVersion read, so two deliveries racing for one pull request cannot both win and
+// the newest event is the one that stays.
+import { PREVIEWS, type PreviewObject } from '../../controllers/preview/model.ts';
+import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from '../../runtime/kube-client.ts';
+import { type Action, mergePullRequest } from './plan.ts';
+
+export interface Outcome {
+  action: Action['type'];
+  name: string;
+  /** created, updated, deleted, or why nothing changed. */
+  result: string;
+}
+
+const ATTEMPTS = 8;
+
+export async function applyAction(client: KubeClient, action: Action): Promise<Outcome> {
+  switch (action.type) {
+    case 'undeploy': {
+      const deleted = await client.delete(PREVIEWS, action.namespace, action.name);
+      return { action: action.type, name: action.name, result: deleted ? 'deleted' : 'already gone' };
+    }
+    case 'create': {
+      const { created } = await client.createIfAbsent(PREVIEWS, action.preview);
+      return { action: action.type, name: nameOf(action.preview), result: created ? 'created' : 'exists' };
+    }
+    case 'upsert':
+      return upsert(client, action.preview);
+  }
+}
+
+async function upsert(client: KubeClient, incoming: PreviewObject): Promise<Outcome> {
+  const { namespace, name } = incoming.metadata as { namespace: string; name: string };
+  const outcome = (result: string): Outcome => ({ action: 'upsert', name, result });
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const existing = await client.get<PreviewObject>(PREVIEWS, namespace, name).catch((e) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+    const merge = mergePullRequest(existing, incoming);
+    if (merge.do === 'skip') return outcome(merge.reason);
+    try {
+      if (merge.do === 'create') {
+        await client.create(PREVIEWS, incoming);
+        return outcome('created');
+      }
+      await client.mergePatch(PREVIEWS, namespace, name, {
+        metadata: {
+          resourceVersion: existing?.metadata.resourceVersion,
+          annotations: incoming.metadata.annotations,
+        },
+        spec: { commit: incoming.spec.commit, targetBranch: incoming.spec.targetBranch },
+      });
+      return outcome(`updated to ${incoming.spec.commit}`);
+    } catch (e) {
+      // Someone wrote first (another delivery, the controller): read again and decide again.
+      if (isConflict(e) || isAlreadyExists(e)) continue;
+      throw e;
+    }
+  }
+  throw new Error(`preview ${namespace}/${name}: still conflicting after ${ATTEMPTS} attempts`);
+}
+
+const nameOf = (p: PreviewObject) => p.metadata.name as string;

@@ -1,0 +1,139 @@
+// What a verified webhook event does to the previews of one PreviewRepository: a pure function of
+// the event, the repository and its existing previews, so that every case is a table test.
+
+import type { PreviewObject, RepositoryObject } from '../../controllers/preview/model.ts';
+import { branchMatches, previewName } from '../../controllers/preview/naming.ts';
+import type { GitHubEvent } from './event.ts';
+
+/** The last delivery id applied to a preview: a replay of it changes nothing. */
+export const DELIVERY_ANNOTATION = 'bosun.dev/github-delivery';
+/** `pull_request.updated_at` of the event that set the commit: an older event never overwrites it. */
+export const EVENT_TIME_ANNOTATION = 'bosun.dev/github-event-time';
+
+export interface Incoming {
+  delivery: string;
+  /** The event's own time, when it has one (pull requests). */
+  eventTime?: string;
+}
+
+export type Action =
+  /** Create this preview; one that already exists is left as it is. */
+  | { type: 'create'; preview: PreviewObject }
+  /** Per pull request: create it, or move its commit if this event is newer than the one applied. */
+  | { type: 'upsert'; preview: PreviewObject }
+  | { type: 'undeploy'; namespace: string; name: string };
+
+export interface Plan {
+  actions: Action[];
+  /** Why nothing is done, for the log line and the 200 answer. */
+  ignored?: string;
+}
+
+const PR_CREATE = new Set(['opened', 'reopened', 'synchronize']);
+
+export function planEvent(
+  event: GitHubEvent,
+  incoming: Incoming,
+  repository: RepositoryObject,
+  previews: PreviewObject[],
+): Plan {
+  const namespace = repository.metadata.namespace as string;
+  const repoName = repository.metadata.name as string;
+  const perPullRequest = repository.spec.previewPer === 'PullRequest';
+  const own = previews.filter((p) => p.spec.repository === repoName && !p.metadata.deletionTimestamp);
+  const undeploy = (match: (p: PreviewObject) => boolean, none: string): Plan => {
+    const actions: Action[] = own
+      .filter(match)
+      .map((p) => ({ type: 'undeploy', namespace, name: p.metadata.name as string }));
+    return actions.length ? { actions } : { actions, ignored: none };
+  };
+  const manifest = (spec: PreviewObject['spec'], name: string): PreviewObject => ({
+    apiVersion: 'bosun.dev/v1alpha1',
+    kind: 'Preview',
+    metadata: {
+      name,
+      namespace,
+      annotations: {
+        [DELIVERY_ANNOTATION]: incoming.delivery,
+        ...(incoming.eventTime ? { [EVENT_TIME_ANNOTATION]: incoming.eventTime } : {}),
+      },
+    },
+    spec,
+  });
+
+  switch (event.kind) {
+    case 'ping':
+      return { actions: [], ignored: 'ping' };
+    case 'other':
+      return { actions: [], ignored: `event ${event.name} is not one previews use` };
+    case 'delete': {
+      if (event.refType !== 'branch')
+        return { actions: [], ignored: `deleted a ${event.refType}, not a branch` };
+      return undeploy(
+        (p) => p.spec.pullRequest === undefined && p.spec.branch === event.ref,
+        `no preview of deleted branch ${event.ref}`,
+      );
+    }
+    case 'push': {
+      if (!event.ref.startsWith('refs/heads/'))
+        return { actions: [], ignored: `${event.ref} is not a branch` };
+      const branch = event.ref.slice('refs/heads/'.length);
+      if (event.deleted)
+        return undeploy(
+          (p) => p.spec.pullRequest === undefined && p.spec.branch === branch,
+          `no preview of deleted branch ${branch}`,
+        );
+      const patterns = repository.spec.branches ?? [];
+      if (!patterns.some((pattern) => branchMatches(pattern, branch)))
+        return { actions: [], ignored: `branch ${branch} matches none of spec.branches` };
+      // Pushes to branches get a preview per commit in both modes.
+      const source = { branch, commit: event.commit };
+      const name = previewName(repoName, source, false);
+      return { actions: [{ type: 'create', preview: manifest({ repository: repoName, ...source }, name) }] };
+    }
+    case 'pull_request': {
+      if (event.action === 'closed')
+        return undeploy(
+          (p) => p.spec.pullRequest === event.number,
+          `no preview of pull request #${event.number}`,
+        );
+      if (!PR_CREATE.has(event.action))
+        return { actions: [], ignored: `pull_request ${event.action} changes no preview` };
+      const patterns = repository.spec.pullRequestTargets ?? [];
+      if (!patterns.some((pattern) => branchMatches(pattern, event.baseRef)))
+        return {
+          actions: [],
+          ignored: `pull request #${event.number} targets ${event.baseRef}, which matches none of spec.pullRequestTargets`,
+        };
+      const source = { branch: event.headRef, pullRequest: event.number, commit: event.headSha };
+      const name = previewName(repoName, source, perPullRequest);
+      const preview = manifest({ repository: repoName, ...source, targetBranch: event.baseRef }, name);
+      return { actions: [{ type: perPullRequest ? 'upsert' : 'create', preview }] };
+    }
+  }
+}
+
+export type Merge = { do: 'create' } | { do: 'update' } | { do: 'skip'; reason: string };
+
+/**
+ * Whether an incoming pull-request event moves an existing per-pull-request preview: a delivery
+ * already applied changes nothing, nor does an event older than the one that set the commit.
+ */
+export function mergePullRequest(existing: PreviewObject | undefined, incoming: PreviewObject): Merge {
+  if (!existing) return { do: 'create' };
+  if (existing.metadata.deletionTimestamp) return { do: 'skip', reason: 'the preview is being undeployed' };
+  const have = existing.metadata.annotations ?? {};
+  const want = incoming.metadata.annotations ?? {};
+  if (have[DELIVERY_ANNOTATION] && have[DELIVERY_ANNOTATION] === want[DELIVERY_ANNOTATION])
+    return { do: 'skip', reason: `delivery ${want[DELIVERY_ANNOTATION]} already applied` };
+  const appliedAt = have[EVENT_TIME_ANNOTATION];
+  const incomingAt = want[EVENT_TIME_ANNOTATION];
+  if (appliedAt && incomingAt && Date.parse(incomingAt) < Date.parse(appliedAt))
+    return { do: 'skip', reason: `event of ${incomingAt} is older than the applied one of ${appliedAt}` };
+  if (
+    existing.spec.commit === incoming.spec.commit &&
+    existing.spec.targetBranch === incoming.spec.targetBranch
+  )
+    return { do: 'skip', reason: `already at commit ${incoming.spec.commit}` };
+  return { do: 'update' };
+}
