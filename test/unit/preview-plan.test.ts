@@ -111,21 +111,34 @@ describe('planCapacity', () => {
       want: { admit: [], undeploy: ['old-main'] },
     },
     {
-      name: 'a burst never undeploys what was deployed for the same burst: the rest waits',
+      name: 'an older pending preview never undeploys a newer one: a burst keeps its newest, the rest waits',
       previews: [
-        preview('pr1', {
-          pr: 1,
-          created: '2026-11-23T09:00:00Z',
-          status: admitted({ lastScaled: '2026-11-23T09:02:00Z' }),
-        }),
+        preview('pr1', { pr: 1, created: '2026-11-23T09:00:00Z' }),
         preview('pr2', {
           pr: 2,
           created: '2026-11-23T09:00:01Z',
           status: admitted({ lastScaled: '2026-11-23T09:02:00Z' }),
         }),
-        preview('pr3', { pr: 3, created: '2026-11-23T09:00:02Z' }),
+        preview('pr3', {
+          pr: 3,
+          created: '2026-11-23T09:00:02Z',
+          status: admitted({ lastScaled: '2026-11-23T09:02:00Z' }),
+        }),
       ],
       want: { admit: [], undeploy: [] },
+    },
+    {
+      name: 'a newer pending preview undeploys an older one, even one that went idle after it arrived',
+      previews: [
+        preview('old', {
+          pr: 1,
+          created: '2026-11-23T09:00:00Z',
+          status: admitted({ lastScaled: '2026-11-23T11:30:00Z' }),
+        }),
+        preview('main', { created: '2026-11-23T09:05:00Z', status: admitted() }),
+        preview('new', { branch: 'f', created: '2026-11-23T11:00:00Z' }),
+      ],
+      want: { undeploy: ['old'] },
     },
     {
       name: 'pull-request previews are not sticky',
@@ -482,7 +495,7 @@ describe('planPreview', () => {
       }),
     });
     const pl = plan(p, { grants: { run: true }, deployment: deployment(1, 1) });
-    assert.deepEqual(pl.deleteJobs, ['p-init-0']);
+    assert.deepEqual(pl.deleteJobs, [], 'the finished attempt stays for its logs');
     assert.equal(pl.status.initStatus, 'todo');
     assert.equal(pl.status.initAttempt, 1);
     assert.equal(pl.status.replicas, 0);

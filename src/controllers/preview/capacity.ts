@@ -68,8 +68,9 @@ export function planCapacity(
   };
 
   // Deploy slots go to the newest pending previews. Without a free slot, a pending preview makes
-  // room by undeploying the least recently used idle preview, but only one that went idle before
-  // the pending preview was created: a burst never builds previews only to undeploy them again.
+  // room by undeploying the least recently used idle preview that is older than itself: a newer
+  // preview may replace an older one, never the reverse, so a burst never builds previews only
+  // to undeploy them for others of the same burst.
   const pending = live
     .filter((p) => !isAdmitted(p) && p.metadata.finalizers?.includes(CLEANUP_FINALIZER) && !blocked(p))
     .reverse();
@@ -89,7 +90,7 @@ export function planCapacity(
   const excess = Math.max(0, admitted.length - caps.maxDeployed);
   for (const p of idle.slice(0, excess)) grants.undeploy.add(name(p));
   for (const p of pending.slice(freeDeploy)) {
-    const victim = idle.find((v) => !grants.undeploy.has(name(v)) && lastUsed(v) < created(p));
+    const victim = idle.find((v) => !grants.undeploy.has(name(v)) && created(v) < created(p));
     if (victim) grants.undeploy.add(name(victim));
   }
 

@@ -123,7 +123,7 @@ export function planPreview(snap: PreviewSnapshot): PreviewPlan {
   }
   const resolved = resolveInput(snap);
   if ('problem' in resolved) {
-    if (!p.old.admittedAt) p.status.phase = 'Pending';
+    p.status.phase = p.old.admittedAt ? (p.old.phase ?? 'Failed') : 'Pending';
     p.problem(resolved.reason, resolved.problem);
     return p.plan;
   }
@@ -312,7 +312,8 @@ function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, 
   const { old, status, preview, snap } = p;
   let init: InitStatus | undefined = old.initStatus;
   if (resetting && init !== 'todo') {
-    if (old.initJobName) p.plan.deleteJobs.push(old.initJobName);
+    // A running attempt is stopped (it holds an init slot); a finished one stays for its logs.
+    if (init === 'initializing' && old.initJobName) p.plan.deleteJobs.push(old.initJobName);
     if (init !== undefined) status.initAttempt = (old.initAttempt ?? 0) + 1;
     init = undefined;
     p.event('Normal', 'Reset', 'initialization queued again');
