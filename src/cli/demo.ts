@@ -1,5 +1,4 @@
 // `bosun demo`: the local cluster, a migration hook, a DaemonJob and previews at work, narrated.
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: preview templates hold ${variables} in plain strings
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { crdManifest } from '../api/crd.ts';
