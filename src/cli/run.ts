@@ -7,6 +7,7 @@ import { KubeClient } from '../runtime/kube-client.ts';
 import { createLogger } from '../runtime/log.ts';
 import { Manager } from '../runtime/manager.ts';
 import { Metrics } from '../runtime/metrics.ts';
+import { startHttp } from './serve.ts';
 
 export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the environment variable shown)
   --kubeconfig PATH                 kubeconfig file (KUBECONFIG; default: ~/.kube/config, else in-cluster)
@@ -17,6 +18,9 @@ export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the e
   --workers N                       concurrent reconciles per controller (BOSUN_WORKERS; default: 4)
   --metrics-bind-address ADDR       /metrics (BOSUN_METRICS_ADDRESS; default: :8080; "0" disables)
   --health-probe-bind-address ADDR  /healthz and /readyz (BOSUN_HEALTH_ADDRESS; default: :8081; "0" disables)
+  --http-address ADDR               serve the previews' REST API, webhooks and UI here (BOSUN_HTTP_ADDRESS; default: off)
+  --tokens-secret NS/NAME           with --http-address: Secret of API tokens (BOSUN_TOKENS_SECRET; see bosun serve --help)
+  --public-reads                    with --http-address: reads need no token (BOSUN_PUBLIC_READS=true)
   --shutdown-timeout SECONDS        time to finish in-flight reconciles on SIGTERM (default: 30)
   --preview-max-initializing N      default cap for repositories that set none (BOSUN_PREVIEW_MAX_INITIALIZING; default: 2)
   --preview-max-running N           (BOSUN_PREVIEW_MAX_RUNNING; default: 6)
@@ -38,6 +42,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       'metrics-bind-address': { type: 'string' },
       'health-probe-bind-address': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
+      'http-address': { type: 'string' },
+      'tokens-secret': { type: 'string' },
+      'public-reads': { type: 'boolean' },
       'log-level': { type: 'string' },
       'preview-max-initializing': { type: 'string' },
       'preview-max-running': { type: 'string' },
@@ -101,6 +108,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     previewCaps: Object.fromEntries(Object.entries(previewCaps).filter(([, v]) => v !== undefined)),
   });
 
+  const httpAddress = values['http-address'] ?? env.BOSUN_HTTP_ADDRESS;
+  // Registered before start: the same informers (and caches) as the controllers.
+  const http = httpAddress
+    ? await startHttp(manager, namespaces, {
+        address: httpAddress,
+        tokensSecret: values['tokens-secret'] ?? env.BOSUN_TOKENS_SECRET,
+        publicReads: values['public-reads'] ?? env.BOSUN_PUBLIC_READS === 'true',
+      })
+    : undefined;
+
   let signals = 0;
   const onSignal = (signal: string) => {
     signals++;
@@ -109,7 +126,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       process.exit(1);
     }
     log.info({ signal }, 'received signal');
-    manager.stop().then(
+    Promise.all([http?.stop(), manager.stop()]).then(
       () => process.exit(0),
       (e) => {
         log.error({ err: e }, 'shutdown failed');

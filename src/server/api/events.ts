@@ -1,0 +1,68 @@
+// GET /api/v1/events: server-sent events of previews. One handler on the informer fans changes
+// out to the open streams; a stream unsubscribes when its client goes.
+import type { FastifyInstance } from 'fastify';
+import type { PreviewObject } from '../../controllers/preview/model.ts';
+import type { CacheEvent } from '../../runtime/watch-cache.ts';
+import type { HttpContext } from '../context.ts';
+import { cachesSynced, checkNamespace, requireScope } from './guards.ts';
+import { viewOf } from './previews.ts';
+import { compareViews, type Filters, matches, parseEventsQuery } from './query.ts';
+
+type Subscriber = (event: CacheEvent<PreviewObject>) => void;
+
+export interface EventsOptions {
+  heartbeatMs?: number;
+}
+
+export const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext, opts: EventsOptions = {}) {
+  const subscribers = new Set<Subscriber>();
+  ctx.previews.onEvent((e) => {
+    for (const s of subscribers) s(e);
+  });
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+
+  app.get('/api/v1/events', async (request, reply) => {
+    await requireScope(ctx, request, 'read');
+    const filters: Filters = parseEventsQuery(request.query as Record<string, unknown>);
+    if (filters.namespace) checkNamespace(ctx, filters.namespace);
+    await cachesSynced(ctx);
+    const wanted = (p: PreviewObject) => matches(viewOf(ctx, p), filters);
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const items = ctx.previews
+      .list()
+      .map((p) => viewOf(ctx, p))
+      .filter((v) => matches(v, filters))
+      .sort(compareViews);
+    res.write(sse('snapshot', { items }));
+
+    const subscriber: Subscriber = (e) => {
+      const key = { namespace: e.object.metadata.namespace, name: e.object.metadata.name };
+      if (e.type === 'deleted') {
+        if (wanted(e.object)) res.write(sse('delete', key));
+      } else if (wanted(e.object)) {
+        res.write(sse('upsert', viewOf(ctx, e.object)));
+      } else if (e.type === 'updated' && wanted(e.old)) {
+        res.write(sse('delete', key)); // no longer matches the filters
+      }
+    };
+    subscribers.add(subscriber);
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+    request.log.debug({ filters, streams: subscribers.size }, 'event stream opened');
+    res.on('close', () => {
+      subscribers.delete(subscriber);
+      clearInterval(heartbeat);
+      request.log.debug({ streams: subscribers.size }, 'event stream closed');
+    });
+  });
+  return { subscribers };
+}

@@ -1,0 +1,78 @@
+// Checks every route shares: scopes, path names, served namespaces, a synced cache.
+import type { FastifyRequest } from 'fastify';
+import { AuthError, type Identity, type Scope } from '../auth.ts';
+import type { HttpContext } from '../context.ts';
+import { badRequest, HttpError, notFound } from './errors.ts';
+
+/** The caller's identity; a malformed header or an unknown token is a 401. */
+export async function identify(ctx: HttpContext, request: FastifyRequest): Promise<Identity> {
+  try {
+    return await ctx.auth.authenticate(request);
+  } catch (e) {
+    if (e instanceof AuthError)
+      throw new HttpError(e.code, e.code === 401 ? 'Unauthorized' : 'Forbidden', e.message);
+    throw e;
+  }
+}
+
+/** 401 without credentials, 403 with a token whose scopes lack `scope`. */
+export async function requireScope(
+  ctx: HttpContext,
+  request: FastifyRequest,
+  scope: Scope,
+): Promise<Identity> {
+  const who = await identify(ctx, request);
+  if (who.scopes.includes(scope)) return who;
+  if (!who.subject)
+    throw new HttpError(
+      401,
+      'Unauthorized',
+      `this needs a token with scope ${scope}: send "Authorization: Bearer <token>"`,
+    );
+  throw new HttpError(
+    403,
+    'Forbidden',
+    `token "${who.subject}" has scopes [${who.scopes.join(', ')}]; this needs ${scope}`,
+  );
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A namespace this server serves (a DNS label); 400 when malformed, 404 when not served. */
+export function checkNamespace(ctx: HttpContext, namespace: string): string {
+  if (namespace.length > 63 || !DNS_LABEL.test(namespace))
+    throw badRequest(
+      `namespace "${namespace}" is not a valid namespace name (lower case letters, digits and "-", at most 63)`,
+    );
+  if (ctx.namespaces.length && !ctx.namespaces.includes(namespace))
+    throw notFound(
+      'NamespaceNotServed',
+      `namespace "${namespace}" is not served here (served: ${ctx.namespaces.join(', ')})`,
+    );
+  return namespace;
+}
+
+export function checkName(name: string): string {
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name))
+    throw badRequest(
+      `"${name}" is not a valid preview name (lower case letters, digits, "-" and ".", at most 253)`,
+    );
+  return name;
+}
+
+/** Waits for the first list of the caches (at most 10 s), else 503. */
+export async function cachesSynced(ctx: HttpContext): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), 10_000);
+  });
+  const result = await Promise.race([Promise.all([ctx.previews.synced, ctx.repositories.synced]), timeout]);
+  clearTimeout(timer);
+  if (result === 'timeout')
+    throw new HttpError(
+      503,
+      'NotReady',
+      'the watch caches have not synced with the API server yet; retry shortly',
+    );
+}

@@ -1,0 +1,148 @@
+// /api/v1 previews: list and get from the watch cache; create, start, stop, reset and undeploy
+// through the API server.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { previewSpec } from '../../api/preview.ts';
+import { validate } from '../../api/schema.ts';
+import { RESET_ANNOTATION } from '../../controllers/preview/labels.ts';
+import { PREVIEWS, type PreviewObject } from '../../controllers/preview/model.ts';
+import { previewName } from '../../controllers/preview/naming.ts';
+import { isAlreadyExists, isNotFound } from '../../runtime/kube-client.ts';
+import type { HttpContext } from '../context.ts';
+import { badRequest, HttpError, notFound } from './errors.ts';
+import { cachesSynced, checkName, checkNamespace, requireScope } from './guards.ts';
+import { matches, paginate, parseListQuery } from './query.ts';
+import { previewView } from './views.ts';
+
+type NsParams = { namespace: string };
+type NameParams = { namespace: string; name: string };
+
+export function viewOf(ctx: HttpContext, p: PreviewObject) {
+  return previewView(p, ctx.repositories.get(p.metadata.namespace, p.spec.repository));
+}
+
+/** The served namespace and a valid name of a request's path. */
+export function target(ctx: HttpContext, request: FastifyRequest<{ Params: NameParams }>) {
+  return { namespace: checkNamespace(ctx, request.params.namespace), name: checkName(request.params.name) };
+}
+
+const previewMissing = (ns: string, name: string) =>
+  notFound('NotFound', `preview ${ns}/${name} does not exist`);
+
+/** Turns the API server's 404 about the preview into ours. */
+async function onPreview<T>(ns: string, name: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (isNotFound(e)) throw previewMissing(ns, name);
+    throw e;
+  }
+}
+
+export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpContext): Promise<void> {
+  app.get('/api/v1/previews', async (request) => {
+    await requireScope(ctx, request, 'read');
+    const { filters, page } = parseListQuery(request.query as Record<string, unknown>);
+    if (filters.namespace) checkNamespace(ctx, filters.namespace);
+    await cachesSynced(ctx);
+    const source = filters.namespace ? ctx.previews.listNamespace(filters.namespace) : ctx.previews.list();
+    const views = source.map((p) => viewOf(ctx, p)).filter((v) => matches(v, filters));
+    return paginate(views, page);
+  });
+
+  app.get<{ Params: NameParams }>('/api/v1/namespaces/:namespace/previews/:name', async (request) => {
+    await requireScope(ctx, request, 'read');
+    const { namespace, name } = target(ctx, request);
+    await cachesSynced(ctx);
+    const p = ctx.previews.get(namespace, name);
+    if (!p) throw previewMissing(namespace, name);
+    return viewOf(ctx, p);
+  });
+
+  app.post<{ Params: NsParams }>('/api/v1/namespaces/:namespace/previews', async (request, reply) => {
+    await requireScope(ctx, request, 'operate');
+    const namespace = checkNamespace(ctx, request.params.namespace);
+    const body = request.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw badRequest(
+        'the body must be a JSON object: {"repository", "branch", "commit", "pullRequest"?, "targetBranch"?, "state"?}',
+      );
+    const problems = validate(previewSpec, body, 'body');
+    if (problems.length)
+      throw new HttpError(422, 'Invalid', `the preview is invalid: ${problems.join('; ')}`, problems);
+    const spec = body as PreviewObject['spec'];
+    await cachesSynced(ctx);
+    const repo = ctx.repositories.get(namespace, spec.repository);
+    if (!repo)
+      throw notFound(
+        'RepositoryNotFound',
+        `PreviewRepository ${namespace}/${spec.repository} does not exist`,
+      );
+    const perPullRequest = repo.spec.previewPer === 'PullRequest';
+    const name = previewName(repo.metadata.name ?? spec.repository, spec, perPullRequest);
+    const object: PreviewObject = {
+      apiVersion: 'bosun.dev/v1alpha1',
+      kind: 'Preview',
+      metadata: { name, namespace },
+      spec,
+    };
+    try {
+      const created = await ctx.client.create<PreviewObject>(PREVIEWS, object);
+      request.log.info({ namespace, name }, 'preview created');
+      return reply.code(201).send(viewOf(ctx, created));
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    }
+    let existing = await onPreview(namespace, name, () =>
+      ctx.client.get<PreviewObject>(PREVIEWS, namespace, name),
+    );
+    if (perPullRequest && spec.pullRequest !== undefined && existing.spec.commit !== spec.commit) {
+      existing = await onPreview(namespace, name, () =>
+        ctx.client.mergePatch<PreviewObject>(PREVIEWS, namespace, name, {
+          spec: { commit: spec.commit, branch: spec.branch, targetBranch: spec.targetBranch },
+        }),
+      );
+      request.log.info(
+        { namespace, name, commit: spec.commit },
+        'pull request preview moved to a new commit',
+      );
+    }
+    return reply.code(200).send(viewOf(ctx, existing));
+  });
+
+  const act = (verb: string, patch: () => unknown) =>
+    app.post<{ Params: NameParams }>(
+      `/api/v1/namespaces/:namespace/previews/:name/${verb}`,
+      async (request, reply) => {
+        const who = await requireScope(ctx, request, 'operate');
+        const { namespace, name } = target(ctx, request);
+        const p = await onPreview(namespace, name, () =>
+          ctx.client.mergePatch<PreviewObject>(PREVIEWS, namespace, name, patch()),
+        );
+        request.log.info({ namespace, name, action: verb, subject: who.subject }, `preview ${verb}`);
+        return reply.code(202).send(viewOf(ctx, p));
+      },
+    );
+  act('start', () => ({ spec: { state: 'Running' } }));
+  act('stop', () => ({ spec: { state: 'Stopped' } }));
+  act('reset', () => ({
+    metadata: { annotations: { [RESET_ANNOTATION]: `${Date.now()}-${randomBytes(4).toString('hex')}` } },
+  }));
+
+  app.delete<{ Params: NameParams }>(
+    '/api/v1/namespaces/:namespace/previews/:name',
+    async (request, reply) => {
+      const who = await requireScope(ctx, request, 'operate');
+      const { namespace, name } = target(ctx, request);
+      const p = await onPreview(namespace, name, () =>
+        ctx.client.get<PreviewObject>(PREVIEWS, namespace, name),
+      );
+      const deleted = await ctx.client.delete(PREVIEWS, namespace, name, 'Background', {
+        uid: p.metadata.uid,
+      });
+      if (!deleted) throw previewMissing(namespace, name);
+      request.log.info({ namespace, name, subject: who.subject }, 'preview undeployed');
+      return reply.code(202).send(viewOf(ctx, p));
+    },
+  );
+}

@@ -1,0 +1,27 @@
+// Everything under /api/v1.
+import type { FastifyInstance } from 'fastify';
+import type { HttpContext } from '../context.ts';
+import { type EventsOptions, registerEventRoutes } from './events.ts';
+import { identify } from './guards.ts';
+import { registerLogRoutes } from './logs.ts';
+import { openApiDocument } from './openapi.ts';
+import { registerPreviewRoutes } from './previews.ts';
+
+export async function registerApiRoutes(
+  app: FastifyInstance,
+  ctx: HttpContext,
+  opts: EventsOptions = {},
+): Promise<void> {
+  app.get('/api/v1/openapi.json', async () => openApiDocument);
+  app.get('/api/v1/whoami', async (request) => {
+    const who = await identify(ctx, request);
+    return {
+      authenticated: !!who.subject,
+      ...(who.subject ? { subject: who.subject } : {}),
+      scopes: who.scopes,
+    };
+  });
+  await registerPreviewRoutes(app, ctx);
+  await registerLogRoutes(app, ctx);
+  await registerEventRoutes(app, ctx, opts);
+}
