@@ -3,11 +3,13 @@ import { crdsCommand } from './crds.ts';
 import { demoCommand } from './demo.ts';
 import { devCommand } from './dev.ts';
 import { runCommand } from './run.ts';
+import { serveCommand } from './serve.ts';
 
 const USAGE = `bosun: runs the jobs around your Kubernetes workloads
 
 usage:
   bosun run [flags]                    run the operator against the current kubeconfig (bosun run --help)
+  bosun serve [flags]                  the previews' REST API, webhooks and UI on their own (bosun serve --help)
   bosun crds                           print every CRD as YAML (bosun crds | kubectl apply -f -)
   bosun dev up|env|status|nodes|down   a local Kubernetes control plane (see bosun dev help)
   bosun demo                           start the local cluster and show Bosun at work
@@ -18,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run':
       return runCommand(rest);
+    case 'serve':
+      return serveCommand(rest);
     case 'crds':
       return crdsCommand();
     case 'dev':
