@@ -62,6 +62,10 @@ export const previewSpec = s.object(
     description: 'PreviewSpec names the commit to preview.',
     rules: [
       {
+        rule: 'self.repository == oldSelf.repository',
+        message: 'spec.repository cannot change: create a new Preview for another repository',
+      },
+      {
         rule: 'has(self.pullRequest) == has(self.targetBranch)',
         message:
           'set pullRequest and targetBranch together (a pull request preview), or neither (a branch preview)',

@@ -6,7 +6,7 @@ import type { KubeObject } from '../../src/runtime/kube-client.ts';
 import { Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
-import { eventsFor, getOrUndefined, kubectlApply, startOperator } from '../support/operator.ts';
+import { eventsFor, getOrUndefined, installCrds, kubectlApply, startOperator } from '../support/operator.ts';
 import {
   failing,
   labelled,
@@ -279,6 +279,7 @@ describe('Preview', () => {
   });
 
   it('rejects bad manifests at kubectl apply with a message that says what to fix', async (t) => {
+    await installCrds();
     const ns = await testNamespace(t, 'pv');
     const cases: [KubeObject, RegExp][] = [
       [preview(ns, 'a', { commit: 'HEAD' }), /spec\.commit/],
@@ -296,5 +297,10 @@ describe('Preview', () => {
     ];
     for (const [object, want] of cases)
       assert.match(await kubectlApply(object), want, JSON.stringify(object.spec));
+    assert.equal(await kubectlApply(preview(ns, 'moved')), '');
+    assert.match(
+      await kubectlApply(preview(ns, 'moved', { repository: 'other' })),
+      /spec\.repository cannot change/,
+    );
   });
 });

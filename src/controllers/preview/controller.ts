@@ -14,7 +14,7 @@ import { type ActDeps, type ActResult, actOnPreview } from './act.ts';
 import { planCapacity } from './capacity.ts';
 import { Expectations } from './expectations.ts';
 import { PREVIEW_LABEL } from './labels.ts';
-import { planPreview } from './lifecycle.ts';
+import { deployable, planPreview } from './lifecycle.ts';
 import {
   type Caps,
   DEFAULT_CAPS,
@@ -106,22 +106,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const deployment = (p: PreviewObject) => deps.deployments.get(namespace, appName(p));
   const job = (jobName: string) => deps.jobs.get(namespace, jobName);
   const template = (t: string) => deps.templates.get(namespace, t);
-  const noGrants = { admit: false, initialize: false, run: false, stop: false, undeploy: false };
-  // A preview that cannot be deployed (missing template, bad variables) gets no slot.
-  const blocked = (p: PreviewObject) =>
-    planPreview({
-      preview: p,
-      repository,
-      template,
-      job,
-      deployment: deployment(p),
-      grants: noGrants,
-      now,
-    }).status.conditions?.some(
-      (c) =>
-        c.type === 'Ready' &&
-        ['RepositoryNotFound', 'TemplateNotFound', 'InvalidTemplate'].includes(c.reason),
-    ) ?? false;
+  const blocked = (p: PreviewObject) => !deployable({ preview: p, repository, template });
   const grants = planCapacity(previews, deployment, caps, blocked);
   const plans = previews.map((p) => {
     const n = p.metadata.name as string;

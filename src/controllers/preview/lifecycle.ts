@@ -163,7 +163,12 @@ type Resolved =
   | { input: RenderInput; rendered: Rendered; appHash: string }
   | { reason: string; problem: string };
 
-function resolveInput(snap: PreviewSnapshot): Resolved {
+/** False while a preview cannot be deployed (no repository or template, a bad template): it gets no slot. */
+export function deployable(snap: Pick<PreviewSnapshot, 'preview' | 'repository' | 'template'>): boolean {
+  return !('problem' in resolveInput(snap));
+}
+
+function resolveInput(snap: Pick<PreviewSnapshot, 'preview' | 'repository' | 'template'>): Resolved {
   const { preview, repository } = snap;
   const ns = preview.metadata.namespace;
   if (!repository)
