@@ -43,7 +43,10 @@ it('SIGKILL at random during 50 previews: caps never exceeded, no Job duplicated
   let kills = 0;
   const seed = Number(process.env.CHAOS_SEED ?? Date.now());
   let state = seed;
-  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const random = () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
   t.diagnostic(`chaos seed ${seed} (CHAOS_SEED to replay)`);
   for (let round = 0; round < 4; round++) {
     // Let it work for a random while (measured in observed progress, not in sleeps).
