@@ -548,8 +548,29 @@ describe('planPreview', () => {
     const pl = plan(p, { grants: { run: true }, deployment: deployment(1, 1) });
     assert.deepEqual(created(pl), ['p-build-1234567']);
     assert.equal(pl.status.phase, 'Running');
-    assert.equal(reason(pl), 'Building');
+    assert.equal(reason(pl), 'Running');
+    const builtCondition = pl.status.conditions?.find((c) => c.type === 'Built');
+    assert.equal(builtCondition?.status, 'Unknown');
+    assert.equal(builtCondition?.reason, 'Building');
     assert.equal(pl.apply, undefined);
+    assert.equal(pl.status.deployedCommit, 'abcdef0123', 'the old commit still serves');
+  });
+
+  it('a stop during a rebuild stops the app of the previous commit', () => {
+    const p = preview('p', {
+      state: 'Stopped',
+      commit: '1234567aaa',
+      status: built({
+        initStatus: 'ready',
+        replicas: 1,
+        phase: 'Running',
+        buildCommit: '1234567aaa',
+        buildStatus: 'building',
+      }),
+    });
+    const pl = plan(p, { deployment: deployment(1, 1, 'h'), jobs: [job('p-build-1234567', 'Running')] });
+    assert.equal(pl.scale, 0);
+    assert.equal(pl.status.phase, 'Stopping');
   });
 
   it('re-applies nothing when the Deployment carries the hash of the rendered resources', () => {

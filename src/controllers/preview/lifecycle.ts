@@ -88,10 +88,13 @@ class Planner {
     return this.snap.preview;
   }
   ready(c: Omit<ConditionInput, 'type' | 'observedGeneration'>) {
+    this.condition('Ready', c);
+  }
+  condition(type: string, c: Omit<ConditionInput, 'type' | 'observedGeneration'>) {
     const generation = this.preview.metadata.generation;
     this.status.conditions = setCondition(
       this.status.conditions,
-      { type: 'Ready', observedGeneration: generation, ...c },
+      { type, observedGeneration: generation, ...c },
       this.snap.now,
     );
   }
@@ -147,9 +150,12 @@ export function planPreview(snap: PreviewSnapshot): PreviewPlan {
   });
   const resetting = resetRequested(snap.preview);
   if (resetting) p.status.resetToken = snap.preview.metadata.annotations?.[RESET_ANNOTATION];
-  if (!build(p, input, rendered, resetting)) return p.plan;
-  if (rendered.image) p.status.image = rendered.image;
-  if (!applyApp(p, resolved.appHash, () => renderApp(input, rendered))) return p.plan;
+  const built = build(p, input, rendered, resetting);
+  if (built === 'waiting') return p.plan;
+  if (built === 'built') {
+    if (rendered.image) p.status.image = rendered.image;
+    if (!applyApp(p, resolved.appHash, () => renderApp(input, rendered))) return p.plan;
+  }
   initializeAndScale(p, input, rendered, resetting);
   return p.plan;
 }
@@ -227,8 +233,14 @@ function checkRenders(input: RenderInput, rendered: Rendered): RenderCheck {
 }
 
 /** The build Job of the commit; false while there is nothing new to deploy. */
-function build(p: Planner, input: RenderInput, rendered: Rendered, resetting: boolean): boolean {
-  if (!input.template.spec.build) return true;
+/** The build Job of the commit: built, still waiting, or the previous commit's app serves meanwhile. */
+function build(
+  p: Planner,
+  input: RenderInput,
+  rendered: Rendered,
+  resetting: boolean,
+): 'built' | 'waiting' | 'previous' {
+  if (!input.template.spec.build) return 'built';
   const { old, status, preview } = p;
   const retry = resetting && old.buildStatus === 'error' && old.buildCommit === preview.spec.commit;
   if (old.buildCommit !== preview.spec.commit || retry) {
@@ -261,37 +273,25 @@ function build(p: Planner, input: RenderInput, rendered: Rendered, resetting: bo
       p.event('Warning', 'BuildFailed', `Job ${name} failed: ${outcomeText(outcome)}`);
     }
   }
-  if (status.buildStatus === 'success') return true;
   const failed = status.buildStatus === 'error';
-  if (old.deployedCommit) {
-    // The app of the previous commit keeps serving while the new one builds, or after it failed.
-    p.ready(
-      failed
-        ? {
-            status: 'False',
-            reason: 'BuildFailed',
-            message: `build Job ${status.buildJobName} failed; ${old.deployedCommit.slice(0, 7)} keeps serving`,
-          }
-        : {
-            status: old.phase === 'Running' ? 'True' : 'False',
-            reason: 'Building',
-            message: `building ${preview.spec.commit.slice(0, 7)}; ${old.deployedCommit.slice(0, 7)} keeps serving`,
-          },
-    );
-    return false;
-  }
+  p.condition('Built', {
+    status: status.buildStatus === 'success' ? 'True' : failed ? 'False' : 'Unknown',
+    reason: status.buildStatus === 'success' ? 'BuildSucceeded' : failed ? 'BuildFailed' : 'Building',
+    message: failed
+      ? `build Job ${status.buildJobName} failed (its logs are kept until undeploy); push a new commit or reset to retry`
+      : `build Job ${status.buildJobName} ${status.buildStatus === 'success' ? 'succeeded' : 'is running'}`,
+  });
+  if (status.buildStatus === 'success') return 'built';
+  // The app of the previous commit keeps serving (and starting and stopping) meanwhile.
+  if (old.deployedCommit) return 'previous';
   p.status.phase = failed ? 'Failed' : 'Building';
   p.status.appStatus = failed ? 'error' : 'building';
-  p.ready(
-    failed
-      ? {
-          status: 'False',
-          reason: 'BuildFailed',
-          message: `build Job ${status.buildJobName} failed (its logs are kept until undeploy); push a new commit or reset to retry`,
-        }
-      : { status: 'False', reason: 'Building', message: `build Job ${status.buildJobName} is running` },
-  );
-  return false;
+  p.ready({
+    status: 'False',
+    reason: failed ? 'BuildFailed' : 'Building',
+    message: status.conditions?.find((c) => c.type === 'Built')?.message ?? '',
+  });
+  return 'waiting';
 }
 
 /** Applies the app resources when they changed; false when they were rejected. */
