@@ -1,0 +1,669 @@
+// Benchmark of the Preview controller on one operator process (`bosun run` as a child):
+// previews held (memory, time to settle), API requests per preview lifecycle, a burst of new
+// previews converging under the caps (sampled from what really exists), and writes while idle;
+// beside each figure, kube-controller-manager measured in the same run on the same cluster.
+//   npm run bench:previews     (BENCH_PREVIEWS=10000, or BENCH_SIZES=1000,5000,10000 to see growth;
+//                               BENCH_BURST=100 BENCH_LIFECYCLE=100 BENCH_IDLE_SECONDS=60
+//                               BENCH_FILL_INIT=200 BENCH_CONCURRENCY=16)
+// A preview here is the smallest one a template can describe: a Preview, its initialize Job (one
+// pod that ends at once), a Deployment (1 container, 0 replicas while stopped) and a Service; no
+// build, no Ingress, no cleanup Job, no extra resources.
+import { request } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PREVIEW_REPOSITORIES, PREVIEW_TEMPLATES, PREVIEWS } from '../src/controllers/preview/model.ts';
+import { type KubeClient, type KubeObject, type ResourceRef, Resources } from '../src/runtime/kube-client.ts';
+import { inParallel } from '../src/runtime/parallel.ts';
+import { waitFor } from '../src/runtime/wait.ts';
+import { installCrdsFor } from './crds.ts';
+import { PreviewSampler } from './preview-sampler.ts';
+import {
+  benchCluster,
+  endBench,
+  ensureNamespace,
+  fmt,
+  metricSum,
+  rssMiB,
+  scrape,
+  startOperatorProcess,
+  table,
+} from './support.ts';
+
+const env = process.env;
+const sizes = (env.BENCH_SIZES ?? env.BENCH_PREVIEWS ?? '10000')
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
+const total = sizes.at(-1) as number;
+const MAX_RUNNING = 200;
+const MAX_INITIALIZING = 20;
+/** maxInitializing while filling (the cap is set back to 20 before anything is measured). */
+const fillInit = Number(env.BENCH_FILL_INIT ?? 200);
+const burst = Number(env.BENCH_BURST ?? 100);
+const lifecycleCount = Number(env.BENCH_LIFECYCLE ?? 100);
+const idleSeconds = Number(env.BENCH_IDLE_SECONDS ?? 60);
+const concurrency = Number(env.BENCH_CONCURRENCY ?? 16);
+/** Previews held initializing: their init pods run until the end of the bench. */
+const slowCount = MAX_INITIALIZING;
+const runningWanted = Math.min(MAX_RUNNING, Math.floor(((sizes[0] as number) - slowCount) / 2));
+if (!sizes.every((s) => Number.isInteger(s) && s > slowCount + 2))
+  throw new Error(`BENCH_SIZES/BENCH_PREVIEWS: sizes above ${slowCount + 2}, got ${sizes}`);
+const NS = 'bench-previews';
+const KCM_NS = 'bench-kcm';
+const SERVICES: ResourceRef = { group: '', version: 'v1', plural: 'services', namespaced: true };
+const SETTLE_MS = 1_800_000;
+
+const log = (line: string) => process.stderr.write(`# ${line}\n`);
+const range = (from: number, to: number) =>
+  Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+const seconds = (ms: number) => fmt(ms / 1000, 1);
+
+// Pods at once: running previews, init pods while filling, the lifecycle's and the burst's.
+const nodes = Math.ceil((MAX_RUNNING + fillInit + Math.max(burst, lifecycleCount)) / 100) + 1;
+const cluster = await benchCluster('previews', nodes);
+const { state, client } = cluster;
+const pids = {
+  kcm: state.components['kube-controller-manager'].pid,
+  apiserver: state.components['kube-apiserver'].pid,
+  etcd: state.components.etcd.pid,
+};
+await installCrdsFor(client);
+await ensureNamespace(client, NS);
+await ensureNamespace(client, KCM_NS);
+await widenServiceRange(client, total + burst + lifecycleCount);
+
+// Two templates: `fast` initializes at once; `slow` (the override of target branch `slow`)
+// initializes until the bench ends, so that 20 previews are held initializing.
+const app = { port: 8080, template: { spec: { containers: [{ name: 'web' }] } } };
+const initialize = (annotations?: Record<string, string>) => ({
+  template: {
+    ...(annotations ? { metadata: { annotations } } : {}),
+    spec: { containers: [{ name: 'init', args: ['seed'] }] },
+  },
+});
+for (const [name, spec] of [
+  ['fast', { initialize: initialize(), app }],
+  ['slow', { initialize: initialize({ 'kwok.bosun.dev/finish-after': '24h' }), app }],
+] as const)
+  await client.apply(PREVIEW_TEMPLATES, {
+    apiVersion: 'bosun.dev/v1alpha1',
+    kind: 'PreviewTemplate',
+    metadata: { name, namespace: NS },
+    spec,
+  });
+const repository = (name: string, capacity: Record<string, number>): KubeObject => ({
+  apiVersion: 'bosun.dev/v1alpha1',
+  kind: 'PreviewRepository',
+  metadata: { name, namespace: NS },
+  spec: {
+    repository: `acme/${name}`,
+    template: 'fast',
+    image: 'registry.example/shop:1',
+    pullRequestTargets: ['main'],
+    overrides: [{ branches: ['slow'], template: 'slow' }],
+    capacity,
+  },
+});
+await client.apply(
+  PREVIEW_REPOSITORIES,
+  repository('shop', { maxDeployed: total, maxRunning: MAX_RUNNING, maxInitializing: fillInit }),
+);
+await client.apply(
+  PREVIEW_REPOSITORIES,
+  repository('life', {
+    maxDeployed: lifecycleCount,
+    maxRunning: lifecycleCount,
+    maxInitializing: MAX_INITIALIZING,
+  }),
+);
+const setInitCap = (maxInitializing: number) =>
+  client.mergePatch(PREVIEW_REPOSITORIES, NS, 'shop', { spec: { capacity: { maxInitializing } } });
+
+/** A pull-request preview (never sticky, so maxDeployed may undeploy it). */
+const preview = (repo: string, name: string, pr: number, target = 'main', running = false): KubeObject => ({
+  apiVersion: 'bosun.dev/v1alpha1',
+  kind: 'Preview',
+  metadata: { name, namespace: NS },
+  spec: {
+    repository: repo,
+    branch: `fix-${pr}`,
+    targetBranch: target,
+    pullRequest: pr,
+    commit: pr.toString(16).padStart(10, 'a'),
+    ...(running ? { state: 'Running' } : {}),
+  },
+});
+
+const sampler = new PreviewSampler(client, NS, 'shop');
+await sampler.start();
+const metricsPort = 20080 + Math.floor(Math.random() * 1000);
+const operator = startOperatorProcess(state.kubeconfig, [
+  `--namespace=${NS}`,
+  `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+  '--health-probe-bind-address=0',
+]);
+await waitFor(() => scrape(metricsPort), { what: 'operator metrics', timeoutMs: 60_000 });
+const kcmMetrics = await scrapeKcm().catch((e) => {
+  log(`kube-controller-manager metrics not readable (${(e as Error).message}): its request counts are n/a`);
+  return undefined;
+});
+
+// --- Counters -------------------------------------------------------------------------------
+interface Counts {
+  at: number;
+  requests: number;
+  writes: number;
+  passes: number;
+  passSeconds: number;
+  kcmRequests: number;
+  kcmWrites: number;
+}
+const WRITE_VERBS = ['POST', 'PUT', 'PATCH', 'DELETE'];
+const writesIn = (text: string) =>
+  WRITE_VERBS.reduce((n, verb) => n + metricSum(text, 'rest_client_requests_total', `method="${verb}"`), 0);
+async function counts(): Promise<Counts> {
+  const op = await scrape(metricsPort);
+  const kcm = kcmMetrics === undefined ? undefined : await scrapeKcm();
+  return {
+    at: Date.now(),
+    requests: metricSum(op, 'rest_client_requests_total'),
+    writes: writesIn(op),
+    passes: metricSum(op, 'controller_runtime_reconcile_time_seconds_count', 'controller="preview"'),
+    passSeconds: metricSum(op, 'controller_runtime_reconcile_time_seconds_sum', 'controller="preview"'),
+    kcmRequests: kcm ? metricSum(kcm, 'rest_client_requests_total') : Number.NaN,
+    kcmWrites: kcm ? writesIn(kcm) : Number.NaN,
+  };
+}
+const delta = (a: Counts, b: Counts) => ({
+  ms: b.at - a.at,
+  requests: b.requests - a.requests,
+  writes: b.writes - a.writes,
+  passes: b.passes - a.passes,
+  meanPassMs: ((b.passSeconds - a.passSeconds) / Math.max(1, b.passes - a.passes)) * 1000,
+  kcmRequests: b.kcmRequests - a.kcmRequests,
+  kcmWrites: b.kcmWrites - a.kcmWrites,
+});
+
+/** Waits until the operator has written nothing for `quietMs` and its preview queue is empty. */
+async function quiet(quietMs = 3000): Promise<void> {
+  let last = await counts();
+  let since = Date.now();
+  await waitFor(
+    async () => {
+      const now = await counts();
+      const depth = metricSum(await scrape(metricsPort), 'workqueue_depth', 'name="preview"');
+      if (now.writes !== last.writes || depth > 0) {
+        last = now;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs || { pending: `queue depth ${depth}, still writing` };
+    },
+    { what: 'the operator to be quiet', timeoutMs: SETTLE_MS, intervalMs: 500 },
+  );
+}
+
+const phaseOf = (name: string) => sampler.phases.get(name);
+async function waitNames(names: string[], ok: (phase: string | undefined) => boolean, what: string) {
+  await waitFor(
+    async () => {
+      const missing = names.filter((n) => !ok(phaseOf(n)));
+      return (
+        missing.length === 0 || {
+          pending: `${missing.length}/${names.length} left, e.g. ${missing[0]} (${phaseOf(missing[0] as string)})`,
+        }
+      );
+    },
+    { what, timeoutMs: SETTLE_MS, intervalMs: 250 },
+  );
+}
+const createAll = (objects: KubeObject[], limit = concurrency) =>
+  inParallel(objects, limit, async (o) => {
+    await client.create(PREVIEWS, o);
+  });
+const patchAll = (names: string[], patch: object) =>
+  inParallel(names, concurrency, async (n) => {
+    await client.mergePatch(PREVIEWS, NS, n, patch);
+  });
+const deleteAll = (names: string[]) =>
+  inParallel(names, concurrency, async (n) => {
+    await client.delete(PREVIEWS, NS, n);
+  });
+
+// --- 1. API requests per preview lifecycle (repository `life`), and a bare Deployment's --------
+log(`lifecycle of ${lifecycleCount} previews`);
+const lifeNames = range(0, lifecycleCount).map((i) => `life-pr${i + 1}`);
+const lifeSteps: [string, () => Promise<void>][] = [
+  [
+    'create → Stopped (initialized)',
+    async () => {
+      await createAll(lifeNames.map((n, i) => preview('life', n, i + 1)));
+      await waitNames(lifeNames, (p) => p === 'Stopped', 'lifecycle previews Stopped');
+    },
+  ],
+  [
+    'start → Running',
+    async () => {
+      await patchAll(lifeNames, { spec: { state: 'Running' } });
+      await waitNames(lifeNames, (p) => p === 'Running', 'lifecycle previews Running');
+    },
+  ],
+  [
+    'stop → Stopped (pods gone)',
+    async () => {
+      await patchAll(lifeNames, { spec: { state: 'Stopped' } });
+      await waitNames(lifeNames, (p) => p === 'Stopped', 'lifecycle previews Stopped again');
+    },
+  ],
+  [
+    'undeploy → gone (nothing labelled left)',
+    async () => {
+      await deleteAll(lifeNames);
+      await waitNames(lifeNames, (p) => p === undefined, 'lifecycle previews gone');
+    },
+  ],
+];
+const lifeRows: ReturnType<typeof delta>[] = [];
+for (const [, step] of lifeSteps) {
+  const before = await counts();
+  await step();
+  await quiet();
+  lifeRows.push(delta(before, await counts()));
+}
+log(`lifecycle of ${lifecycleCount} bare Deployments + Services through kube-controller-manager`);
+const kcmRows = await kcmLifecycle(lifecycleCount);
+
+// --- 2. Previews held: fill to each size, settle, measure ------------------------------------
+const heldRows: (string | number)[][] = [];
+let filled = 0;
+let slowNames: string[] = [];
+for (const [sizeIndex, size] of sizes.entries()) {
+  const before = await counts();
+  const started = Date.now();
+  if (slowNames.length) {
+    await deleteAll(slowNames);
+    await waitNames(slowNames, (p) => p === undefined, 'the initializing previews undeployed');
+  }
+  await setInitCap(fillInit);
+  const fast = range(filled, size - slowCount);
+  log(
+    `filling: ${fast.length} previews (${filled} → ${size - slowCount}), then ${slowCount} held initializing`,
+  );
+  const fastNames = fast.map((i) => `shop-pr${i + 1}`);
+  let createdCount = 0;
+  const progress = setInterval(() => {
+    const c = sampler.phaseCounts();
+    log(
+      `  ${createdCount}/${fast.length} created, phases ${JSON.stringify(c)}, operator RSS ${fmt(rssMiB(operator.pid as number), 0)} MiB, ` +
+        `kube-apiserver ${fmt(rssMiB(pids.apiserver), 0)} MiB, etcd ${fmt(rssMiB(pids.etcd), 0)} MiB`,
+    );
+  }, 15_000);
+  await inParallel(fast, concurrency, async (i) => {
+    await client.create(PREVIEWS, preview('shop', `shop-pr${i + 1}`, i + 1, 'main', i < runningWanted));
+    createdCount++;
+  });
+  await waitNames(
+    fastNames,
+    (p) => p === 'Stopped' || p === 'Running',
+    `${fast.length} previews initialized`,
+  );
+  filled = size - slowCount;
+  await setInitCap(MAX_INITIALIZING);
+  slowNames = range(0, slowCount).map((k) => `shop-slow${sizeIndex}-${k}`);
+  await createAll(slowNames.map((n, k) => preview('shop', n, 1_000_000 + sizeIndex * 1000 + k, 'slow')));
+  const want = { Running: runningWanted, Initializing: slowCount, Stopped: size - slowCount - runningWanted };
+  await waitFor(
+    async () => {
+      const c = sampler.phaseCounts();
+      const ok =
+        Object.entries(want).every(([phase, n]) => c[phase] === n) &&
+        Object.values(c).reduce((a, b) => a + b, 0) === size &&
+        sampler.current.initializing === slowCount;
+      return ok || { pending: `phases ${JSON.stringify(c)}, want ${JSON.stringify(want)}` };
+    },
+    { what: `${size} previews settled`, timeoutMs: SETTLE_MS, intervalMs: 250 },
+  );
+  const settledMs = Date.now() - started;
+  clearInterval(progress);
+  await quiet();
+  await sleep(5000);
+  const d = delta(before, await counts());
+  const op = await scrape(metricsPort);
+  const opRss = rssMiB(operator.pid as number);
+  const kcmRss = rssMiB(pids.kcm);
+  heldRows.push([
+    size,
+    `${runningWanted} / ${sampler.current.initializing}`,
+    seconds(settledMs),
+    fmt(opRss),
+    fmt(metricSum(op, 'nodejs_heap_size_used_bytes') / 2 ** 20),
+    fmt(kcmRss),
+    fmt(opRss / kcmRss, 2),
+    fmt(rssMiB(pids.apiserver)),
+    fmt(rssMiB(pids.etcd)),
+    d.passes,
+    fmt(d.meanPassMs, 0),
+  ]);
+  log(`held ${size}: ${heldRows.at(-1)?.join(' | ')}`);
+}
+
+// --- 3. Idle writes -----------------------------------------------------------------------------
+log(`idle for ${idleSeconds} s`);
+const idleStart = await counts();
+await sleep(idleSeconds * 1000);
+const idle = delta(idleStart, await counts());
+
+// --- 4. A burst of new previews under the caps, at maxDeployed ----------------------------------
+// The held initializing previews go first (they hold every init slot), so the burst finds
+// slowCount free deploy slots and makes room for the rest by undeploying idle previews.
+await deleteAll(slowNames);
+await waitNames(slowNames, (p) => p === undefined, 'the initializing previews undeployed');
+await quiet();
+log(`burst of ${burst} previews at maxDeployed ${total}`);
+const burstNames = range(0, burst).map((k) => `shop-burst-pr${2_000_000 + k}`);
+sampler.resetMax();
+const burstBefore = await counts();
+const burstStart = Date.now();
+await createAll(
+  burstNames.map((n, k) => preview('shop', n, 2_000_000 + k)),
+  burst,
+);
+await waitFor(
+  async () => {
+    const c = sampler.phaseCounts();
+    const left = burstNames.filter((n) => phaseOf(n) !== 'Stopped');
+    return (
+      (left.length === 0 && !c.Undeploying && !c.Pending) || {
+        pending: `${left.length} burst previews not Stopped, phases ${JSON.stringify(c)}`,
+      }
+    );
+  },
+  { what: 'the burst to converge', timeoutMs: SETTLE_MS, intervalMs: 100 },
+);
+const burstMs = Date.now() - burstStart;
+const burstMax = { ...sampler.max };
+await quiet();
+const burstCost = delta(burstBefore, await counts());
+const kcmBurstMs = await kcmBurst(burst);
+const finalRss = rssMiB(operator.pid as number);
+operator.kill('SIGTERM');
+sampler.stop();
+
+// --- Tables -------------------------------------------------------------------------------------
+const caps = { deployed: total, running: MAX_RUNNING, initializing: MAX_INITIALIZING };
+const exceeded = (Object.keys(caps) as (keyof typeof caps)[]).filter((k) => burstMax[k] > caps[k]);
+const per = (n: number, count: number) => fmt(n / count, 1);
+process.stdout.write(`\n${cluster.startingState}\n`);
+process.stdout.write(
+  table(
+    `Previews held by one operator (repository caps maxDeployed ${total}, maxRunning ${MAX_RUNNING}, ` +
+      `maxInitializing ${MAX_INITIALIZING}; filled with maxInitializing ${fillInit}, ${concurrency} creates at once)`,
+    [
+      'previews',
+      'running / initializing',
+      'time to settle s',
+      'Bosun RSS MiB',
+      'Bosun heap MiB',
+      'KCM RSS MiB',
+      'RSS ratio Bosun/KCM',
+      'kube-apiserver RSS MiB',
+      'etcd RSS MiB',
+      'preview passes',
+      'mean pass ms',
+    ],
+    heldRows,
+  ),
+);
+process.stdout.write(
+  '\nA preview: Preview, initialize Job + its Succeeded pod, Deployment (1 container; 0 replicas unless running, + ReplicaSet), ' +
+    'Service (+ EndpointSlice); no build, Ingress, cleanup or extra resources. ' +
+    'Time to settle includes creating the previews and running their initialize Jobs.\n',
+);
+const lifeTable = lifeSteps.map(([name], i) => {
+  const b = lifeRows[i] as ReturnType<typeof delta>;
+  const k = kcmRows[i];
+  return [
+    name,
+    per(b.requests, lifecycleCount),
+    per(b.writes, lifecycleCount),
+    per(b.passes, lifecycleCount),
+    per(b.kcmRequests, lifecycleCount),
+    k ? per(k.kcmRequests, lifecycleCount) : 'n/a',
+  ];
+});
+const sum = (rows: ReturnType<typeof delta>[], key: 'requests' | 'writes' | 'passes' | 'kcmRequests') =>
+  rows.reduce((n, r) => n + r[key], 0);
+lifeTable.push([
+  'whole lifecycle',
+  per(sum(lifeRows, 'requests'), lifecycleCount),
+  per(sum(lifeRows, 'writes'), lifecycleCount),
+  per(sum(lifeRows, 'passes'), lifecycleCount),
+  per(sum(lifeRows, 'kcmRequests'), lifecycleCount),
+  per(sum(kcmRows, 'kcmRequests'), lifecycleCount),
+]);
+process.stdout.write(
+  table(
+    `API requests per preview lifecycle (${lifecycleCount} previews at once, Bosun's rest_client_requests_total)`,
+    [
+      'step',
+      'Bosun requests / preview',
+      'of which writes',
+      'preview passes / preview',
+      'KCM requests / preview (same step)',
+      'KCM requests / bare Deployment+Service (same step)',
+    ],
+    lifeTable,
+  ),
+);
+process.stdout.write(
+  table(
+    `Burst of ${burst} new previews at maxDeployed ${total} (${slowCount} free slots, the rest by undeploying idle previews)`,
+    ['figure', 'Bosun', 'kube-controller-manager', 'ratio'],
+    [
+      [
+        `burst → all Stopped and the undeployed gone (s) / ${burst} Deployments 0 → 1 available (s)`,
+        seconds(burstMs),
+        seconds(kcmBurstMs),
+        fmt(burstMs / kcmBurstMs, 2),
+      ],
+      [
+        'max deployed / running / initializing while converging (caps)',
+        `${burstMax.deployed} / ${burstMax.running} / ${burstMax.initializing} (${caps.deployed} / ${caps.running} / ${caps.initializing})`,
+        '',
+        '',
+      ],
+      [
+        'preview passes while converging, mean pass ms',
+        `${burstCost.passes}, ${fmt(burstCost.meanPassMs, 0)}`,
+        '',
+        '',
+      ],
+      ['API requests while converging (writes)', `${burstCost.requests} (${burstCost.writes})`, '', ''],
+    ],
+  ),
+);
+process.stdout.write(
+  table(
+    `Idle: ${idleSeconds} s after settling at ${total} previews`,
+    ['figure', 'Bosun', 'kube-controller-manager'],
+    [
+      ['write requests (POST/PUT/PATCH/DELETE)', idle.writes, fmtCount(idle.kcmWrites)],
+      ['all requests', idle.requests, fmtCount(idle.kcmRequests)],
+      ['preview passes', idle.passes, ''],
+      ['RSS MiB at the end', fmt(finalRss), fmt(rssMiB(pids.kcm))],
+    ],
+  ),
+);
+process.stdout.write(
+  '\nKCM RSS is the whole kube-controller-manager (Deployments, ReplicaSets, Jobs, Pods, ...).\n',
+);
+if (exceeded.length) {
+  process.stderr.write(`# a cap was exceeded during the burst: ${exceeded.join(', ')}\n`);
+  await endBench(cluster, 1);
+}
+await endBench(cluster);
+
+// --- Helpers ------------------------------------------------------------------------------------
+function fmtCount(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'n/a';
+}
+
+/** The cluster's Service range is a /24: a ServiceCIDR adds room for one Service per preview. */
+async function widenServiceRange(client: KubeClient, services: number): Promise<void> {
+  if (services < 200) return;
+  const ref: ResourceRef = {
+    group: 'networking.k8s.io',
+    version: 'v1',
+    plural: 'servicecidrs',
+    namespaced: false,
+  };
+  await client.apply(ref, {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'ServiceCIDR',
+    metadata: { name: 'bench-previews' },
+    spec: { cidrs: ['10.96.0.0/16'] },
+  });
+  await waitFor(
+    async () =>
+      (await client.get(ref, undefined, 'bench-previews')).status?.conditions?.some(
+        (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+      ),
+    { what: 'the ServiceCIDR bench-previews Ready' },
+  );
+}
+
+/** kube-controller-manager's /metrics (allowed without authorization on the dev cluster). */
+function scrapeKcm(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: state.ports.controllerManager,
+        path: '/metrics',
+        rejectUnauthorized: false, // the dev cluster's own certificate, on loopback
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => {
+          body += c;
+        });
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function bare(i: number): KubeObject[] {
+  const labels = { app: `bare-${i}` };
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: `bare-${i}`, namespace: KCM_NS, labels: { bench: 'kcm' } },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: 'web', image: 'registry.example/shop:1' }] },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `bare-${i}`, namespace: KCM_NS },
+      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    },
+  ];
+}
+
+async function kcmDeployments(what: string, ok: (d: KubeObject) => boolean, count: number) {
+  await waitFor(
+    async () => {
+      const list = (await client.list(Resources.deployments, KCM_NS, { labelSelector: 'bench=kcm' })).items;
+      const done = list.filter(ok).length;
+      return (
+        (list.length === count && done === count) || { pending: `${done}/${count} (${list.length} exist)` }
+      );
+    },
+    { what, timeoutMs: SETTLE_MS, intervalMs: 100 },
+  );
+}
+function observed(d: KubeObject): boolean {
+  return d.status?.observedGeneration === d.metadata.generation;
+}
+function scaleAll(count: number, replicas: number): Promise<void> {
+  return inParallel(range(0, count), concurrency, async (i) => {
+    await client.mergePatch(Resources.deployments, KCM_NS, `bare-${i}`, { spec: { replicas } });
+  });
+}
+
+/** The same steps for bare Deployments + Services: what kube-controller-manager requests for them. */
+async function kcmLifecycle(count: number): Promise<ReturnType<typeof delta>[]> {
+  if (kcmMetrics === undefined) return [];
+  const rows: ReturnType<typeof delta>[] = [];
+  const step = async (work: () => Promise<void>) => {
+    const before = await counts();
+    await work();
+    await sleep(3000); // let trailing status writes land
+    rows.push(delta(before, await counts()));
+  };
+  await step(async () => {
+    await inParallel(range(0, count), concurrency, async (i) => {
+      const [deployment, service] = bare(i) as [KubeObject, KubeObject];
+      await client.create(SERVICES, service);
+      await client.create(Resources.deployments, deployment);
+    });
+    await kcmDeployments('bare Deployments observed', observed, count);
+  });
+  await step(async () => {
+    await scaleAll(count, 1);
+    await kcmDeployments(
+      'bare Deployments available',
+      (d) => observed(d) && d.status?.availableReplicas === 1,
+      count,
+    );
+  });
+  await step(async () => {
+    await scaleAll(count, 0);
+    await kcmDeployments('bare Deployments scaled to 0', (d) => observed(d) && !d.status?.replicas, count);
+  });
+  await step(async () => {
+    await inParallel(range(0, count), concurrency, async (i) => {
+      await client.delete(Resources.deployments, KCM_NS, `bare-${i}`, 'Background');
+      await client.delete(SERVICES, KCM_NS, `bare-${i}`);
+    });
+    await waitFor(
+      async () => {
+        const left =
+          (await client.list(Resources.pods, KCM_NS)).items.length +
+          (await client.list(Resources.replicaSets, KCM_NS)).items.length;
+        return left === 0 || { pending: `${left} pods and ReplicaSets left` };
+      },
+      { what: 'bare Deployments gone', timeoutMs: SETTLE_MS, intervalMs: 250 },
+    );
+  });
+  return rows;
+}
+
+/** Deployments created at 0, then all scaled to 1 at once: ms until every one is available. */
+async function kcmBurst(count: number): Promise<number> {
+  await inParallel(range(0, count), concurrency, async (i) => {
+    await client.create(Resources.deployments, bare(i)[0] as KubeObject);
+  });
+  await kcmDeployments('burst Deployments observed', observed, count);
+  const started = Date.now();
+  await scaleAll(count, 1);
+  await kcmDeployments(
+    'burst Deployments available',
+    (d) => observed(d) && d.status?.availableReplicas === 1,
+    count,
+  );
+  return Date.now() - started;
+}
