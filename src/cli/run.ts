@@ -25,6 +25,7 @@ export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the e
   --preview-max-initializing N      default cap for repositories that set none (BOSUN_PREVIEW_MAX_INITIALIZING; default: 2)
   --preview-max-running N           (BOSUN_PREVIEW_MAX_RUNNING; default: 6)
   --preview-max-deployed N          (BOSUN_PREVIEW_MAX_DEPLOYED; default: 10)
+  --github-api-url URL              GitHub's REST API for statuses, comments, deployments (BOSUN_GITHUB_API_URL; default: https://api.github.com)
   --log-level LEVEL                 trace, debug, info, warn, error (BOSUN_LOG_LEVEL; default: info)`;
 
 const env = process.env;
@@ -43,6 +44,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       'health-probe-bind-address': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
       'http-address': { type: 'string' },
+      'github-api-url': { type: 'string' },
       'tokens-secret': { type: 'string' },
       'public-reads': { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -106,6 +108,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   registerControllers(manager, {
     workers,
     previewCaps: Object.fromEntries(Object.entries(previewCaps).filter(([, v]) => v !== undefined)),
+    githubApiUrl: values['github-api-url'] ?? env.BOSUN_GITHUB_API_URL,
   });
 
   const httpAddress = values['http-address'] ?? env.BOSUN_HTTP_ADDRESS;

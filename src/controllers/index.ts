@@ -2,14 +2,16 @@
 import type { Manager } from '../runtime/manager.ts';
 import { setupDaemonJobController } from './daemonjob/controller.ts';
 import { setupDeploymentHookController } from './deploymenthook/controller.ts';
+import { setupPreviewGitHubController } from './preview-github/controller.ts';
 import { setupPreviewController } from './preview/controller.ts';
 import type { Caps } from './preview/model.ts';
 
 export function registerControllers(
   mgr: Manager,
-  opts: { workers: number; previewCaps?: Partial<Caps> },
+  opts: { workers: number; previewCaps?: Partial<Caps>; githubApiUrl?: string },
 ): void {
   setupDeploymentHookController(mgr, opts);
   setupDaemonJobController(mgr, opts);
   setupPreviewController(mgr, { workers: opts.workers, caps: opts.previewCaps });
+  setupPreviewGitHubController(mgr, opts);
 }

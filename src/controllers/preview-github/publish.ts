@@ -1,0 +1,128 @@
+// Sends one report to GitHub: the commit status, the deployment and its status, and the pull
+// request's comment (created once, then edited). Ids GitHub hands back are saved on the preview at
+// once (`save`), so that a later failure does not lead to a second deployment or comment.
+import type { RepositoryClient } from '../../github/client.ts';
+import type { PreviewObject } from '../preview/model.ts';
+import {
+  COMMENT_ANNOTATION,
+  commentMarker,
+  DEPLOYMENT_ANNOTATION,
+  REPORTED_ANNOTATION,
+  type Report,
+  STATUS_CONTEXT,
+} from './report.ts';
+
+export interface Known {
+  /** The deployment created for `deploymentCommit`. */
+  deploymentId?: number;
+  deploymentCommit?: string;
+  /** The pull request's comment, from this preview or another of the same pull request. */
+  commentId?: number;
+  /** Whether this preview speaks for its pull request (the newest of it). */
+  ownsComment: boolean;
+}
+
+export type Save = (annotations: Record<string, string>) => Promise<void>;
+
+export async function publish(
+  gh: RepositoryClient,
+  preview: PreviewObject,
+  report: Report,
+  known: Known,
+  save: Save,
+): Promise<void> {
+  const { octokit, owner, repo } = gh;
+  const sha = preview.spec.commit;
+  if (report.status)
+    await octokit.rest.repos.createCommitStatus({
+      owner,
+      repo,
+      sha,
+      state: report.status.state,
+      context: STATUS_CONTEXT,
+      description: report.status.description,
+      ...(report.status.targetUrl ? { target_url: report.status.targetUrl } : {}),
+    });
+
+  let deploymentId = known.deploymentCommit === sha ? known.deploymentId : undefined;
+  if (report.level === 'undeployed') deploymentId = known.deploymentId;
+  else if (deploymentId === undefined) {
+    const created = await octokit.rest.repos.createDeployment({
+      owner,
+      repo,
+      ref: sha,
+      environment: report.environment,
+      description: report.deployment.description,
+      transient_environment: true,
+      production_environment: false,
+      auto_merge: false,
+      required_contexts: [],
+    });
+    if (!('id' in created.data))
+      throw new Error(`GitHub created no deployment: ${JSON.stringify(created.data)}`);
+    deploymentId = created.data.id;
+    // `created/<sha>` tells a retry that this commit's deployment exists, whatever fails next.
+    await save({ [DEPLOYMENT_ANNOTATION]: String(deploymentId), [REPORTED_ANNOTATION]: `created/${sha}` });
+  }
+  if (deploymentId !== undefined)
+    await octokit.rest.repos.createDeploymentStatus({
+      owner,
+      repo,
+      deployment_id: deploymentId,
+      state: report.deployment.state,
+      description: report.deployment.description,
+      ...(report.deployment.environmentUrl ? { environment_url: report.deployment.environmentUrl } : {}),
+      auto_inactive: true,
+    });
+
+  if (report.comment && known.ownsComment) {
+    const number = preview.spec.pullRequest as number;
+    const marker = commentMarker(`${preview.metadata.namespace}/${preview.spec.repository}`, number);
+    let commentId = known.commentId ?? (await findComment(gh, number, marker));
+    if (commentId !== undefined) {
+      const edited = await octokit.rest.issues
+        .updateComment({ owner, repo, comment_id: commentId, body: report.comment })
+        .then(
+          () => true,
+          (e: { status?: number }) => {
+            // Someone deleted the comment: write a new one.
+            if (e.status === 404) return false;
+            throw e;
+          },
+        );
+      if (!edited) commentId = undefined;
+    }
+    if (commentId === undefined) {
+      const created = await octokit.rest.issues.createComment({
+        owner,
+        repo,
+        issue_number: number,
+        body: report.comment,
+      });
+      commentId = created.data.id;
+    }
+    if (commentId !== known.commentId) await save({ [COMMENT_ANNOTATION]: String(commentId) });
+  }
+}
+
+/** Bosun's earlier comment on the pull request, found by its marker (a restart lost nothing). */
+async function findComment(
+  gh: RepositoryClient,
+  number: number,
+  marker: string,
+): Promise<number | undefined> {
+  const { octokit, owner, repo } = gh;
+  for (let page = 1; page <= 10; page++) {
+    const { data } = await octokit.rest.issues.listComments({
+      owner,
+      repo,
+      issue_number: number,
+      per_page: 100,
+      page,
+    });
+    const mine = data.find((c) => c.body?.startsWith(marker));
+    if (mine) return mine.id;
+    if (data.length < 100) return undefined;
+  }
+  return undefined;
+}

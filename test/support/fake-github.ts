@@ -1,0 +1,236 @@
+// A loopback GitHub for tests. Every request is checked against GitHub's published REST
+// description (@octokit/openapi, api.github.com): the method and path must be an operation of it,
+// the JSON body must validate against the operation's request schema (unknown top-level fields
+// refused too), and the credentials must be a token it knows or, for the App flow, a JWT signed by
+// the App's key. Answers are the spec's own examples (fresh ids for creations); failures (5xx,
+// 429 with headers) are served on demand. Every call is recorded.
+import { createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { Ajv, type ValidateFunction } from 'ajv';
+
+const require = createRequire(import.meta.url);
+
+// biome-ignore lint/suspicious/noExplicitAny: GitHub's description is plain JSON
+type Json = any;
+
+export interface Call {
+  method: string;
+  path: string;
+  operationId: string;
+  params: Record<string, string>;
+  body: Json;
+  status: number;
+  /** Why the request was refused ('' when it was valid). */
+  problem: string;
+}
+
+interface Operation {
+  method: string;
+  template: string;
+  regex: RegExp;
+  names: string[];
+  op: Json;
+}
+
+let spec: { operations: Operation[] } | undefined;
+
+/** The description is large (70 MB dereferenced): read it once per process. */
+function loadSpec() {
+  spec ??= (() => {
+    const file = require.resolve('@octokit/openapi/generated/api.github.com.deref.json');
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    const operations: Operation[] = [];
+    for (const [template, item] of Object.entries<Json>(doc.paths))
+      for (const method of ['get', 'post', 'patch', 'put', 'delete']) {
+        if (!item[method]) continue;
+        const names: string[] = [];
+        const source = template.replace(/\{([^}]+)\}/g, (_m, n: string) => {
+          names.push(n);
+          return '([^/]+)';
+        });
+        operations.push({
+          method: method.toUpperCase(),
+          template,
+          regex: new RegExp(`^${source}$`),
+          names,
+          op: item[method],
+        });
+      }
+    // Literal segments win over parameters (/repos/{o}/{r}/issues/comments/{id} over .../issues/{n}/...).
+    operations.sort((a, b) => a.names.length - b.names.length);
+    return { operations };
+  })();
+  return spec;
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true, logger: false, validateFormats: false });
+const validators = new Map<string, ValidateFunction>();
+
+function bodyValidator(op: Json): ValidateFunction | undefined {
+  const schema = op.requestBody?.content?.['application/json']?.schema;
+  if (!schema) return undefined;
+  let v = validators.get(op.operationId);
+  if (!v) {
+    // GitHub ignores unknown fields; Bosun must not send any, so they are refused here.
+    const strict =
+      schema.type === 'object' && schema.properties ? { ...schema, additionalProperties: false } : schema;
+    v = ajv.compile(strict);
+    validators.set(op.operationId, v);
+  }
+  return v;
+}
+
+function example(op: Json, status: string): Json {
+  const content = op.responses?.[status]?.content?.['application/json'];
+  if (!content) return undefined;
+  const first = content.examples ? Object.values<Json>(content.examples)[0]?.value : content.example;
+  return structuredClone(first);
+}
+
+export interface App {
+  appId: number;
+  installationId: number;
+  /** PEM of the App's public key: installation tokens are given only to JWTs it verifies. */
+  publicKey: string;
+}
+
+export interface FakeGitHub {
+  url: string;
+  calls: Call[];
+  /** Calls of one operation, e.g. 'repos/create-commit-status'. */
+  callsOf(operationId: string): Call[];
+  /** Tokens accepted as `token X` / `Bearer X`. */
+  tokens: Set<string>;
+  addApp(app: App): void;
+  /** The next `times` requests (optionally of one operation) get `status` with `headers`. */
+  failNext(times: number, status: number, headers?: Record<string, string>, operationId?: string): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeGitHub(): Promise<FakeGitHub> {
+  const { operations } = loadSpec();
+  const calls: Call[] = [];
+  const tokens = new Set<string>();
+  const apps = new Map<number, App>();
+  const failures: { times: number; status: number; headers: Record<string, string>; operationId?: string }[] =
+    [];
+  let nextId = 1000;
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const method = req.method ?? 'GET';
+      const call: Call = {
+        method,
+        path: url.pathname,
+        operationId: '',
+        params: {},
+        body: undefined,
+        status: 0,
+        problem: '',
+      };
+      calls.push(call);
+      const answer = (status: number, body: Json, headers: Record<string, string> = {}) => {
+        call.status = status;
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+        res.end(body === undefined ? '' : JSON.stringify(body));
+      };
+      const refuse = (status: number, problem: string) => {
+        call.problem = problem;
+        answer(status, { message: problem, documentation_url: 'https://docs.github.com/rest' });
+      };
+      const operation = operations.find((o) => o.method === method && o.regex.test(url.pathname));
+      if (!operation) return refuse(404, `${method} ${url.pathname} is no operation of GitHub's REST API`);
+      const { op } = operation;
+      call.operationId = op.operationId;
+      const match = operation.regex.exec(url.pathname) as RegExpExecArray;
+      operation.names.forEach((n, i) => {
+        call.params[n] = decodeURIComponent(match[i + 1] as string);
+      });
+      const raw = Buffer.concat(chunks).toString('utf8');
+      if (raw) {
+        try {
+          call.body = JSON.parse(raw);
+        } catch {
+          return refuse(400, 'Problems parsing JSON');
+        }
+      }
+      const validate = bodyValidator(op);
+      if (validate) {
+        if (op.requestBody?.required && call.body === undefined) return refuse(422, 'a body is required');
+        if (call.body !== undefined && !validate(call.body))
+          return refuse(422, `invalid body for ${op.operationId}: ${ajv.errorsText(validate.errors)}`);
+      } else if (call.body !== undefined && method !== 'GET' && Object.keys(call.body).length) {
+        return refuse(422, `${op.operationId} takes no body`);
+      }
+      const auth = req.headers.authorization ?? '';
+      const [scheme, credential = ''] = auth.split(' ');
+      if (op.operationId === 'apps/create-installation-access-token') {
+        const app = apps.get(Number(call.params.installation_id));
+        const problem = app ? checkJwt(credential, app) : `no installation ${call.params.installation_id}`;
+        if (scheme?.toLowerCase() !== 'bearer' || problem)
+          return refuse(401, problem || 'A JSON web token is required');
+      } else if (!['token', 'bearer'].includes(scheme?.toLowerCase() ?? '') || !tokens.has(credential)) {
+        return refuse(401, 'Bad credentials');
+      }
+      const failure = failures.find((f) => !f.operationId || f.operationId === op.operationId);
+      if (failure) {
+        if (--failure.times <= 0) failures.splice(failures.indexOf(failure), 1);
+        call.problem = `failure asked by the test (${failure.status})`;
+        return answer(failure.status, { message: 'injected failure' }, failure.headers);
+      }
+      const status = Object.keys(op.responses ?? {}).find((s) => /^2/.test(s)) ?? '200';
+      let body = example(op, status);
+      if (op.operationId === 'apps/create-installation-access-token') {
+        const token = `ghs_${randomBytes(12).toString('hex')}`;
+        tokens.add(token);
+        body = { ...body, token, expires_at: new Date(Date.now() + 3600_000).toISOString() };
+      } else if (method === 'POST' && body && typeof body === 'object' && 'id' in body) {
+        body.id = nextId++;
+      }
+      answer(Number(status), body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    callsOf: (id) => calls.filter((c) => c.operationId === id && !c.problem),
+    tokens,
+    addApp: (app) => void apps.set(app.installationId, app),
+    failNext: (times, status, headers = {}, operationId) =>
+      void failures.push({ times, status, headers, operationId }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** '' when the JWT is an RS256 token of this App, signed by its key and valid now; else why not. */
+function checkJwt(jwt: string, app: App): string {
+  const [header, payload, signature] = jwt.split('.');
+  if (!header || !payload || !signature) return 'not a JWT';
+  const head = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+  if (head.alg !== 'RS256') return `JWT algorithm ${head.alg}, not RS256`;
+  const ok = verifySignature(
+    'RSA-SHA256',
+    Buffer.from(`${header}.${payload}`),
+    createPublicKey(app.publicKey),
+    Buffer.from(signature, 'base64url'),
+  );
+  if (!ok) return 'JWT signature does not verify with the App public key';
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  const now = Math.floor(Date.now() / 1000);
+  if (String(claims.iss) !== String(app.appId)) return `JWT issuer ${claims.iss}, not App ${app.appId}`;
+  if (!(claims.exp > now) || claims.exp - claims.iat > 600 + 60) return 'JWT expired or valid too long';
+  if (claims.iat > now + 60) return 'JWT issued in the future';
+  return '';
+}
