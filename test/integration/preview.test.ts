@@ -122,6 +122,7 @@ describe('Preview', () => {
       {
         build: {
           image: 'r/${commit}',
+          backoffLimit: 0,
           template: { metadata: failing, spec: { containers: [{ name: 'b', image: 'kaniko' }] } },
         },
       },
