@@ -1,6 +1,6 @@
 // The HTTP server of previews: the REST API, the GitHub webhook receiver and the web UI, on one
 // fastify instance. `bosun serve` runs it alone; `bosun run --http-address` inside the operator.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { installErrorHandlers } from './api/errors.ts';
 import { registerApiRoutes } from './api/routes.ts';
 import type { HttpContext } from './context.ts';
@@ -18,12 +18,8 @@ export interface HttpServerOptions {
 export function createHttpServer(ctx: HttpContext, opts: HttpServerOptions = {}): FastifyInstance {
   const app = Fastify({
     loggerInstance: ctx.log.child({ component: 'http' }),
-    disableRequestLogging: true,
-    bodyLimit: 1024 * 1024,
-    // Event and log streams never go idle: a stop closes them.
-    forceCloseConnections: true,
-    // Our own IDs in logs; a client's X-Request-Id is not trusted.
-    requestIdLogLabel: 'requestId',
+    // One line per request from our onResponse hook, not fastify's two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
   }) as unknown as FastifyInstance;
   installErrorHandlers(app);
   app.addHook('onResponse', async (request, reply) => {

@@ -58,6 +58,14 @@ export function toHttpError(e: unknown): HttpError {
   }
   const fe = e as Partial<FastifyError>;
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return new HttpError(413, 'PayloadTooLarge', 'the body is over the limit (1 MiB)');
+    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return new HttpError(
+        415,
+        'UnsupportedMediaType',
+        'send the body as JSON, with Content-Type: application/json',
+      );
     const message =
       fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? `the body is not valid JSON: ${fe.message}` : fe.message;
     return new HttpError(fe.statusCode, CAMEL[fe.statusCode] ?? 'BadRequest', message ?? 'bad request');

@@ -189,6 +189,7 @@ const action = (verb: string, description: string) => ({
       '400': error('A bad namespace or name.'),
       ...authErrors,
       '404': error('No such preview, or a namespace this server does not serve.'),
+      '415': error('A body that is not JSON (none is needed).'),
     },
   },
 });
@@ -260,6 +261,8 @@ export const openApiDocument = {
           '400': error('Not a JSON object, or a bad namespace.'),
           ...authErrors,
           '404': error('No such PreviewRepository, or a namespace this server does not serve.'),
+          '413': error('A body over 1 MiB.'),
+          '415': error('A body that is not application/json.'),
           '422': error('Invalid fields (listed in error.fields).'),
         },
       },

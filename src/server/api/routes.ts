@@ -12,6 +12,8 @@ export async function registerApiRoutes(
   ctx: HttpContext,
   opts: EventsOptions = {},
 ): Promise<void> {
+  // JSON only: a text body is a 415, not a string to parse.
+  app.removeContentTypeParser('text/plain');
   app.get('/api/v1/openapi.json', async () => openApiDocument);
   app.get('/api/v1/whoami', async (request) => {
     const who = await identify(ctx, request);
