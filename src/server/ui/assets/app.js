@@ -438,8 +438,11 @@ function render() {
     let entry = state.rendered.get(item.key);
     if (!entry || entry.sig !== sig) {
       const el = item.kind === 'repo' ? renderRepo(item) : renderRow(item);
-      if (entry?.el.contains(document.activeElement)) restoreFocus(entry.el, el);
-      entry?.el.replaceWith(el);
+      if (entry) {
+        if (entry.el.contains(document.activeElement)) restoreFocus(entry.el, el);
+        if (entry.el === cursor) cursor = cursor.nextElementSibling;
+        entry.el.remove();
+      }
       entry = { sig, el };
     }
     keep.set(item.key, entry);
@@ -476,16 +479,18 @@ function render() {
   }
 }
 
-/** Keeps keyboard focus on the same button when its row is re-rendered under it. */
-function restoreFocus(oldEl, newEl) {
+/** Keeps keyboard focus on the same button (or its start/stop twin) when its row is re-rendered. */
+function restoreFocus(_oldEl, newEl) {
   const focused = document.activeElement;
-  const action = focused?.dataset?.action;
+  const { action, name } = focused?.dataset ?? {};
   if (!action) return;
-  const same = [...newEl.querySelectorAll('button[data-action]')].find(
-    (b) => b.dataset.name === focused.dataset.name && b.dataset.action === action,
-  );
-  if (same) queueMicrotask(() => same.focus());
-  else if (oldEl) queueMicrotask(() => newEl.focus?.());
+  const twin = { start: 'stop', stop: 'start' }[action];
+  const buttons = [...newEl.querySelectorAll('button[data-action]')].filter((b) => b.dataset.name === name);
+  const next =
+    buttons.find((b) => b.dataset.action === action) ??
+    buttons.find((b) => b.dataset.action === twin) ??
+    buttons.find((b) => b.dataset.action === 'logs');
+  if (next) queueMicrotask(() => next.focus());
 }
 
 function updateRepoOptions() {
@@ -603,11 +608,17 @@ function setupActions() {
 
 // ---------------------------------------------------------------- logs
 
+/** The step whose log tells most about the preview now. */
 function defaultStep(p) {
-  if (p?.phase === 'Building') return 'build';
-  if (p?.phase === 'Initializing' || p?.initStatus === 'failed') return 'init';
-  if (p?.phase === 'Undeploying') return 'cleanup';
-  if (p?.buildStatus === 'failure' || p?.buildStatus === 'failed') return 'build';
+  const phase = p?.phase;
+  if (phase === 'Pending' || phase === 'Building') return 'build';
+  if (phase === 'Initializing') return 'init';
+  if (phase === 'Undeploying') return 'cleanup';
+  if (phase === 'Stopped') return 'init';
+  if (phase === 'Failed') {
+    if (p.buildStatus === 'error') return 'build';
+    if (p.initStatus === 'failed') return 'init';
+  }
   return 'app';
 }
 
