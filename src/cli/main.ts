@@ -2,6 +2,7 @@
 import { crdsCommand } from './crds.ts';
 import { demoCommand } from './demo.ts';
 import { devCommand } from './dev.ts';
+import { previewCommand } from './preview.ts';
 import { runCommand } from './run.ts';
 import { serveCommand } from './serve.ts';
 
@@ -13,6 +14,7 @@ usage:
   bosun crds                           print every CRD as YAML (bosun crds | kubectl apply -f -)
   bosun dev up|env|status|nodes|down   a local Kubernetes control plane (see bosun dev help)
   bosun demo                           start the local cluster and show Bosun at work
+  bosun preview list|create|start|stop|reset|undeploy|logs   previews from a terminal (bosun preview help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -28,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return devCommand(rest);
     case 'demo':
       return demoCommand(rest);
+    case 'preview':
+      return previewCommand(rest);
     case undefined:
     case 'help':
     case '--help':
