@@ -2,6 +2,7 @@
 // route, the auth matrix enumerated from the OpenAPI document, every response validated against
 // that document, server-sent events, pod logs served by kwok, and a table of bad requests.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -18,13 +19,15 @@ import { silentLogger } from '../../src/runtime/log.ts';
 import { Informer } from '../../src/runtime/manager.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { WatchCache } from '../../src/runtime/watch-cache.ts';
+import { openEventStreams } from '../../src/server/api/events.ts';
 import { openApiDocument } from '../../src/server/api/openapi.ts';
 import { createHttpServer } from '../../src/server/app.ts';
 import { TokenAuthenticator } from '../../src/server/auth.ts';
-import { testClient, testNamespace } from '../support/cluster.ts';
+import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { installCrds, startOperator } from '../support/operator.ts';
 import { preview, repository, template } from '../support/previews.ts';
 
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const TOKENS = { viewer: 'view-9f8e7d6c5b4a', ci: 'ci-1a2b3c4d5e6f', root: 'root-0a9b8c7d6e5f' };
 const SECRETS = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
 
@@ -654,14 +657,8 @@ describe('REST API (bosun run --http-address)', () => {
     });
     await auth.start();
     t.after(() => auth.stop());
-    const app = createHttpServer({
-      client,
-      previews,
-      repositories,
-      log: silentLogger,
-      auth,
-      namespaces: [ns],
-    });
+    const ctx = { client, previews, repositories, log: silentLogger, auth, namespaces: [ns] };
+    const app = createHttpServer(ctx, { heartbeatMs: 100 });
     t.after(() => app.close());
     const list = await until('the preview listed without a token', async () => {
       const r = await app.inject({ method: 'GET', url: '/api/v1/previews' });
@@ -681,6 +678,20 @@ describe('REST API (bosun run --http-address)', () => {
       headers: { authorization: `Bearer ${TOKENS.root}` },
     });
     assert.equal(withToken.statusCode, 202);
+    // Events without a token: snapshot, heartbeats, and the subscription ends with the client.
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    const abort = new AbortController();
+    const res = await fetch(`${address}/api/v1/events`, { signal: abort.signal });
+    assert.equal(res.status, 200);
+    let text = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      text += Buffer.from(chunk).toString('utf8');
+      if (text.includes(': heartbeat')) break;
+    }
+    assert.match(text, /^event: snapshot\ndata: \{"items":\[\{"namespace":/);
+    assert.equal(openEventStreams(ctx), 1);
+    abort.abort();
+    await until('the stream to unsubscribe', async () => openEventStreams(ctx) === 0, 10_000);
     // A token added to the Secret works without a restart.
     await client.mergePatch(SECRETS, ns, 'api-tokens', { stringData: { late: 'operate:late-7a6b5c4d3e2f' } });
     await until(
@@ -695,5 +706,66 @@ describe('REST API (bosun run --http-address)', () => {
       },
       30_000,
     );
+  });
+
+  it('bosun serve: its own caches, health endpoints, the same API', async (t) => {
+    await installCrds();
+    const ns = await testNamespace(t, 'serve');
+    const client = await testClient();
+    await client.create(PREVIEW_REPOSITORIES, repository(ns, 'shop'));
+    await client.create(PREVIEWS, preview(ns, 'shop-main-abcdef0'));
+    const { kubeconfig } = await testCluster();
+    const [port, health] = [await freePort(), await freePort()];
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'serve',
+        `--kubeconfig=${kubeconfig}`,
+        `--namespace=${ns}`,
+        `--http-address=127.0.0.1:${port}`,
+        `--health-probe-bind-address=127.0.0.1:${health}`,
+        '--public-reads',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c));
+    child.stderr.on('data', (c: Buffer) => (output += c));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    t.after(async () => {
+      child.kill('SIGTERM');
+      await exited;
+    });
+    await until(
+      'bosun serve to be ready',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`bosun serve exited: ${output}`);
+        const r = await fetch(`http://127.0.0.1:${health}/readyz`).catch(() => undefined);
+        return r?.status === 200 || { pending: r ? await r.text() : 'not listening' };
+      },
+      30_000,
+    );
+    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+    const list = (await (await fetch(`http://127.0.0.1:${port}/api/v1/previews`)).json()) as {
+      items: { name: string }[];
+    };
+    assert.deepEqual(
+      list.items.map((v: { name: string }) => v.name),
+      ['shop-main-abcdef0'],
+    );
+    const start = await fetch(
+      `http://127.0.0.1:${port}/api/v1/namespaces/${ns}/previews/shop-main-abcdef0/start`,
+      {
+        method: 'POST',
+      },
+    );
+    assert.equal(start.status, 401, 'no --tokens-secret: nothing can be changed');
+    assert.match(
+      ((await start.json()) as { error: { message: string } }).error.message,
+      /needs a token with scope operate/,
+    );
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, `bosun serve stops cleanly on SIGTERM: ${output.slice(-500)}`);
   });
 });

@@ -14,10 +14,15 @@ export interface EventsOptions {
   heartbeatMs?: number;
 }
 
+const streams = new WeakMap<HttpContext, Set<Subscriber>>();
+/** Open event streams of a server's context (for tests and diagnostics). */
+export const openEventStreams = (ctx: HttpContext) => streams.get(ctx)?.size ?? 0;
+
 export const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext, opts: EventsOptions = {}) {
   const subscribers = new Set<Subscriber>();
+  streams.set(ctx, subscribers);
   ctx.previews.onEvent((e) => {
     for (const s of subscribers) s(e);
   });
@@ -64,5 +69,4 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
       request.log.debug({ streams: subscribers.size }, 'event stream closed');
     });
   });
-  return { subscribers };
 }
