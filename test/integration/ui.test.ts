@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import type { ResourceRef } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { openUi, testBrowser } from '../support/browser.ts';
@@ -38,6 +39,22 @@ const card = (name: string) => `article.card[aria-label="${name}"]`;
 const badge = (name: string) => `${card(name)} .badge`;
 const MUTATING =
   'button[data-action="start"], button[data-action="stop"], button[data-action="reset"], button[data-action="undeploy"]';
+
+/** Waits for the card's phase badge; a timeout says what the page showed (card, notice). */
+async function waitBadge(page: Page, name: string, want: string, timeout: number) {
+  try {
+    await page.locator(badge(name), { hasText: want }).waitFor({ timeout });
+  } catch (e) {
+    const shown = await page
+      .locator(card(name))
+      .textContent({ timeout: 1000 })
+      .catch(() => 'no card');
+    const notice = await page.textContent('#notice');
+    throw new Error(
+      `${name} never showed ${want}: card "${shown}", notice "${notice}" (${(e as Error).message})`,
+    );
+  }
+}
 
 describe('web UI', () => {
   it('live list, stop button, streamed logs, filters; no buttons and 401 without a token', async (t) => {
@@ -91,7 +108,7 @@ describe('web UI', () => {
       preview(ns, 'shop-pr7-89abcde', { branch: 'fix-cart', pullRequest: 7, commit: '89abcdef01' }),
     );
     await page.waitForSelector(card('shop-pr7-89abcde'), { timeout: 30_000 });
-    await page.locator(badge('shop-main-abcdef0'), { hasText: 'Running' }).waitFor({ timeout: 90_000 });
+    await waitBadge(page, 'shop-main-abcdef0', 'Running', 90_000);
     const commitLink = page.locator(`${card('shop-main-abcdef0')} a[href$="/commit/abcdef0123"]`);
     assert.equal(await commitLink.getAttribute('href'), 'https://github.com/acme/shop/commit/abcdef0123');
     assert.equal(
@@ -116,7 +133,7 @@ describe('web UI', () => {
     await page.click(`${card('shop-main-abcdef0')} button[data-action="stop"]`);
     await waitPreview(client, ns, 'shop-main-abcdef0', phase('Stopped'), 'Stopped by the UI');
     assert.equal((await client.get(PREVIEWS, ns, 'shop-main-abcdef0')).spec.state, 'Stopped');
-    await page.locator(badge('shop-main-abcdef0'), { hasText: 'Stopped' }).waitFor({ timeout: 30_000 });
+    await waitBadge(page, 'shop-main-abcdef0', 'Stopped', 30_000);
     await page.waitForSelector(`${card('shop-main-abcdef0')} button[data-action="start"]`);
 
     // Filters and search narrow the list; the URL keeps them.
@@ -134,14 +151,15 @@ describe('web UI', () => {
     await page.fill('#f-branch', '');
 
     if (process.env.BOSUN_UI_SCREENSHOT) {
-      await page.click(`${card('shop-main-abcdef0')} button[data-action="logs"]`);
-      assert.equal(
-        await page.getAttribute('#logs', 'data-step'),
-        'init',
-        'a stopped preview opens its init log',
-      );
+      // docs/images/preview-ui.png: one preview running with its app log open
+      await page.click(`${card('shop-pr7-89abcde')} button[data-action="start"]`);
+      await waitBadge(page, 'shop-pr7-89abcde', 'Running', 90_000);
+      await page.click(`${card('shop-pr7-89abcde')} button[data-action="logs"]`);
       await page.locator('#logs-text', { hasText: SIMULATED_LOG }).waitFor({ timeout: 30_000 });
+      await page.setViewportSize({ width: 1280, height: 640 });
       await page.screenshot({ path: process.env.BOSUN_UI_SCREENSHOT });
+      await page.click(`${card('shop-pr7-89abcde')} button[data-action="stop"]`);
+      await waitBadge(page, 'shop-pr7-89abcde', 'Stopped', 90_000);
     }
 
     // A visitor without a token reads (public reads) but sees no mutating button, and the API says 401.
