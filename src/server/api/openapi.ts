@@ -172,6 +172,10 @@ const pathParam = (name: string, description: string) => ({
 const nsName = [pathParam('namespace', 'The namespace.'), pathParam('name', 'The Preview.')];
 const readAuth = { security: [{}, { bearerAuth: [] }], 'x-bosun-scope': 'read' };
 const operateAuth = { security: [{ bearerAuth: [] }], 'x-bosun-scope': 'operate' };
+const serverErrors = {
+  '502': error('The Kubernetes API server failed, or refused this server (its RBAC).'),
+  '503': error('The watch caches have not synced yet; retry.'),
+};
 const authErrors = {
   '401': error('No token, a malformed Authorization header or an unknown token.'),
   '403': error('The token lacks the scope.'),
@@ -188,6 +192,7 @@ const action = (verb: string, description: string) => ({
       '202': json(ref('PreviewView'), 'Accepted: the operator acts on it.'),
       '400': error('A bad namespace or name.'),
       ...authErrors,
+      ...serverErrors,
       '404': error('No such preview, or a namespace this server does not serve.'),
       '415': error('A body that is not JSON (none is needed).'),
     },
@@ -242,6 +247,7 @@ export const openApiDocument = {
           '200': json(ref('PreviewList'), 'One page.'),
           '400': error('A bad filter, limit or continue token.'),
           ...authErrors,
+          ...serverErrors,
           '404': error('A namespace this server does not serve.'),
         },
       },
@@ -260,6 +266,7 @@ export const openApiDocument = {
           '201': json(ref('PreviewView'), 'Created.'),
           '400': error('Not a JSON object, or a bad namespace.'),
           ...authErrors,
+          ...serverErrors,
           '404': error('No such PreviewRepository, or a namespace this server does not serve.'),
           '413': error('A body over 1 MiB.'),
           '415': error('A body that is not application/json.'),
@@ -278,6 +285,7 @@ export const openApiDocument = {
           '200': json(ref('PreviewView'), 'The preview.'),
           '400': error('A bad namespace or name.'),
           ...authErrors,
+          ...serverErrors,
           '404': error('No such preview.'),
         },
       },
@@ -291,6 +299,7 @@ export const openApiDocument = {
           '202': json(ref('PreviewView'), 'Accepted: the preview as it was when deleted.'),
           '400': error('A bad namespace or name.'),
           ...authErrors,
+          ...serverErrors,
           '404': error('No such preview.'),
         },
       },
@@ -320,6 +329,7 @@ export const openApiDocument = {
           '200': { description: 'The log.', content: { 'text/plain': { schema: { type: 'string' } } } },
           '400': error('A bad step, follow or container.'),
           ...authErrors,
+          ...serverErrors,
           '404': error('No such preview, or no pod for that step.'),
           '409': error('The pod has no log yet (its container is not running).'),
         },
@@ -340,6 +350,7 @@ export const openApiDocument = {
           },
           '400': error('A bad filter.'),
           ...authErrors,
+          ...serverErrors,
           '404': error('A namespace this server does not serve.'),
         },
       },
