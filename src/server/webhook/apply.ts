@@ -11,6 +11,7 @@ export interface Outcome {
   name: string;
   /** created, updated, deleted, or why nothing changed. */
   result: string;
+  changed: boolean;
 }
 
 const ATTEMPTS = 8;
@@ -19,11 +20,21 @@ export async function applyAction(client: KubeClient, action: Action): Promise<O
   switch (action.type) {
     case 'undeploy': {
       const deleted = await client.delete(PREVIEWS, action.namespace, action.name);
-      return { action: action.type, name: action.name, result: deleted ? 'deleted' : 'already gone' };
+      return {
+        action: action.type,
+        name: action.name,
+        result: deleted ? 'deleted' : 'already gone',
+        changed: deleted,
+      };
     }
     case 'create': {
       const { created } = await client.createIfAbsent(PREVIEWS, action.preview);
-      return { action: action.type, name: nameOf(action.preview), result: created ? 'created' : 'exists' };
+      return {
+        action: action.type,
+        name: nameOf(action.preview),
+        result: created ? 'created' : 'exists',
+        changed: created,
+      };
     }
     case 'upsert':
       return upsert(client, action.preview);
@@ -32,14 +43,14 @@ export async function applyAction(client: KubeClient, action: Action): Promise<O
 
 async function upsert(client: KubeClient, incoming: PreviewObject): Promise<Outcome> {
   const { namespace, name } = incoming.metadata as { namespace: string; name: string };
-  const outcome = (result: string): Outcome => ({ action: 'upsert', name, result });
+  const outcome = (result: string, changed = true): Outcome => ({ action: 'upsert', name, result, changed });
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const existing = await client.get<PreviewObject>(PREVIEWS, namespace, name).catch((e) => {
       if (isNotFound(e)) return undefined;
       throw e;
     });
     const merge = mergePullRequest(existing, incoming);
-    if (merge.do === 'skip') return outcome(merge.reason);
+    if (merge.do === 'skip') return outcome(merge.reason, false);
     try {
       if (merge.do === 'create') {
         await client.create(PREVIEWS, incoming);

@@ -1,6 +1,6 @@
 // POST /webhooks/github: GitHub's deliveries, verified with the PreviewRepository's HMAC key, then
 // planned (plan.ts, pure) and applied through the API server (apply.ts). Answers: 202 when
-// something changed or was asked to change, 200 when the event is ignored (logged), 400 for a
+// something changed, 200 when nothing changed (ignored, replayed or older; logged), 400 for a
 // malformed payload, 401 for a missing or wrong signature, 404 for an unknown repository, 413 for a
 // body over 1 MiB.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -98,9 +98,11 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: HttpConte
         for (const action of plan.actions) outcomes.push(await applyAction(ctx.client, action));
       }
       recent.add(delivery);
-      if (!outcomes.length) {
-        rlog.info({ repository: fullName, reasons: ignored }, 'webhook ignored');
-        return reply.code(200).send({ ignored: ignored.join('; ') });
+      if (!outcomes.some((o) => o.changed)) {
+        rlog.info({ repository: fullName, reasons: ignored, outcomes }, 'webhook changed nothing');
+        return reply
+          .code(200)
+          .send({ ignored: [...ignored, ...outcomes.map((o) => `${o.name}: ${o.result}`)].join('; ') });
       }
       rlog.info({ repository: fullName, outcomes }, 'webhook applied');
       return reply

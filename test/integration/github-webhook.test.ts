@@ -1,0 +1,298 @@
+// GitHub in and out on the real control plane: signed webhooks posted to `bosun run
+// --http-address` create, move and undeploy previews; every refused delivery leaves the cluster as
+// it was; the reporter posts statuses, one comment and deployments to a fake GitHub that checks
+// each request against GitHub's REST description.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { sign } from '@octokit/webhooks-methods';
+import { waitFor } from '../../src/runtime/wait.ts';
+import { DELIVERY_ANNOTATION } from '../../src/server/webhook/plan.ts';
+import { testClient, testNamespace } from '../support/cluster.ts';
+import { startFakeGitHub } from '../support/fake-github.ts';
+import {
+  branchPush,
+  deletingPush,
+  forRepository,
+  type Payload,
+  pullRequest,
+} from '../support/github-examples.ts';
+import { createWebhookSecret, freePort, postWebhook, secretValue } from '../support/github-webhooks.ts';
+import { getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
+import {
+  PREVIEW_REPOSITORIES,
+  PREVIEW_TEMPLATES,
+  PREVIEWS,
+  repository,
+  template,
+  waitPreview,
+} from '../support/previews.ts';
+
+const sha = (n: number) => n.toString(16).padStart(40, 'c');
+
+test('GitHub webhooks in, reports out', async (t) => {
+  const client = await testClient();
+  await installCrds();
+  const ns = await testNamespace(t, 'gh');
+  const gh = await startFakeGitHub();
+  t.after(() => gh.close());
+  gh.tokens.add('ghp_fake');
+  await createWebhookSecret(client, ns, 'hook', `s3cret-${randomUUID()}`);
+  await client.create(
+    { group: '', version: 'v1', plural: 'secrets', namespaced: true },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'github', namespace: ns },
+      stringData: { token: 'ghp_fake' },
+    },
+  );
+  const secret = await secretValue(client, ns, 'hook');
+  // No build or init: a preview is Stopped (deployed, idle) within seconds.
+  await client.create(
+    PREVIEW_TEMPLATES,
+    template(ns, 'web', { build: undefined, initialize: undefined, cleanup: undefined }),
+  );
+  const github = {
+    image: 'registry.local/web:1',
+    webhookSecretRef: { name: 'hook', key: 'secret' },
+    credentials: { tokenSecretRef: { name: 'github', key: 'token' } },
+  };
+  await client.create(
+    PREVIEW_REPOSITORIES,
+    repository(ns, 'shop', { branches: ['main', 'feature/*'], ...github }),
+  );
+  await client.create(PREVIEW_REPOSITORIES, repository(ns, 'app', { previewPer: 'PullRequest', ...github }));
+  await client.create(PREVIEW_REPOSITORIES, repository(ns, 'open', { branches: ['*'] })); // no webhook secret
+  const port = await freePort();
+  const operator = await startOperator(t, {
+    namespaces: [ns],
+    args: [`--http-address=127.0.0.1:${port}`, `--github-api-url=${gh.url}`],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok, {
+    what: 'the HTTP server',
+  });
+
+  const previews = async () => (await client.list(PREVIEWS, ns)).items;
+  /** What a webhook decides of every Preview (the controller's own writes aside): equal means nothing changed. */
+  const state = async () =>
+    (await previews())
+      .map((p) =>
+        JSON.stringify([p.metadata.name, p.metadata.uid, p.metadata.annotations?.[DELIVERY_ANNOTATION], p.spec]),
+      )
+      .sort()
+      .join('\n');
+  const push = (repo: string, ref: string, after: string): Payload => {
+    const p = forRepository(branchPush(), repo);
+    p.ref = ref;
+    p.after = after;
+    return p;
+  };
+  const post = (event: string, payload: Payload, extra: { delivery?: string; secret?: string } = {}) =>
+    postWebhook(url, { event, body: JSON.stringify(payload), secret: secret, ...extra });
+
+  await t.test('refused deliveries change nothing', async () => {
+    const before = await state();
+    const body = JSON.stringify(push('acme/shop', 'refs/heads/main', sha(1)));
+    const cases: [string, Parameters<typeof postWebhook>[1], number][] = [
+      ['no signature', { event: 'push', body }, 401],
+      [
+        'a signature of another body',
+        {
+          event: 'push',
+          body,
+          signature: await sign(secret, 'another body'),
+        },
+        401,
+      ],
+      ['a signature with another secret', { event: 'push', body, secret: 'not-the-secret' }, 401],
+      ['a garbage signature', { event: 'push', body, signature: 'sha1=abc' }, 401],
+      [
+        'a repository without webhookSecretRef',
+        { event: 'push', body: JSON.stringify(push('acme/open', 'refs/heads/main', sha(1))), secret },
+        401,
+      ],
+      ['malformed JSON, signed', { event: 'push', body: '{"repository": ', secret }, 400],
+      [
+        'no commit, signed',
+        { event: 'push', body: JSON.stringify({ ...JSON.parse(body), after: undefined }), secret },
+        400,
+      ],
+      [
+        'an unknown repository, signed',
+        { event: 'push', body: JSON.stringify(push('acme/unknown', 'refs/heads/main', sha(1))), secret },
+        404,
+      ],
+      [
+        'a body over 1 MiB',
+        {
+          event: 'push',
+          body: JSON.stringify({ ...JSON.parse(body), padding: 'x'.repeat(1024 * 1024) }),
+          secret,
+        },
+        413,
+      ],
+    ];
+    for (const [what, delivery, code] of cases) {
+      const res = await postWebhook(url, delivery);
+      assert.equal(res.status, code, `${what}: ${JSON.stringify(res.body)}`);
+      assert.equal((res.body as { error?: { code: number } }).error?.code, code, `${what}: JSON error`);
+    }
+    assert.equal(await state(), before, 'no Preview created or changed');
+  });
+
+  await t.test(
+    'a push creates a preview per commit; a replay changes nothing; an unmatched branch is ignored',
+    async () => {
+      const delivery = randomUUID();
+      const first = await post('push', push('acme/shop', 'refs/heads/feature/cart', sha(1)), { delivery });
+      assert.equal(first.status, 202, JSON.stringify(first.body));
+      const name = `shop-feature-cart-${sha(1).slice(0, 7)}`;
+      const p = await client.get(PREVIEWS, ns, name);
+      assert.equal(p.spec.branch, 'feature/cart');
+      assert.equal(p.metadata.annotations?.[DELIVERY_ANNOTATION], delivery);
+      const before = await state();
+      const replay = await post('push', push('acme/shop', 'refs/heads/feature/cart', sha(1)), { delivery });
+      assert.equal(replay.status, 200);
+      const other = await post('push', push('acme/shop', 'refs/heads/experiment', sha(2)));
+      assert.equal(other.status, 200);
+      assert.match(JSON.stringify(other.body), /matches none of spec.branches/);
+      assert.equal(await state(), before);
+    },
+  );
+
+  await t.test(
+    'the reporter: pending then success with the preview URL, a deployment with statuses',
+    async () => {
+      const name = `shop-feature-cart-${sha(1).slice(0, 7)}`;
+      const p = await waitPreview(client, ns, name, (x) => x.status?.phase === 'Stopped', 'Stopped');
+      const reported = await waitFor(
+        async () => {
+          const statuses = gh.callsOf('repos/create-commit-status').filter((c) => c.params.sha === sha(1));
+          return statuses.some((c) => c.body.state === 'success')
+            ? statuses
+            : { pending: JSON.stringify(statuses.map((c) => c.body.state)) };
+        },
+        { what: 'a success status for the commit' },
+      );
+      assert.equal(reported[0]?.body.state, 'pending');
+      assert.equal(reported.at(-1)?.body.target_url, p.status.url);
+      assert.equal(reported.at(-1)?.body.context, 'bosun/preview');
+      const deployments = gh.callsOf('repos/create-deployment').filter((c) => c.body.ref === sha(1));
+      assert.equal(deployments.length, 1);
+      assert.equal(deployments[0]?.body.environment, `preview/${name}`);
+      await waitFor(
+        async () =>
+          (await client.get(PREVIEWS, ns, name)).metadata.annotations?.['bosun.dev/github-reported'] ===
+          `stopped/${sha(1)}`,
+        { what: 'the reported annotation' },
+      );
+      // Settled: nothing more is sent while nothing changes.
+      const calls = gh.calls.length;
+      await client.mergePatch(PREVIEWS, ns, name, { metadata: { labels: { touched: 'yes' } } });
+      await waitFor(async () => (await client.get(PREVIEWS, ns, name)).metadata.labels?.touched === 'yes', {
+        what: 'the label',
+      });
+      const res = await fetch(`http://127.0.0.1:${operator.metricsPort}/metrics`);
+      assert.ok(res.ok);
+      assert.equal(gh.calls.length, calls, 'idle previews cost no GitHub call');
+      assert.deepEqual(
+        gh.calls.filter((c) => c.problem),
+        [],
+        'every request valid against the REST description',
+      );
+    },
+  );
+
+  await t.test('a deleted branch undeploys its previews; the deployment goes inactive', async () => {
+    const name = `shop-feature-cart-${sha(1).slice(0, 7)}`;
+    const del = forRepository(deletingPush(), 'acme/shop');
+    del.ref = 'refs/heads/feature/cart';
+    const res = await post('push', del);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    await waitFor(
+      async () => !(await getOrUndefined(client, PREVIEWS, ns, name)) || { pending: 'still there' },
+      {
+        what: `${name} undeployed`,
+        timeoutMs: 90_000,
+      },
+    );
+    await waitFor(
+      async () => gh.callsOf('repos/create-deployment-status').some((c) => c.body.state === 'inactive'),
+      { what: 'an inactive deployment status' },
+    );
+  });
+
+  await t.test(
+    'per pull request: a burst converges to the newest commit; one comment; closed undeploys',
+    async () => {
+      const events = Array.from({ length: 8 }, (_, i) => {
+        const p = forRepository(pullRequest(i === 0 ? 'opened' : 'synchronize'), 'acme/app');
+        p.number = 7;
+        p.pull_request.number = 7;
+        p.pull_request.base.ref = 'main';
+        p.pull_request.head.sha = sha(100 + i);
+        p.pull_request.updated_at = new Date(Date.UTC(2026, 4, 1, 10, 0, i)).toISOString();
+        return p;
+      });
+      // Delivered out of order and at once: the newest event must win whatever the order.
+      const order = [3, 7, 0, 5, 1, 6, 2, 4].map((i) => events[i] as Payload);
+      const results = await Promise.all(order.map((p) => post('pull_request', p)));
+      assert.ok(
+        results.every((r) => r.status === 202 || r.status === 200),
+        JSON.stringify(results),
+      );
+      const p = await waitPreview(client, ns, 'app-pr7', (x) => x.status?.phase === 'Stopped', 'Stopped');
+      assert.equal(p.spec.commit, sha(107));
+      assert.equal((await previews()).filter((x) => x.spec.repository === 'app').length, 1);
+      // A replay of an older delivery does not move it back.
+      const older = await post('pull_request', events[2] as Payload);
+      assert.equal(older.status, 200);
+      assert.equal((await client.get(PREVIEWS, ns, 'app-pr7')).spec.commit, sha(107));
+
+      await waitFor(
+        async () =>
+          gh
+            .callsOf('repos/create-commit-status')
+            .some((c) => c.params.sha === sha(107) && c.body.state === 'success'),
+        { what: 'success on the newest commit' },
+      );
+      const closed = forRepository(pullRequest('closed'), 'acme/app');
+      closed.number = 7;
+      closed.pull_request.number = 7;
+      closed.pull_request.merged = true;
+      const res = await post('pull_request', closed);
+      assert.equal(res.status, 202);
+      await waitFor(
+        async () => !(await getOrUndefined(client, PREVIEWS, ns, 'app-pr7')) || { pending: 'still there' },
+        {
+          what: 'app-pr7 undeployed',
+          timeoutMs: 90_000,
+        },
+      );
+      const comments = await waitFor(
+        async () => {
+          const edits = gh.callsOf('issues/update-comment');
+          return edits.some((c) => /undeployed/.test(c.body.body)) ? edits : undefined;
+        },
+        { what: 'the comment edited to undeployed' },
+      );
+      assert.equal(
+        gh.callsOf('issues/create-comment').filter((c) => c.params.issue_number === '7').length,
+        1,
+        'one comment',
+      );
+      assert.ok(comments.every((c) => c.params.comment_id === comments[0]?.params.comment_id));
+      const deploymentIds = new Set(
+        gh.callsOf('repos/create-deployment').filter((c) => /^preview\/app-pr7$/.test(c.body.environment)),
+      );
+      assert.ok(deploymentIds.size >= 1);
+      assert.deepEqual(
+        gh.calls.filter((c) => c.problem),
+        [],
+        'every request valid against the REST description',
+      );
+    },
+  );
+});
