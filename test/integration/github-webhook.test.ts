@@ -79,7 +79,12 @@ test('GitHub webhooks in, reports out', async (t) => {
   const state = async () =>
     (await previews())
       .map((p) =>
-        JSON.stringify([p.metadata.name, p.metadata.uid, p.metadata.annotations?.[DELIVERY_ANNOTATION], p.spec]),
+        JSON.stringify([
+          p.metadata.name,
+          p.metadata.uid,
+          p.metadata.annotations?.[DELIVERY_ANNOTATION],
+          p.spec,
+        ]),
       )
       .sort()
       .join('\n');
