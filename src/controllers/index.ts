@@ -2,9 +2,9 @@
 import type { Manager } from '../runtime/manager.ts';
 import { setupDaemonJobController } from './daemonjob/controller.ts';
 import { setupDeploymentHookController } from './deploymenthook/controller.ts';
-import { setupPreviewGitHubController } from './preview-github/controller.ts';
 import { setupPreviewController } from './preview/controller.ts';
 import type { Caps } from './preview/model.ts';
+import { setupPreviewGitHubController } from './preview-github/controller.ts';
 
 export function registerControllers(
   mgr: Manager,
