@@ -60,7 +60,8 @@ export async function registerLogRoutes(app: FastifyInstance, ctx: HttpContext):
 
       const abort = new AbortController();
       const closed = () => abort.abort();
-      request.raw.on('close', closed);
+      // The response's close (not the request's, which ends once its empty body is read): the client left.
+      reply.raw.on('close', closed);
       let stream: NodeJS.ReadableStream;
       try {
         stream = await openPodLog(ctx.client, {
@@ -71,7 +72,8 @@ export async function registerLogRoutes(app: FastifyInstance, ctx: HttpContext):
           signal: abort.signal,
         });
       } catch (e) {
-        request.raw.off('close', closed);
+        reply.raw.off('close', closed);
+        if (abort.signal.aborted) return reply.hijack(); // the client left while we waited
         if (e instanceof ApiError && e.code >= 400 && e.code < 500)
           throw new HttpError(409, 'LogNotAvailable', `pod ${pod.metadata.name}: ${e.message}`);
         throw e;
@@ -90,7 +92,6 @@ export async function registerLogRoutes(app: FastifyInstance, ctx: HttpContext):
         if (!abort.signal.aborted) request.log.warn({ err: e.message, namespace, name }, 'log stream failed');
         res.end();
       });
-      res.on('close', () => abort.abort());
     },
   );
 }
