@@ -25,7 +25,10 @@ export const namespacedRules: PolicyRule[] = [
   },
   // A Preview: read back before a second status write, its finalizer and spec.state patched,
   // deleted for maxDeployed.
-  { apiGroups: ['bosun.dev'], resources: ['previews'], verbs: ['get', 'patch', 'delete'] },
+  // Webhooks and the API create previews; the GitHub reporter records what it reported.
+  { apiGroups: ['bosun.dev'], resources: ['previews'], verbs: ['get', 'create', 'patch', 'delete'] },
+  // Webhook HMAC keys, forge credentials and API tokens are read from Secrets when needed.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
   {
     apiGroups: ['bosun.dev'],
     resources: [
