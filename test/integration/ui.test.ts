@@ -88,6 +88,19 @@ describe('web UI', () => {
       { what: 'the HTTP server to know the operate token', timeoutMs: 30_000 },
     );
 
+    // The page and its files: same-origin only, cached by ETag, nothing else served under /ui/.
+    const index = await fetch(url);
+    assert.equal(index.status, 200);
+    assert.match(index.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const script = await fetch(`${url}ui/app.js`);
+    assert.match(script.headers.get('content-type') ?? '', /^text\/javascript/);
+    const etag = script.headers.get('etag') ?? '';
+    assert.equal((await fetch(`${url}ui/app.js`, { headers: { 'if-none-match': etag } })).status, 304);
+    const missing = await fetch(`${url}ui/..%2Fpackage.json`);
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { reason: string } }).error.reason, 'NotFound');
+
     // An operator signs in through the form; the token then lives in sessionStorage.
     const page = await openUi(browser, url);
     const pageErrors: string[] = [];
