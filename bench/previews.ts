@@ -142,6 +142,10 @@ const operator = startOperatorProcess(state.kubeconfig, [
   '--health-probe-bind-address=0',
 ]);
 await waitFor(() => scrape(metricsPort), { what: 'operator metrics', timeoutMs: 60_000 });
+await sleep(5000); // caches listed, the first passes over the empty repositories done
+const startRss = rssMiB(operator.pid as number);
+const startHeap = metricSum(await scrape(metricsPort), 'nodejs_heap_size_used_bytes') / 2 ** 20;
+const startOthers = { kcm: rssMiB(pids.kcm), apiserver: rssMiB(pids.apiserver), etcd: rssMiB(pids.etcd) };
 const kcmMetrics = await scrapeKcm().catch((e) => {
   log(`kube-controller-manager metrics not readable (${(e as Error).message}): its request counts are n/a`);
   return undefined;
@@ -272,7 +276,22 @@ log(`lifecycle of ${lifecycleCount} bare Deployments + Services through kube-con
 const kcmRows = await kcmLifecycle(lifecycleCount);
 
 // --- 2. Previews held: fill to each size, settle, measure ------------------------------------
-const heldRows: (string | number)[][] = [];
+const heldRows: (string | number)[][] = [
+  [
+    '0 (operator started)',
+    '',
+    '',
+    fmt(startRss),
+    fmt(startHeap),
+    fmt(startOthers.kcm),
+    fmt(startRss / startOthers.kcm, 2),
+    fmt(startOthers.apiserver),
+    fmt(startOthers.etcd),
+    '',
+    '',
+    '',
+  ],
+];
 let filled = 0;
 let slowNames: string[] = [];
 for (const [sizeIndex, size] of sizes.entries()) {
@@ -326,6 +345,7 @@ for (const [sizeIndex, size] of sizes.entries()) {
   await quiet();
   await sleep(5000);
   const d = delta(before, await counts());
+  const noop = await noopPasses();
   const op = await scrape(metricsPort);
   const opRss = rssMiB(operator.pid as number);
   const kcmRss = rssMiB(pids.kcm);
@@ -341,6 +361,7 @@ for (const [sizeIndex, size] of sizes.entries()) {
     fmt(rssMiB(pids.etcd)),
     d.passes,
     fmt(d.meanPassMs, 0),
+    `${fmt(noop.meanPassMs, 0)} (${noop.writes})`,
   ]);
   log(`held ${size}: ${heldRows.at(-1)?.join(' | ')}`);
 }
@@ -384,7 +405,9 @@ await quiet();
 const burstCost = delta(burstBefore, await counts());
 const kcmBurstMs = await kcmBurst(burst);
 const finalRss = rssMiB(operator.pid as number);
+const exited = new Promise((resolve) => operator.once('exit', resolve));
 operator.kill('SIGTERM');
+await Promise.race([exited, sleep(30_000)]);
 sampler.stop();
 
 // --- Tables -------------------------------------------------------------------------------------
@@ -408,6 +431,7 @@ process.stdout.write(
       'etcd RSS MiB',
       'preview passes',
       'mean pass ms',
+      'no-op pass ms (writes)',
     ],
     heldRows,
   ),
@@ -415,7 +439,9 @@ process.stdout.write(
 process.stdout.write(
   '\nA preview: Preview, initialize Job + its Succeeded pod, Deployment (1 container; 0 replicas unless running, + ReplicaSet), ' +
     'Service (+ EndpointSlice); no build, Ingress, cleanup or extra resources. ' +
-    'Time to settle includes creating the previews and running their initialize Jobs.\n',
+    'Time to settle includes creating the previews and running their initialize Jobs. ' +
+    "Passes and mean pass time are the preview controller's (one pass plans and acts on every preview of a repository) while filling; " +
+    "a no-op pass is one caused by touching the repository's annotations once settled (nothing to do).\n",
 );
 const lifeTable = lifeSteps.map(([name], i) => {
   const b = lifeRows[i] as ReturnType<typeof delta>;
@@ -502,6 +528,23 @@ if (exceeded.length) {
 await endBench(cluster);
 
 // --- Helpers ------------------------------------------------------------------------------------
+/** Passes with nothing to do: an annotation of the repository touched, one pass at a time. */
+async function noopPasses(times = 5): Promise<ReturnType<typeof delta>> {
+  const before = await counts();
+  for (let k = 0; k < times; k++) {
+    const passes = (await counts()).passes;
+    await client.mergePatch(PREVIEW_REPOSITORIES, NS, 'shop', {
+      metadata: { annotations: { 'bench.bosun.dev/touch': `${Date.now()}-${k}` } },
+    });
+    await waitFor(async () => (await counts()).passes > passes || { pending: 'no pass yet' }, {
+      what: 'a pass of the repository',
+      timeoutMs: 300_000,
+      intervalMs: 50,
+    });
+  }
+  return delta(before, await counts());
+}
+
 function fmtCount(n: number): string {
   return Number.isFinite(n) ? String(n) : 'n/a';
 }
