@@ -40,6 +40,7 @@ export async function previewLogs(ctx: Context, args: Extract<PreviewArgs, { com
   const prefixed = streams.length > 1;
   const read = async ({ pod, container }: { pod: KubeObject; container: string }) => {
     const name = pod.metadata.name as string;
+    ctx.err(`# ${step}: pod ${name}, container ${container}\n`);
     const write = prefixed
       ? linePrefixer(`[${name}/${container}] `, ctx.out)
       : (b: Buffer, _flush?: boolean) => ctx.out(b.toString());
