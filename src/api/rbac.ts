@@ -29,6 +29,8 @@ export const namespacedRules: PolicyRule[] = [
   { apiGroups: ['bosun.dev'], resources: ['previews'], verbs: ['get', 'create', 'patch', 'delete'] },
   // Webhook HMAC keys, forge credentials and API tokens are read from Secrets when needed.
   { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+  // The API and `bosun preview logs` stream the logs of a preview's pods.
+  { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
   {
     apiGroups: ['bosun.dev'],
     resources: [
