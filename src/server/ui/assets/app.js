@@ -686,6 +686,10 @@ setupSignin();
 setupFilters();
 setupActions();
 setupLogs();
+// "3 min ago" stays true: only the rendered rows have times to update
+setInterval(() => {
+  for (const t of $('list').querySelectorAll('time[datetime]')) t.textContent = ago(t.dateTime);
+}, 30_000);
 // both at once: the list does not wait for the sign-in check
 refreshWhoami();
 connectEvents();
