@@ -48,22 +48,31 @@ export const namespacedRules: PolicyRule[] = [
     verbs: ['update'],
   },
   { apiGroups: [''], resources: ['podtemplates'], verbs: ['list', 'watch'] },
-  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  // A preview's undeploy deletes each kind by label at once (deletecollection).
+  {
+    apiGroups: ['batch'],
+    resources: ['jobs'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete', 'deletecollection'],
+  },
   // Deployments are watched for hooks; a preview's app is applied, scaled and purged.
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments'],
+    verbs: ['list', 'watch', 'create', 'patch', 'delete', 'deletecollection'],
+  },
   // A preview's other resources: applied (server-side apply creates), then purged by label.
   {
     apiGroups: [''],
     resources: ['services', 'configmaps', 'secrets', 'persistentvolumeclaims'],
-    verbs: ['list', 'create', 'patch', 'delete'],
+    verbs: ['list', 'create', 'patch', 'delete', 'deletecollection'],
   },
   {
     apiGroups: ['networking.k8s.io'],
     resources: ['ingresses'],
-    verbs: ['list', 'create', 'patch', 'delete'],
+    verbs: ['list', 'create', 'patch', 'delete', 'deletecollection'],
   },
-  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'delete'] },
-  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete'] },
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'deletecollection'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'deletecollection'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 

@@ -134,6 +134,10 @@ export class KubeClient {
       agent: this.agent,
     };
     await this.config.applyToHTTPSOptions(opts);
+    // The library hands out an agent without keep-alive: every request would pay a TLS handshake.
+    // Ours keeps connections open (the TLS options above still apply per connection); a proxy
+    // agent from the kubeconfig is kept.
+    if (!this.config.getCurrentCluster()?.proxyUrl) opts.agent = this.agent;
     return opts;
   }
 

@@ -6,7 +6,13 @@ import type { Counter } from 'prom-client';
 import { labelValue } from '../../api/names.ts';
 import type { PreviewStatus } from '../../api/preview.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
-import { ApiError, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
+import {
+  ApiError,
+  type KubeObject,
+  type ResourceRef,
+  Resources,
+  resourcePath,
+} from '../../runtime/kube-client.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import type { RestMapper } from '../../runtime/rest-mapper.ts';
 import { setCondition, updateStatusIfChanged } from '../../runtime/status.ts';
@@ -89,9 +95,13 @@ export async function actOnPreview(
   }
   for (const j of plan.deleteJobs) await client.delete(Resources.jobs, namespace, j, 'Background');
   if (plan.apply) {
+    const apply = async (o: KubeObject) =>
+      client.apply(await deps.mapper.resourceFor(o.apiVersion as string, o.kind as string), o);
+    const deployment = plan.apply.objects.filter((o) => o.kind === 'Deployment');
     try {
-      for (const o of plan.apply.objects)
-        await client.apply(await deps.mapper.resourceFor(o.apiVersion as string, o.kind as string), o);
+      // The Deployment, which carries the hash, only once everything else was applied.
+      await Promise.all(plan.apply.objects.filter((o) => o.kind !== 'Deployment').map(apply));
+      await Promise.all(deployment.map(apply));
     } catch (e) {
       if (!isRejection(e)) throw e;
       rejected.push({ step: 'app', message: (e as Error).message });
@@ -101,10 +111,12 @@ export async function actOnPreview(
       spec: { replicas: plan.scale },
     });
   }
-  for (const e of plan.events) {
-    deps.transitions.inc({ reason: e.reason });
-    await events.record(preview, e.type, e.reason, e.note);
-  }
+  await Promise.all(
+    plan.events.map((e) => {
+      deps.transitions.inc({ reason: e.reason });
+      return events.record(preview, e.type, e.reason, e.note);
+    }),
+  );
   if (rejected.length) await recordRejections(deps, ctx, preview, plan, rejected);
   // The finalizer patch carries the resourceVersion read: purge in a pass that wrote no status.
   if (plan.purge) return !statusWritten && (await purge(deps, preview)) ? 'done' : 'purging';
@@ -160,25 +172,27 @@ async function recordRejections(
     deps.expectations.wrote(fresh, Date.now());
 }
 
-/** Deletes everything labelled with the preview; releases the finalizer once nothing is left. */
+/**
+ * Deletes everything labelled with the preview (one collection delete per kind, all kinds at once)
+ * and releases the finalizer once nothing is left.
+ */
 async function purge(deps: ActDeps, preview: PreviewObject): Promise<boolean> {
   const { client } = deps.mgr;
   const namespace = preview.metadata.namespace as string;
   const labelSelector = `${PREVIEW_LABEL}=${labelValue(preview.metadata.name as string)}`;
-  const extra = await extraKinds(deps, preview);
-  let left = 0;
-  for (const ref of [...PURGED, ...extra]) {
-    const list = await client.list(ref, namespace, { labelSelector, limit: 500 });
-    for (const o of list.items) {
-      if (o.metadata.deletionTimestamp) {
-        left++;
-        continue;
-      }
-      await client.delete(ref, namespace, o.metadata.name as string, 'Background');
-      left++;
-    }
-  }
-  if (left > 0) return false;
+  const kinds = [...PURGED, ...(await extraKinds(deps, preview))];
+  const left = await Promise.all(
+    kinds.map(async (ref) => {
+      const list = await client.list(ref, namespace, { labelSelector, limit: 1 });
+      if (list.items.length && list.items.some((o) => !o.metadata.deletionTimestamp))
+        await client.request('DELETE', resourcePath(ref, namespace), {
+          query: { labelSelector },
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+        });
+      return list.items.length;
+    }),
+  );
+  if (left.some((n) => n > 0)) return false;
   await client.mergePatch(PREVIEWS, namespace, preview.metadata.name as string, {
     metadata: {
       finalizers: (preview.metadata.finalizers ?? []).filter((f) => f !== CLEANUP_FINALIZER),

@@ -51,7 +51,7 @@ export function planCapacity(
 ): Grants {
   const live = previews.filter((p) => !isDeleting(p)).sort(byAge);
   const admitted = live.filter(isAdmitted);
-  const running = admitted.filter((p) => isRunning(p, deployments(p)));
+  const running = new Set(admitted.filter((p) => isRunning(p, deployments(p))));
   const initializing = admitted.filter((p) => p.status?.initStatus === 'initializing');
   const grants: Grants = {
     admit: new Set(),
@@ -61,7 +61,7 @@ export function planCapacity(
     undeploy: new Set(),
     counts: {
       deployed: admitted.length,
-      running: running.length,
+      running: running.size,
       initializing: initializing.length,
       pending: 0,
     },
@@ -82,7 +82,7 @@ export function planCapacity(
     .filter(
       (p) =>
         (p.status?.phase === 'Stopped' || p.status?.phase === 'Failed') &&
-        !running.includes(p) &&
+        !running.has(p) &&
         p.status?.initStatus !== 'initializing' &&
         !sticky.has(name(p)),
     )
@@ -105,11 +105,11 @@ export function planCapacity(
 
   // Run slots: a preview asked to run starts if there is room; otherwise the least recently
   // started running previews are stopped first, and it starts once their pods are gone.
-  const keep = running.filter((p) => p.spec.state === 'Running');
+  const keep = [...running].filter((p) => p.spec.state === 'Running');
   const waiting = admitted.filter(
-    (p) => p.spec.state === 'Running' && p.status?.initStatus === 'ready' && !running.includes(p),
+    (p) => p.spec.state === 'Running' && p.status?.initStatus === 'ready' && !running.has(p),
   );
-  const freeRun = Math.max(0, caps.maxRunning - running.length);
+  const freeRun = Math.max(0, caps.maxRunning - running.size);
   for (const p of keep) grants.run.add(name(p));
   for (const p of waiting.slice(0, freeRun)) grants.run.add(name(p));
   // Everything asked to run must fit: stop the least recently started until it does.
