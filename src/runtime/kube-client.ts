@@ -148,6 +148,9 @@ export class KubeClient {
       path + queryString(opts.query),
       body ? (opts.contentType ?? 'application/json') : undefined,
     );
+    // Node sends a DELETE body unframed (no chunked encoding by default); without a length the
+    // server reads it as the start of the next request on the kept-alive connection (400).
+    if (body) reqOpts.headers = { ...reqOpts.headers, 'Content-Length': Buffer.byteLength(body) };
     return new Promise<T>((resolve, reject) => {
       const req = https.request({ ...reqOpts, signal: opts.signal }, (res) => {
         const chunks: Buffer[] = [];
