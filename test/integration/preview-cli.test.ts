@@ -163,6 +163,7 @@ describe('bosun preview', () => {
 
   it('per pull request: a new commit rebuilds the same preview; list puts branches before pull requests', async (t) => {
     const { client, ns } = await setUp(t, { previewPer: 'PullRequest' });
+    await startOperator(t, { namespaces: [ns] });
     const pr = (commit: string) =>
       bosun(
         ns,
@@ -187,6 +188,13 @@ describe('bosun preview', () => {
     ok(rebuilt, 'push to the PR');
     assert.match(rebuilt.stdout, /shop-pr7: commit aaaaaaa → bbbbbbb, rebuilding in place/);
     assert.equal((await client.get(PREVIEWS, ns, 'shop-pr7')).spec.commit, 'bbbbbbb');
+    await waitPreview(
+      client,
+      ns,
+      'shop-pr7',
+      (p) => p.status?.deployedCommit === 'bbbbbbb' && p.status?.url === 'http://shop-pr7.preview.test',
+      'the new commit deployed under the same URL',
+    );
 
     const table = (await bosun(ns, 'list')).stdout.split('\n');
     assert.deepEqual(
