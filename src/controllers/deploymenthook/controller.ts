@@ -33,6 +33,11 @@ interface Deps {
   templates: Informer;
   runs: Counter;
   delay: Histogram;
+  /**
+   * Rejections this process saw, by hook uid: a reconcile that reads the hook before the cache
+   * shows the recorded rejection must not send the Job again. Not the record (the status is).
+   */
+  rejections: Map<string, { version: string; message: string }>;
 }
 
 export function setupDeploymentHookController(mgr: Manager, opts: { workers: number }): Controller {
@@ -42,6 +47,7 @@ export function setupDeploymentHookController(mgr: Manager, opts: { workers: num
     deployments: mgr.informer(Resources.deployments),
     jobs: mgr.informer(Resources.jobs, { labelSelector: HOOK_LABEL }),
     templates: mgr.informer(Resources.podTemplates),
+    rejections: new Map(),
     runs: new Counter({
       name: 'bosun_hook_runs_total',
       help: 'Hook Jobs started and finished, by result (started, succeeded, failed)',
@@ -117,6 +123,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     snapshot.templateVersion = templateVersion(hook);
   }
 
+  const seen = deps.rejections.get(hook.metadata.uid as string);
+  if (seen && seen.version === snapshot.templateVersion) snapshot.rejection = seen.message;
   let plan = planHook(snapshot);
   for (const jobName of plan.stop) {
     await deps.mgr.client.delete(Resources.jobs, namespace, jobName, 'Background');
@@ -127,7 +135,14 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   });
   // Kubernetes rejected a Job: remember it for this template version, so nothing is sent again
   // until the hook, its PodTemplate or bosun.dev/rerun changes.
-  if (rejection !== undefined) plan = planHook({ ...snapshot, rejection });
+  if (rejection !== undefined) {
+    plan = planHook({ ...snapshot, rejection });
+    if (deps.rejections.size > 10_000) deps.rejections.clear(); // bounded: it is only a shortcut
+    deps.rejections.set(hook.metadata.uid as string, {
+      version: snapshot.templateVersion ?? '',
+      message: rejection,
+    });
+  }
   await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status);
   await recordEvents(deps, hook, plan);
   for (const phase of plan.finished)
