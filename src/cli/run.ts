@@ -7,7 +7,7 @@ import { KubeClient } from '../runtime/kube-client.ts';
 import { createLogger } from '../runtime/log.ts';
 import { Manager } from '../runtime/manager.ts';
 import { Metrics } from '../runtime/metrics.ts';
-import { startHttp } from './serve.ts';
+import { HTTP_OPTIONS, httpFlags, startHttp } from './serve.ts';
 
 export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the environment variable shown)
   --kubeconfig PATH                 kubeconfig file (KUBECONFIG; default: ~/.kube/config, else in-cluster)
@@ -21,6 +21,8 @@ export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the e
   --http-address ADDR               serve the previews' REST API, webhooks and UI here (BOSUN_HTTP_ADDRESS; default: off)
   --tokens-secret NS/NAME           with --http-address: Secret of API tokens (BOSUN_TOKENS_SECRET; see bosun serve --help)
   --public-reads                    with --http-address: reads need no token (BOSUN_PUBLIC_READS=true)
+  --github-oauth-secret NS/NAME     with --http-address: sign in with GitHub (BOSUN_GITHUB_OAUTH_SECRET; see bosun serve --help)
+  --github-web-url URL              GitHub's web host for the login (BOSUN_GITHUB_WEB_URL; default: https://github.com)
   --shutdown-timeout SECONDS        time to finish in-flight reconciles on SIGTERM (default: 30)
   --preview-max-initializing N      default cap for repositories that set none (BOSUN_PREVIEW_MAX_INITIALIZING; default: 2)
   --preview-max-running N           (BOSUN_PREVIEW_MAX_RUNNING; default: 6)
@@ -43,10 +45,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       'metrics-bind-address': { type: 'string' },
       'health-probe-bind-address': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
-      'http-address': { type: 'string' },
-      'github-api-url': { type: 'string' },
-      'tokens-secret': { type: 'string' },
-      'public-reads': { type: 'boolean' },
+      ...HTTP_OPTIONS,
       'log-level': { type: 'string' },
       'preview-max-initializing': { type: 'string' },
       'preview-max-running': { type: 'string' },
@@ -113,13 +112,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const httpAddress = values['http-address'] ?? env.BOSUN_HTTP_ADDRESS;
   // Registered before start: the same informers (and caches) as the controllers.
-  const http = httpAddress
-    ? await startHttp(manager, namespaces, {
-        address: httpAddress,
-        tokensSecret: values['tokens-secret'] ?? env.BOSUN_TOKENS_SECRET,
-        publicReads: values['public-reads'] ?? env.BOSUN_PUBLIC_READS === 'true',
-      })
-    : undefined;
+  const http = httpAddress ? await startHttp(manager, namespaces, httpFlags(values, httpAddress)) : undefined;
 
   let signals = 0;
   const onSignal = (signal: string) => {

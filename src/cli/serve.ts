@@ -12,7 +12,8 @@ import { createLogger } from '../runtime/log.ts';
 import { Manager } from '../runtime/manager.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { createHttpServer } from '../server/app.ts';
-import { TokenAuthenticator } from '../server/auth.ts';
+import { Authenticators, TokenAuthenticator } from '../server/auth.ts';
+import { GitHubLogin } from '../server/auth-github.ts';
 import { parseAddress } from '../server/probes.ts';
 
 export const SERVE_USAGE = `usage: bosun serve [flags]   (each flag also reads the environment variable shown)
@@ -21,6 +22,9 @@ export const SERVE_USAGE = `usage: bosun serve [flags]   (each flag also reads t
   --http-address ADDR               the REST API, webhooks and UI (BOSUN_HTTP_ADDRESS; default: :8090)
   --tokens-secret NS/NAME           Secret of API tokens, "<scope>:<token>" per key (BOSUN_TOKENS_SECRET)
   --public-reads                    reads need no token (BOSUN_PUBLIC_READS=true; default: false)
+  --github-oauth-secret NS/NAME     sign in with GitHub: Secret with clientId, clientSecret, sessionKey (BOSUN_GITHUB_OAUTH_SECRET)
+  --github-web-url URL              GitHub's web host for the login (BOSUN_GITHUB_WEB_URL; default: https://github.com)
+  --github-api-url URL              GitHub's REST API (BOSUN_GITHUB_API_URL; default: https://api.github.com)
   --health-probe-bind-address ADDR  /healthz and /readyz (BOSUN_HEALTH_ADDRESS; default: :8081; "0" disables)
   --log-level LEVEL                 trace, debug, info, warn, error (BOSUN_LOG_LEVEL; default: info)`;
 
@@ -28,17 +32,55 @@ export interface HttpFlags {
   address: string;
   tokensSecret?: string;
   publicReads: boolean;
+  githubOAuthSecret?: string;
+  githubWebUrl?: string;
+  githubApiUrl?: string;
 }
+
+/** The HTTP flags shared by `bosun run` and `bosun serve`, from their values and the environment. */
+export function httpFlags(
+  values: Record<string, string | boolean | string[] | undefined>,
+  address: string,
+): HttpFlags {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  return {
+    address,
+    tokensSecret: str('tokens-secret') ?? env.BOSUN_TOKENS_SECRET,
+    publicReads: (values['public-reads'] as boolean | undefined) ?? env.BOSUN_PUBLIC_READS === 'true',
+    githubOAuthSecret: str('github-oauth-secret') ?? env.BOSUN_GITHUB_OAUTH_SECRET,
+    githubWebUrl: str('github-web-url') ?? env.BOSUN_GITHUB_WEB_URL,
+    githubApiUrl: str('github-api-url') ?? env.BOSUN_GITHUB_API_URL,
+  };
+}
+
+export const HTTP_OPTIONS = {
+  'http-address': { type: 'string' },
+  'tokens-secret': { type: 'string' },
+  'public-reads': { type: 'boolean' },
+  'github-oauth-secret': { type: 'string' },
+  'github-web-url': { type: 'string' },
+  'github-api-url': { type: 'string' },
+} as const;
 
 /** Serves the HTTP side from the manager's informers (shared with its controllers, if any). */
 export async function startHttp(manager: Manager, namespaces: string[], flags: HttpFlags) {
   const log = manager.log;
-  const auth = new TokenAuthenticator({
+  const tokens = new TokenAuthenticator({
     client: manager.client,
     log: log.child({ component: 'auth' }),
     secret: flags.tokensSecret,
     publicReads: flags.publicReads,
   });
+  const login = flags.githubOAuthSecret
+    ? new GitHubLogin({
+        client: manager.client,
+        log: log.child({ component: 'github-login' }),
+        secret: flags.githubOAuthSecret,
+        webUrl: flags.githubWebUrl ?? 'https://github.com',
+        apiUrl: flags.githubApiUrl ?? 'https://api.github.com',
+      })
+    : undefined;
+  const auth = new Authenticators(tokens, login);
   const app = createHttpServer(
     {
       client: manager.client,
@@ -46,21 +88,28 @@ export async function startHttp(manager: Manager, namespaces: string[], flags: H
       repositories: manager.informer<RepositoryObject>(PREVIEW_REPOSITORIES),
       log,
       auth,
+      login,
       namespaces,
     },
     { readiness: () => manager.readinessChecks() },
   );
   const { host, port } = parseAddress(flags.address);
-  await auth.start();
+  await Promise.all([tokens.start(), login?.start()]);
   await app.listen({ host, port });
   log.info(
-    { address: flags.address, tokensSecret: flags.tokensSecret ?? null, publicReads: flags.publicReads },
+    {
+      address: flags.address,
+      tokensSecret: flags.tokensSecret ?? null,
+      publicReads: flags.publicReads,
+      githubOAuthSecret: flags.githubOAuthSecret ?? null,
+    },
     'http server listening',
   );
   return {
     app,
     async stop() {
-      auth.stop();
+      tokens.stop();
+      login?.stop();
       await app.close();
     },
   };
@@ -80,9 +129,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     options: {
       kubeconfig: { type: 'string' },
       namespace: { type: 'string', multiple: true },
-      'http-address': { type: 'string' },
-      'tokens-secret': { type: 'string' },
-      'public-reads': { type: 'boolean' },
+      ...HTTP_OPTIONS,
       'health-probe-bind-address': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -102,11 +149,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     namespaces,
     healthAddress: health === '0' ? undefined : health,
   });
-  const http = await startHttp(manager, namespaces, {
-    address: values['http-address'] ?? env.BOSUN_HTTP_ADDRESS ?? ':8090',
-    tokensSecret: values['tokens-secret'] ?? env.BOSUN_TOKENS_SECRET,
-    publicReads: values['public-reads'] ?? env.BOSUN_PUBLIC_READS === 'true',
-  });
+  const http = await startHttp(
+    manager,
+    namespaces,
+    httpFlags(values, values['http-address'] ?? env.BOSUN_HTTP_ADDRESS ?? ':8090'),
+  );
   const stop = (signal: string) => {
     log.info({ signal }, 'received signal');
     Promise.all([http.stop(), manager.stop()]).then(

@@ -45,6 +45,8 @@ export function createHttpServer(ctx: HttpContext, opts: HttpServerOptions = {})
   app.register(async (api) => registerApiRoutes(api, ctx, { heartbeatMs: opts.heartbeatMs }));
   app.register(async (hooks) => registerWebhookRoutes(hooks, ctx));
   app.register(async (ui) => registerUiRoutes(ui, ctx));
+  const login = ctx.login;
+  if (login) app.register(async (routes) => login.registerRoutes(routes));
   return app;
 }
 

@@ -14,10 +14,53 @@ export const SCOPES: readonly Scope[] = ['read', 'operate', 'admin'];
 export interface Identity {
   subject?: string;
   scopes: Scope[];
+  /** A GitHub login session (cookie): what it may change is decided per repository. */
+  github?: { login: string; token: string; sessionId: string; csrfToken: string };
 }
 
 export interface Authenticator {
   authenticate(request: FastifyRequest): Promise<Identity>;
+  /** May `identity` do `action` on the previews of `repository` (the forge's "owner/name")? */
+  authorize?(identity: Identity, action: Scope, repository: string | undefined): Promise<boolean>;
+  /** Where a browser starts a login, when one is configured. */
+  loginUrl?: string;
+}
+
+/** Sessions of people signed in elsewhere (the GitHub login): undefined when the request has none. */
+export interface SessionAuthenticator {
+  readonly loginUrl: string;
+  authenticate(request: FastifyRequest): Promise<Identity | undefined>;
+  authorize(identity: Identity, action: Scope, repository: string | undefined): Promise<boolean>;
+}
+
+/**
+ * Bearer tokens first (a request with an Authorization header is judged by it alone), then the
+ * session cookie, else anonymous. Tokens are authorized by their scopes everywhere; sessions per
+ * repository.
+ */
+export class Authenticators implements Authenticator {
+  readonly loginUrl: string | undefined;
+  private readonly tokens: Authenticator;
+  private readonly sessions: SessionAuthenticator | undefined;
+  constructor(tokens: Authenticator, sessions?: SessionAuthenticator) {
+    this.tokens = tokens;
+    this.sessions = sessions;
+    this.loginUrl = sessions?.loginUrl;
+  }
+
+  async authenticate(request: FastifyRequest): Promise<Identity> {
+    if (request.headers.authorization === undefined && this.sessions) {
+      const session = await this.sessions.authenticate(request);
+      if (session) return session;
+    }
+    return this.tokens.authenticate(request);
+  }
+
+  async authorize(identity: Identity, action: Scope, repository: string | undefined): Promise<boolean> {
+    if (identity.scopes.includes(action)) return true;
+    if (identity.github && this.sessions) return this.sessions.authorize(identity, action, repository);
+    return false;
+  }
 }
 
 /** What a scope grants: admin ⊃ operate ⊃ read. */
@@ -88,9 +131,9 @@ export interface TokenAuthenticatorOptions {
 
 const SECRETS = { group: '', version: 'v1', plural: 'secrets', namespaced: true } as const;
 
-export function parseSecretRef(ref: string): { namespace: string; name: string } {
+export function parseSecretRef(ref: string, flag = '--tokens-secret'): { namespace: string; name: string } {
   const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(ref);
-  if (!m) throw new Error(`--tokens-secret must be NAMESPACE/NAME, got "${ref}"`);
+  if (!m) throw new Error(`${flag} must be NAMESPACE/NAME, got "${ref}"`);
   return { namespace: m[1] as string, name: m[3] as string };
 }
 

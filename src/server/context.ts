@@ -1,5 +1,7 @@
 // What the HTTP handlers share: the API client for writes, the informers for reads, the logger and
 // the authenticator. The same context serves `bosun serve` and `bosun run --http-address`.
+
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { PreviewObject, RepositoryObject } from '../controllers/preview/model.ts';
 import type { KubeClient } from '../runtime/kube-client.ts';
@@ -14,6 +16,8 @@ export interface HttpContext {
   repositories: Informer<RepositoryObject>;
   log: Logger;
   auth: Authenticator;
+  /** The GitHub login's routes (/auth/...), when it is configured. */
+  login?: { registerRoutes(app: FastifyInstance): void };
   /** Namespaces served; empty = all. */
   namespaces: string[];
 }

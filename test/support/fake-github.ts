@@ -3,13 +3,16 @@
 // the JSON body must validate against the operation's request schema (unknown top-level fields
 // refused too), and the credentials must be a token it knows or, for the App flow, a JWT signed by
 // the App's key. Answers are the spec's own examples (fresh ids for creations); failures (5xx,
-// 429 with headers) are served on demand. Every call is recorded.
+// 429 with headers) are served on demand. Every call is recorded. It also plays GitHub's web side
+// of an OAuth app's login (fake-github-oauth.ts): the authorize page, the code exchange, and the
+// users and repository permissions that /user and the permission endpoint answer with.
 import { createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { type OAuthSide, oauthSide } from './fake-github-oauth.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -97,7 +100,8 @@ export interface App {
   publicKey: string;
 }
 
-export interface FakeGitHub {
+export interface FakeGitHub extends Omit<OAuthSide, 'serveWeb' | 'checkBasic' | 'personalize'> {
+  /** The web host (OAuth pages) and the REST API are both served here. */
   url: string;
   calls: Call[];
   /** Calls of one operation, e.g. 'repos/create-commit-status'. */
@@ -118,6 +122,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   const failures: { times: number; status: number; headers: Record<string, string>; operationId?: string }[] =
     [];
   let nextId = 1000;
+  const oauth = oauthSide(tokens);
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -140,6 +145,12 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
         res.end(body === undefined ? '' : JSON.stringify(body));
       };
+      const web = oauth.serveWeb(req, url, Buffer.concat(chunks).toString('utf8'));
+      if (web) {
+        Object.assign(call, { operationId: web.operationId, problem: web.problem, status: web.status });
+        res.writeHead(web.status, { 'content-type': 'application/json; charset=utf-8', ...web.headers });
+        return res.end(JSON.stringify(web.body));
+      }
       const refuse = (status: number, problem: string) => {
         call.problem = problem;
         answer(status, { message: problem, documentation_url: 'https://docs.github.com/rest' });
@@ -170,7 +181,10 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       }
       const auth = req.headers.authorization ?? '';
       const [scheme, credential = ''] = auth.split(' ');
-      if (op.operationId === 'apps/create-installation-access-token') {
+      if (op.operationId === 'apps/delete-token') {
+        const problem = oauth.checkBasic(scheme ?? '', credential, call.params.client_id ?? '');
+        if (problem) return refuse(401, problem);
+      } else if (op.operationId === 'apps/create-installation-access-token') {
         const app = apps.get(Number(call.params.installation_id));
         const problem = app ? checkJwt(credential, app) : `no installation ${call.params.installation_id}`;
         if (scheme?.toLowerCase() !== 'bearer' || problem)
@@ -184,6 +198,14 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         call.problem = `failure asked by the test (${failure.status})`;
         return answer(failure.status, { message: 'injected failure' }, failure.headers);
       }
+      const personal = oauth.personalize(
+        op.operationId,
+        call.params,
+        credential,
+        call.body,
+        example(op, '200'),
+      );
+      if (personal) return answer(personal.status, personal.body);
       const status = Object.keys(op.responses ?? {}).find((s) => /^2/.test(s)) ?? '200';
       let body = example(op, status);
       if (op.operationId === 'apps/create-installation-access-token') {
@@ -203,6 +225,9 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     calls,
     callsOf: (id) => calls.filter((c) => c.operationId === id && !c.problem),
     tokens,
+    addOAuthApp: oauth.addOAuthApp,
+    addUser: oauth.addUser,
+    setPermission: oauth.setPermission,
     addApp: (app) => void apps.set(app.installationId, app),
     failNext: (times, status, headers = {}, operationId) =>
       void failures.push({ times, status, headers, operationId }),

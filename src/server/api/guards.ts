@@ -1,6 +1,7 @@
 // Checks every route shares: scopes, path names, served namespaces, a synced cache.
 import type { FastifyRequest } from 'fastify';
 import { AuthError, type Identity, type Scope } from '../auth.ts';
+import { GitHubUnavailable } from '../auth-github-http.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest, HttpError, notFound } from './errors.ts';
 
@@ -34,6 +35,41 @@ export async function requireScope(
     'Forbidden',
     `token "${who.subject}" has scopes [${who.scopes.join(', ')}]; this needs ${scope}`,
   );
+}
+
+/**
+ * Like requireScope, for an action on the previews of one repository (the forge's "owner/name"):
+ * tokens need the scope, a GitHub login needs the permission on that repository.
+ */
+export async function requireAction(
+  ctx: HttpContext,
+  request: FastifyRequest,
+  action: Scope,
+  repositoryOf: () => Promise<string | undefined>,
+): Promise<Identity> {
+  const who = await identify(ctx, request);
+  if (who.scopes.includes(action)) return who;
+  if (who.github && ctx.auth.authorize) {
+    let allowed: boolean;
+    const repository = await repositoryOf();
+    try {
+      allowed = await ctx.auth.authorize(who, action, repository);
+    } catch (e) {
+      if (e instanceof AuthError)
+        throw new HttpError(e.code, e.code === 401 ? 'Unauthorized' : 'Forbidden', e.message);
+      if (e instanceof GitHubUnavailable) throw new HttpError(502, 'GitHubUnavailable', e.message);
+      throw e;
+    }
+    if (allowed) return who;
+    throw new HttpError(
+      403,
+      'Forbidden',
+      repository
+        ? `GitHub user "${who.github.login}" may not ${action} previews of ${repository}: this needs write, maintain or admin permission on it`
+        : `GitHub user "${who.github.login}" may not ${action} here: the preview's repository is unknown`,
+    );
+  }
+  return requireScope(ctx, request, action);
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

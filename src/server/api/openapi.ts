@@ -143,8 +143,25 @@ const schemas: Json = {
     required: ['authenticated', 'scopes'],
     properties: {
       authenticated: { type: 'boolean' },
-      subject: { type: 'string', description: 'The key of the token in the tokens Secret.' },
-      scopes: { type: 'array', items: { enum: ['read', 'operate', 'admin'] } },
+      subject: {
+        type: 'string',
+        description: 'The key of the token in the tokens Secret, or the GitHub login of a signed-in person.',
+      },
+      scopes: {
+        type: 'array',
+        items: { enum: ['read', 'operate', 'admin'] },
+        description:
+          'What the caller may do everywhere; a GitHub login also operates where its repository permission allows.',
+      },
+      via: { enum: ['github'], description: 'Signed in with GitHub (a session cookie).' },
+      csrfToken: {
+        type: 'string',
+        description: 'With a GitHub login: send it as the X-Bosun-CSRF header of every change.',
+      },
+      loginUrl: {
+        type: 'string',
+        description: 'Where a browser signs in with GitHub, when it is configured.',
+      },
     },
   },
 };
@@ -223,6 +240,13 @@ export const openApiDocument = {
         type: 'http',
         scheme: 'bearer',
         description: 'A token from the tokens Secret (`--tokens-secret`), "<scope>:<token>" per key.',
+      },
+      githubSession: {
+        type: 'apiKey',
+        in: 'cookie',
+        name: 'bosun_session',
+        description:
+          'Set by signing in with GitHub (`/auth/github/login`); changes also need the X-Bosun-CSRF header (whoami.csrfToken).',
       },
     },
     schemas,

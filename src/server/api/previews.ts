@@ -10,7 +10,7 @@ import { previewName } from '../../controllers/preview/naming.ts';
 import { isAlreadyExists, isNotFound } from '../../runtime/kube-client.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest, HttpError, notFound } from './errors.ts';
-import { cachesSynced, checkName, checkNamespace, requireScope } from './guards.ts';
+import { cachesSynced, checkName, checkNamespace, requireAction, requireScope } from './guards.ts';
 import { matches, paginate, parseListQuery } from './query.ts';
 import { previewView } from './views.ts';
 
@@ -39,6 +39,23 @@ async function onPreview<T>(ns: string, name: string, write: () => Promise<T>): 
   }
 }
 
+/** The forge repository ("owner/name") of a PreviewRepository object, from the cache. */
+async function forgeOfRepository(ctx: HttpContext, namespace: string, repository: unknown) {
+  await cachesSynced(ctx);
+  return typeof repository === 'string'
+    ? ctx.repositories.get(namespace, repository)?.spec.repository
+    : undefined;
+}
+
+/** The forge repository of a preview, for per-repository authorization; 404 when it does not exist. */
+async function forgeOfPreview(ctx: HttpContext, request: FastifyRequest<{ Params: NameParams }>) {
+  const { namespace, name } = target(ctx, request);
+  await cachesSynced(ctx);
+  const p = ctx.previews.get(namespace, name);
+  if (!p) throw previewMissing(namespace, name);
+  return forgeOfRepository(ctx, namespace, p.spec.repository);
+}
+
 export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpContext): Promise<void> {
   app.get('/api/v1/previews', async (request) => {
     await requireScope(ctx, request, 'read');
@@ -60,7 +77,13 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
   });
 
   app.post<{ Params: NsParams }>('/api/v1/namespaces/:namespace/previews', async (request, reply) => {
-    await requireScope(ctx, request, 'operate');
+    await requireAction(ctx, request, 'operate', () =>
+      forgeOfRepository(
+        ctx,
+        checkNamespace(ctx, request.params.namespace),
+        (request.body as { repository?: unknown } | null)?.repository,
+      ),
+    );
     const namespace = checkNamespace(ctx, request.params.namespace);
     const body = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body))
@@ -114,7 +137,7 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
     app.post<{ Params: NameParams }>(
       `/api/v1/namespaces/:namespace/previews/:name/${verb}`,
       async (request, reply) => {
-        const who = await requireScope(ctx, request, 'operate');
+        const who = await requireAction(ctx, request, 'operate', () => forgeOfPreview(ctx, request));
         const { namespace, name } = target(ctx, request);
         const p = await onPreview(namespace, name, () =>
           ctx.client.mergePatch<PreviewObject>(PREVIEWS, namespace, name, patch()),
@@ -132,7 +155,7 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
   app.delete<{ Params: NameParams }>(
     '/api/v1/namespaces/:namespace/previews/:name',
     async (request, reply) => {
-      const who = await requireScope(ctx, request, 'operate');
+      const who = await requireAction(ctx, request, 'operate', () => forgeOfPreview(ctx, request));
       const { namespace, name } = target(ctx, request);
       const p = await onPreview(namespace, name, () =>
         ctx.client.get<PreviewObject>(PREVIEWS, namespace, name),

@@ -21,6 +21,8 @@ export async function registerApiRoutes(
       authenticated: !!who.subject,
       ...(who.subject ? { subject: who.subject } : {}),
       scopes: who.scopes,
+      ...(who.github ? { via: 'github', csrfToken: who.github.csrfToken } : {}),
+      ...(ctx.auth.loginUrl ? { loginUrl: ctx.auth.loginUrl } : {}),
     };
   });
   await registerPreviewRoutes(app, ctx);
