@@ -1,6 +1,11 @@
-// `bosun demo`: the local cluster, a migration hook, a DaemonJob and previews at work, narrated.
+// `bosun demo`: the local cluster, a migration hook, a DaemonJob and previews at work, narrated;
+// then a pull request from GitHub's webhook to its URL, followed through the REST API.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { sign } from '@octokit/webhooks-methods';
 import { crdManifest } from '../api/crd.ts';
 import { KINDS } from '../api/index.ts';
 import { DAEMONJOBS } from '../controllers/daemonjob/controller.ts';
@@ -11,11 +16,14 @@ import { PREVIEW_REPOSITORIES, PREVIEW_TEMPLATES, PREVIEWS } from '../controller
 import { previewName } from '../controllers/preview/naming.ts';
 import { up } from '../dev/cluster.ts';
 import { addNodes, isNodeReady, listSimulatedNodes } from '../dev/nodes.ts';
+import { SECRETS } from '../github/secrets.ts';
 import { isAlreadyExists, KubeClient, type KubeObject, Resources } from '../runtime/kube-client.ts';
 import { silentLogger } from '../runtime/log.ts';
 import { Manager } from '../runtime/manager.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { waitFor } from '../runtime/wait.ts';
+import type { PreviewView } from '../server/api/views.ts';
+import { startHttp } from './serve.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const NS = 'bosun-demo';
@@ -307,8 +315,197 @@ async function previewSection(client: KubeClient): Promise<void> {
   );
 }
 
+// From GitHub: a PreviewRepository whose pull requests arrive as signed webhooks, a preview per
+// pull request, followed through the REST API the web UI uses.
+const TOKENS_SECRET = 'bosun-api-tokens';
+const storefront = {
+  apiVersion: 'bosun.dev/v1alpha1',
+  kind: 'PreviewRepository',
+  metadata: { name: 'storefront', namespace: NS },
+  spec: {
+    repository: 'acme/storefront',
+    template: 'shop',
+    pullRequestTargets: ['main'],
+    previewPer: 'PullRequest',
+    webhookSecretRef: { name: 'github-webhook', key: 'secret' },
+    capacity: { maxInitializing: 2, maxRunning: 1, maxDeployed: 3 },
+  },
+};
+
+const secretOf = (name: string, data: Record<string, string>) => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name, namespace: NS },
+  data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: GitHub's payloads, changed in a few fields
+type Payload = Record<string, any>;
+
+/**
+ * A `pull_request` delivery as GitHub sends it: GitHub's own example (@octokit/webhooks-examples,
+ * there in a clone) aimed at acme/storefront, else the fields Bosun reads in the same shape.
+ */
+function pullRequestPayload(action: string, number: number, head: string, sha: string): Payload {
+  let p: Payload;
+  try {
+    const all = createRequire(import.meta.url)('@octokit/webhooks-examples/api.github.com/index.json') as {
+      name: string;
+      examples: Payload[];
+    }[];
+    const found = all.find((e) => e.name === 'pull_request')?.examples.find((e) => e.action === action);
+    p = structuredClone(found ?? {});
+  } catch {
+    p = {};
+  }
+  p.action = action;
+  p.number = number;
+  p.pull_request = {
+    ...p.pull_request,
+    number,
+    state: action === 'closed' ? 'closed' : 'open',
+    updated_at: new Date().toISOString(),
+    head: { ...p.pull_request?.head, ref: head, sha },
+    base: { ...p.pull_request?.base, ref: 'main' },
+  };
+  p.repository = { ...p.repository, name: 'storefront', full_name: 'acme/storefront' };
+  p.repository.owner = { ...p.repository.owner, login: 'acme' };
+  return p;
+}
+
+/** Posts a delivery to the operator's webhook receiver, signed the way GitHub signs it. */
+async function postDelivery(url: string, event: string, body: string, secret: string) {
+  const res = await fetch(`${url}/webhooks/github`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': await sign(secret, body),
+    },
+    body,
+  });
+  return { status: res.status, body: (await res.json()) as Payload };
+}
+
+/** Polls the REST API, printing each change of the preview, until `done` holds (null: gone). */
+async function follow(
+  url: string,
+  name: string,
+  done: (p: PreviewView | null) => boolean,
+  what: string,
+): Promise<PreviewView | null> {
+  const started = Date.now();
+  let last = '';
+  return waitFor(
+    async () => {
+      const res = await fetch(`${url}/api/v1/namespaces/${NS}/previews/${name}`);
+      const p = res.status === 404 ? null : ((await res.json()) as PreviewView);
+      const line = p
+        ? `${p.phase.padEnd(12)} build ${(p.buildStatus ?? '-').padEnd(8)} init ${(p.initStatus ?? '-').padEnd(12)} commit ${p.commit.slice(0, 7)}`
+        : 'gone (404)';
+      if (line !== last) say(`  +${((Date.now() - started) / 1000).toFixed(1).padStart(4)}s  ${line}`);
+      last = line;
+      return done(p) ? { value: p } : { pending: line };
+    },
+    { what, timeoutMs: 90_000, intervalMs: 100 },
+  ).then((r) => r.value ?? null);
+}
+
+async function appImage(client: KubeClient, name: string): Promise<string | undefined> {
+  const list = await client.list(Resources.deployments, NS, { labelSelector: `bosun.dev/preview=${name}` });
+  return list.items[0]?.spec.template.spec.containers[0].image;
+}
+
+async function webhookSection(client: KubeClient, url: string, token: string): Promise<void> {
+  const secret = randomBytes(20).toString('hex');
+  await client.apply(SECRETS, secretOf('github-webhook', { secret }));
+  await client.apply(PREVIEW_REPOSITORIES, storefront);
+  say(
+    '\nFrom GitHub: PreviewRepository "storefront" (acme/storefront, a preview per pull request, same template),',
+  );
+  say('its webhook secret in Secret github-webhook. Pull request #12 is opened:');
+  const name = 'storefront-pr12';
+  const sha1 = 'c0ffee1aa1b2c3d4e5f60718293a4b5c6d7e8f90';
+  const sha2 = 'deca1f2bb1b2c3d4e5f60718293a4b5c6d7e8f91';
+  const opened = JSON.stringify(pullRequestPayload('opened', 12, 'better-search', sha1));
+  const forged = await postDelivery(url, 'pull_request', opened, 'not-the-secret');
+  say(`  POST /webhooks/github signed with another secret: ${forged.status} ${forged.body.error?.reason}`);
+  const ok = await postDelivery(url, 'pull_request', opened, secret);
+  const accepted = (ok.body.accepted ?? []) as { name: string; result: string }[];
+  say(
+    `  POST /webhooks/github, pull_request "opened", signed (X-Hub-Signature-256): ${ok.status} ${accepted.map((a) => `${a.name} ${a.result}`).join(', ')}`,
+  );
+  say(`  GET /api/v1/namespaces/${NS}/previews/${name}, every 0.1s:`);
+  const stopped = await follow(url, name, (p) => p?.phase === 'Stopped', 'the preview to be deployed');
+  say(`  deployed, idle: ${stopped?.url}`);
+
+  const start = `${url}/api/v1/namespaces/${NS}/previews/${name}/start`;
+  const anonymous = await fetch(start, { method: 'POST' });
+  const authorized = await fetch(start, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  say(
+    `\nReads are public; changes need a token (Secret ${TOKENS_SECRET}). POST .../start: ${anonymous.status} without one, ${authorized.status} with an operate token:`,
+  );
+  const running = await follow(url, name, (p) => p?.phase === 'Running', 'the preview to run');
+  say(`  running at ${running?.url}`);
+
+  say(
+    `\nA new commit is pushed to the pull request (pull_request "synchronize"); ${sha1.slice(0, 7)} keeps running while it builds:`,
+  );
+  const sync = await postDelivery(
+    url,
+    'pull_request',
+    JSON.stringify(pullRequestPayload('synchronize', 12, 'better-search', sha2)),
+    secret,
+  );
+  say(`  POST /webhooks/github: ${sync.status}`);
+  const image = `registry.example/shop:${sha2.slice(0, 7)}`;
+  const rebuilt = await follow(
+    url,
+    name,
+    (p) => p?.commit === sha2 && p.buildStatus === 'success' && p.phase === 'Running',
+    'the new commit to be deployed',
+  );
+  await waitFor(async () => (await appImage(client, name)) === image, {
+    what: `the app to run ${image}`,
+    timeoutMs: 60_000,
+  });
+  say(`  same preview, same URL ${rebuilt?.url}, the app now runs ${image}`);
+
+  say('\nThe pull request is closed (pull_request "closed"):');
+  const objects = await labelledObjects(client, name);
+  const closed = await postDelivery(
+    url,
+    'pull_request',
+    JSON.stringify(pullRequestPayload('closed', 12, 'better-search', sha2)),
+    secret,
+  );
+  say(`  POST /webhooks/github: ${closed.status}`);
+  await follow(url, name, (p) => p === null, 'the preview to be undeployed');
+  say(
+    `  objects labelled bosun.dev/preview=${name}: ${objects} before, ${await labelledObjects(client, name)} after`,
+  );
+}
+
+/** `preferred` when it is free on 127.0.0.1, else a port the system picks. */
+function freePort(preferred: number): Promise<number> {
+  const tryPort = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(undefined));
+      s.listen(port, '127.0.0.1', () => {
+        const { port: got } = s.address() as net.AddressInfo;
+        s.close(() => resolve(got));
+      });
+    });
+  return tryPort(preferred).then(async (p) => p ?? ((await tryPort(0)) as number));
+}
+
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { nodes: { type: 'string', default: '3' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { nodes: { type: 'string', default: '3' }, port: { type: 'string', default: '8090' } },
+  });
   say(
     'Bosun demo: a local Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler; kwok nodes)',
   );
@@ -337,7 +534,20 @@ export async function demoCommand(argv: string[]): Promise<number> {
     namespaces: [NS],
   });
   registerControllers(mgr, { workers: 2 });
+  // The HTTP side as `bosun run --http-address=127.0.0.1:PORT --public-reads --tokens-secret ...`.
+  const token = randomBytes(24).toString('hex');
+  await client.apply(SECRETS, secretOf(TOKENS_SECRET, { demo: `operate:${token}` }));
+  const address = `127.0.0.1:${await freePort(Number(values.port))}`;
+  const http = await startHttp(mgr, [NS], {
+    address,
+    tokensSecret: `${NS}/${TOKENS_SECRET}`,
+    publicReads: true,
+  });
   await mgr.start();
+  const url = `http://${address}`;
+  say(
+    `With --http-address=${address} --public-reads: its web UI, REST API and webhook receiver. Open ${url}/ to watch (while the demo runs).`,
+  );
   try {
     await client.apply(HOOKS, migrationHook);
     say(
@@ -365,7 +575,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
     await showDaemonJob(client, nodes.length + 1);
 
     await previewSection(client);
+    await webhookSection(client, url, token);
   } finally {
+    await http.stop();
     await mgr.stop();
   }
   say(
