@@ -1,6 +1,8 @@
 // `bosun preview` arguments: parsed and validated before any API call, so that a typo gets a
 // message that says what to fix instead of a 422 from the API server.
+
 import { parseArgs } from 'node:util';
+import { PREVIEW_PHASES } from '../api/preview.ts';
 
 /** Bad input: the command exits 2 with this message and a pointer to the usage. */
 export class UsageError extends Error {}
@@ -8,17 +10,7 @@ export class UsageError extends Error {}
 export const STEPS = ['build', 'init', 'app', 'cleanup'] as const;
 export type Step = (typeof STEPS)[number];
 const STATES = ['Running', 'Stopped'] as const;
-const PHASES = [
-  'Pending',
-  'Building',
-  'Initializing',
-  'Stopped',
-  'Starting',
-  'Running',
-  'Stopping',
-  'Failed',
-  'Undeploying',
-];
+const PHASES: readonly string[] = PREVIEW_PHASES;
 
 export const PREVIEW_USAGE = `usage: bosun preview COMMAND [flags]
 
