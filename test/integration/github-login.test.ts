@@ -1,0 +1,262 @@
+// Signing in with GitHub on `bosun run --http-address --github-oauth-secret`, on the real control
+// plane, against the loopback fake GitHub (its OAuth pages, and /user and the permission endpoint
+// checked against GitHub's REST description). A browser is played with fetch: redirects followed
+// by hand, cookies kept per host.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, it, type TestContext } from 'node:test';
+import type { PreviewObject } from '../../src/controllers/preview/model.ts';
+import type { KubeClient } from '../../src/runtime/kube-client.ts';
+import { waitFor } from '../../src/runtime/wait.ts';
+import { testClient, testNamespace } from '../support/cluster.ts';
+import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts';
+import { installCrds, startOperator } from '../support/operator.ts';
+import {
+  PREVIEW_REPOSITORIES,
+  PREVIEW_TEMPLATES,
+  PREVIEWS,
+  preview,
+  repository,
+  template,
+} from '../support/previews.ts';
+
+const SECRETS = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
+const APP = { clientId: 'Iv1.bosun0test', clientSecret: 'oauth-secret-5f4e3d2c1b' };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A browser's cookies for Bosun's host; `github` is the Cookie header of its GitHub sign-in. */
+class Browser {
+  readonly cookies = new Map<string, string>();
+  readonly setCookies: string[] = [];
+  readonly base: string;
+  readonly github: string;
+  constructor(base: string, github: string) {
+    this.base = base;
+    this.github = github;
+  }
+
+  /** One request to Bosun, no redirect followed; Set-Cookie is applied as a browser would. */
+  async fetch(path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
+    const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const url = path.startsWith('http') ? path : `${this.base}${path}`;
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...init.headers, ...(cookie ? { cookie } : {}) },
+    });
+    for (const line of res.headers.getSetCookie()) {
+      this.setCookies.push(line);
+      const [pair = ''] = line.split(';');
+      const at = pair.indexOf('=');
+      const name = pair.slice(0, at);
+      if (/Max-Age=0/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, pair.slice(at + 1));
+    }
+    return res;
+  }
+
+  /** /auth/github/login → GitHub's authorize page → back to the callback URL (not yet followed). */
+  async toGitHubAndBack(): Promise<string> {
+    const login = await this.fetch('/auth/github/login');
+    assert.equal(login.status, 302);
+    const authorize = login.headers.get('location') ?? '';
+    const at = new URL(authorize);
+    assert.equal(at.pathname, '/login/oauth/authorize');
+    assert.equal(at.searchParams.get('client_id'), APP.clientId);
+    assert.equal(at.searchParams.get('redirect_uri'), `${this.base}/auth/github/callback`);
+    const state = this.setCookies.findLast((c) => c.startsWith('bosun_oauth_state='));
+    assert.match(state ?? '', /; HttpOnly; SameSite=Lax$/);
+    const github = await fetch(authorize, { redirect: 'manual', headers: { cookie: this.github } });
+    assert.equal(github.status, 302, await github.clone().text());
+    return github.headers.get('location') ?? '';
+  }
+
+  async signIn(): Promise<void> {
+    const callback = await this.fetch(await this.toGitHubAndBack());
+    assert.equal(callback.status, 302, await callback.clone().text());
+    assert.equal(callback.headers.get('location'), '/');
+    const session = this.setCookies.findLast((c) => c.startsWith('bosun_session='));
+    assert.match(
+      session ?? '',
+      /; HttpOnly; SameSite=Strict$/,
+      'HttpOnly, SameSite=Strict, not Secure over http',
+    );
+  }
+
+  async json(path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
+    const res = await this.fetch(path, init);
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  whoami() {
+    return this.json('/api/v1/whoami');
+  }
+}
+
+async function setup(t: TestContext) {
+  await installCrds();
+  const github = await startFakeGitHub();
+  t.after(() => github.close());
+  github.addOAuthApp(APP);
+  const ns = await testNamespace(t, 'ghlogin');
+  const client = await testClient();
+  await client.create(PREVIEW_TEMPLATES, template(ns, 'web'));
+  await client.create(PREVIEW_REPOSITORIES, repository(ns, 'shop'));
+  await client.create(PREVIEWS, preview(ns, 'shop-main', { state: 'Running' }));
+  await client.create(SECRETS, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'github-oauth', namespace: ns },
+    stringData: { ...APP, sessionKey: 'a-session-key-of-at-least-32-characters' },
+  });
+  const port = await freePort();
+  await startOperator(t, {
+    namespaces: [ns],
+    args: [
+      `--http-address=127.0.0.1:${port}`,
+      `--github-oauth-secret=${ns}/github-oauth`,
+      `--github-web-url=${github.url}`,
+      `--github-api-url=${github.url}`,
+    ],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const browser = (login: string) => new Browser(base, github.addUser(login));
+  return { ns, client, github, base, browser };
+}
+
+const state = async (client: KubeClient, ns: string) =>
+  (await client.get<PreviewObject>(PREVIEWS, ns, 'shop-main')).spec.state;
+
+/** No request reached the fake GitHub that its REST description or OAuth rules refused. */
+function assertValidCalls(github: FakeGitHub) {
+  const refused = github.calls.filter((c) => c.problem);
+  assert.deepEqual(refused, [], 'every request to GitHub was valid');
+}
+
+describe('GitHub login (bosun run --github-oauth-secret)', () => {
+  it('signs in, authorizes per repository permission, needs the CSRF header, refuses a forged state, signs out', async (t) => {
+    const { ns, client, github, base, browser } = await setup(t);
+    github.setPermission('acme/shop', 'alice', 'write');
+    github.setPermission('acme/shop', 'bob', 'read');
+    const stopPath = `/api/v1/namespaces/${ns}/previews/shop-main/stop`;
+
+    await t.test('whoami offers the login to an anonymous browser', async () => {
+      const who = await browser('nobody').whoami();
+      assert.deepEqual(who.body, { authenticated: false, scopes: [], loginUrl: '/auth/github/login' });
+    });
+
+    const alice = browser('alice');
+    await t.test('the login flow: Bosun → GitHub → callback → session cookie', async () => {
+      await alice.signIn();
+      const who = await alice.whoami();
+      assert.equal(who.status, 200);
+      assert.equal(who.body.subject, 'alice');
+      assert.equal(who.body.via, 'github');
+      assert.deepEqual(who.body.scopes, ['read']);
+      assert.match(who.body.csrfToken, /^[\w-]{20,}$/);
+      assert.equal(github.callsOf('users/get-authenticated').length, 1);
+      const list = await alice.json(`/api/v1/previews?namespace=${ns}`);
+      assert.equal(list.status, 200);
+      assert.deepEqual(
+        list.body.items.map((v: { name: string }) => v.name),
+        ['shop-main'],
+      );
+    });
+
+    await t.test('a change with the session cookie but without the CSRF header is refused', async () => {
+      const none = await alice.json(stopPath, { method: 'POST' });
+      assert.equal(none.status, 403);
+      assert.equal(none.body.error.reason, 'Forbidden');
+      assert.match(none.body.error.message, /x-bosun-csrf/);
+      const wrong = await alice.json(stopPath, { method: 'POST', headers: { 'x-bosun-csrf': 'guessed' } });
+      assert.equal(wrong.status, 403);
+      assert.equal(await state(client, ns), 'Running');
+    });
+
+    await t.test('a user with write permission stops the preview', async () => {
+      const { csrfToken } = (await alice.whoami()).body;
+      const stopped = await alice.json(stopPath, { method: 'POST', headers: { 'x-bosun-csrf': csrfToken } });
+      assert.equal(stopped.status, 202, JSON.stringify(stopped.body));
+      assert.equal(stopped.body.state, 'Stopped');
+      assert.equal(await state(client, ns), 'Stopped');
+      const asked = github.callsOf('repos/get-collaborator-permission-level');
+      assert.deepEqual(asked.at(-1)?.params, { owner: 'acme', repo: 'shop', username: 'alice' });
+      // The permission is kept a few minutes: a second change asks GitHub nothing.
+      const again = await alice.json(`/api/v1/namespaces/${ns}/previews/shop-main/start`, {
+        method: 'POST',
+        headers: { 'x-bosun-csrf': csrfToken },
+      });
+      assert.equal(again.status, 202);
+      assert.equal(github.callsOf('repos/get-collaborator-permission-level').length, asked.length);
+    });
+
+    await t.test('a user with read permission reads but gets 403 on a change', async () => {
+      const bob = browser('bob');
+      await bob.signIn();
+      const { csrfToken } = (await bob.whoami()).body;
+      const got = await bob.json(`/api/v1/namespaces/${ns}/previews/shop-main`);
+      assert.equal(got.status, 200);
+      const refused = await bob.json(stopPath, { method: 'POST', headers: { 'x-bosun-csrf': csrfToken } });
+      assert.equal(refused.status, 403);
+      assert.match(refused.body.error.message, /"bob" may not operate previews of acme\/shop/);
+      const undeploy = await bob.json(`/api/v1/namespaces/${ns}/previews/shop-main`, {
+        method: 'DELETE',
+        headers: { 'x-bosun-csrf': csrfToken },
+      });
+      assert.equal(undeploy.status, 403);
+      assert.equal(await state(client, ns), 'Running');
+    });
+
+    await t.test('a callback with another browser’s state (a forged login link) is refused', async () => {
+      const victim = browser('carol');
+      github.setPermission('acme/shop', 'carol', 'admin');
+      const mallory = browser('mallory');
+      // The victim started a login (holds a state cookie); the attacker's callback link is delivered.
+      await victim.toGitHubAndBack();
+      const forged = await victim.json(await mallory.toGitHubAndBack());
+      assert.equal(forged.status, 403);
+      assert.equal(forged.body.error.reason, 'InvalidState');
+      assert.equal((await victim.whoami()).body.authenticated, false);
+      // Without any state cookie (a link opened cold) it is refused too.
+      const cold = await new Browser(base, '').json(await mallory.toGitHubAndBack());
+      assert.equal(cold.status, 403);
+      assert.match(cold.body.error.message, /state cookie is missing/);
+    });
+
+    await t.test('logout ends the session, also for a copy of its cookie', async () => {
+      const copy = alice.cookies.get('bosun_session');
+      const { csrfToken } = (await alice.whoami()).body;
+      assert.equal(
+        (await alice.json('/auth/logout', { method: 'POST' })).status,
+        403,
+        'logout needs the CSRF header',
+      );
+      const out = await alice.fetch('/auth/logout', {
+        method: 'POST',
+        headers: { 'x-bosun-csrf': csrfToken },
+      });
+      assert.equal(out.status, 204);
+      assert.equal(alice.cookies.has('bosun_session'), false, 'the cookie is deleted');
+      assert.equal((await alice.whoami()).body.authenticated, false);
+      const replay = new Browser(base, '');
+      replay.cookies.set('bosun_session', copy ?? '');
+      assert.equal((await replay.whoami()).body.authenticated, false);
+      const stop = await replay.json(stopPath, { method: 'POST', headers: { 'x-bosun-csrf': csrfToken } });
+      assert.equal(stop.status, 401);
+      assert.equal(await state(client, ns), 'Running');
+      // The token is revoked at GitHub: another replica holding the cookie could not use it either.
+      await waitFor(async () => github.callsOf('apps/delete-token').length === 1, { what: 'the revocation' });
+    });
+
+    assertValidCalls(github);
+  });
+});
