@@ -57,8 +57,12 @@ async function failure(res) {
   return new ApiError(res.status, message);
 }
 
+/** A change made with the GitHub login cookie carries the CSRF token whoami gave this page. */
+const csrf = (method) =>
+  method !== 'GET' && state.whoami.csrfToken ? { 'x-bosun-csrf': state.whoami.csrfToken } : undefined;
+
 async function api(method, path) {
-  const res = await fetch(path, { method, headers: headers() });
+  const res = await fetch(path, { method, headers: headers(csrf(method)) });
   if (!res.ok) throw await failure(res);
   return res.status === 204 ? undefined : res.json().catch(() => undefined);
 }
@@ -66,7 +70,9 @@ async function api(method, path) {
 const previewPath = (p) =>
   `/api/v1/namespaces/${encodeURIComponent(p.namespace)}/previews/${encodeURIComponent(p.name)}`;
 
-const canOperate = () => state.whoami.scopes.some((s) => s === 'operate' || s === 'admin');
+/** A GitHub login may operate where its repository permission allows: the server decides. */
+const canOperate = () =>
+  state.whoami.via === 'github' || state.whoami.scopes.some((s) => s === 'operate' || s === 'admin');
 
 // ---------------------------------------------------------------- sign-in
 
@@ -82,13 +88,16 @@ async function refreshWhoami() {
     }
     state.whoami = { authenticated: false, scopes: [] };
   }
-  const { authenticated, subject, scopes } = state.whoami;
+  const { authenticated, subject, scopes, via, loginUrl } = state.whoami;
+  const github = via === 'github';
   $('who').textContent = authenticated
-    ? `Signed in as ${subject ?? 'token'} (${scopes.join(', ') || 'no scopes'})`
+    ? `Signed in as ${subject ?? 'token'} (${github ? 'GitHub' : scopes.join(', ') || 'no scopes'})`
     : 'Not signed in';
-  $('signout-button').hidden = !token();
-  $('token').hidden = !!token();
-  $('signin-button').hidden = !!token();
+  $('signout-button').hidden = !token() && !github;
+  $('token').hidden = !!token() || github;
+  $('signin-button').hidden = !!token() || github;
+  $('github-signin').hidden = !loginUrl || authenticated;
+  if (loginUrl) $('github-signin').href = loginUrl;
   state.rendered.clear();
   scheduleRender();
 }
@@ -105,6 +114,10 @@ function setupSignin() {
     connectEvents();
   });
   $('signout-button').addEventListener('click', async () => {
+    if (!token() && state.whoami.via === 'github') {
+      const res = await fetch('/auth/logout', { method: 'POST', headers: headers(csrf('POST')) });
+      if (!res.ok) notice(`Sign out: ${(await failure(res)).message}`);
+    }
     sessionStorage.removeItem(TOKEN_KEY);
     await refreshWhoami();
     connectEvents();
@@ -135,7 +148,7 @@ function connectEvents() {
           const err = await failure(res);
           $('summary').textContent = token()
             ? `This token cannot read previews: ${err.message}`
-            : 'Sign in with a token to see previews.';
+            : 'Sign in to see previews.';
           return;
         }
         if (!res.ok || !res.body) throw await failure(res);
