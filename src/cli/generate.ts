@@ -106,6 +106,39 @@ function installManifests(): Record<string, string> {
   };
 }
 
+/**
+ * `kubectl apply -k deploy/install-http`: the plain manifests with the HTTP side on (the chart's
+ * `http.enabled` with `http.tokensSecret: bosun-api-tokens`): the REST API, webhooks and UI on
+ * port 8090 of the operator's pods, behind the Service bosun-http.
+ */
+function httpOverlay(): Record<string, string> {
+  const add = (path: string, value: unknown) => ({ op: 'add', path, value });
+  const container = '/spec/template/spec/containers/0';
+  return {
+    'service.yaml': docs({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'bosun-http', namespace: NAMESPACE, labels },
+      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    }),
+    'kustomization.yaml': stringify({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: ['../install', 'service.yaml'],
+      patches: [
+        {
+          target: { group: 'apps', version: 'v1', kind: 'Deployment', name: 'bosun' },
+          patch: stringify([
+            add(`${container}/args/-`, '--http-address=:8090'),
+            add(`${container}/args/-`, `--tokens-secret=${NAMESPACE}/bosun-api-tokens`),
+            add(`${container}/ports/-`, { name: 'http', containerPort: 8090 }),
+          ]),
+        },
+      ],
+    }),
+  };
+}
+
 export function generatedFiles(): Record<string, string> {
   const crds = GENERATED + crdsYaml();
   const files: Record<string, string> = {
@@ -124,6 +157,8 @@ export function generatedFiles(): Record<string, string> {
   };
   for (const [name, text] of Object.entries(installManifests()))
     files[`deploy/install/${name}`] = GENERATED + text;
+  for (const [name, text] of Object.entries(httpOverlay()))
+    files[`deploy/install-http/${name}`] = GENERATED + text;
   return files;
 }
 

@@ -145,6 +145,111 @@ describe('install', () => {
     }
   });
 
+  it('renders the HTTP side (http.enabled, serve.enabled) and the install-http overlay, which the API server accepts', async () => {
+    const { kubectl, helm } = await tools();
+    const render = (...sets: string[]) => {
+      const text = helm([
+        'template',
+        'bosun',
+        join(ROOT, 'charts/bosun'),
+        '--namespace',
+        'default',
+        ...sets.flatMap((v) => ['--set', v]),
+      ]);
+      const objects = parseAllDocuments(text)
+        .map((d) => d.toJSON() as KubeObject | null)
+        .filter((d): d is KubeObject => !!d);
+      return { text, objects };
+    };
+    const find = (objects: KubeObject[], kind: string, name: string) =>
+      objects.find((o) => o.kind === kind && o.metadata.name === name);
+    const container = (d: KubeObject | undefined) => d?.spec.template.spec.containers[0];
+
+    const off = render();
+    assert.equal(find(off.objects, 'Service', 'bosun-http'), undefined, 'no HTTP Service by default');
+    assert.ok(
+      !container(find(off.objects, 'Deployment', 'bosun')).args.some((a: string) => a.startsWith('--http')),
+    );
+
+    const on = render(
+      'http.enabled=true',
+      'http.tokensSecret=bosun-api-tokens',
+      'http.publicReads=true',
+      'http.githubOAuthSecret=bosun-github-oauth',
+      'github.apiUrl=https://ghe.example/api/v3',
+      'github.webUrl=https://ghe.example',
+    );
+    const operator = container(find(on.objects, 'Deployment', 'bosun'));
+    for (const flag of [
+      '--http-address=:8090',
+      '--tokens-secret=default/bosun-api-tokens',
+      '--public-reads',
+      '--github-oauth-secret=default/bosun-github-oauth',
+      '--github-api-url=https://ghe.example/api/v3',
+      '--github-web-url=https://ghe.example',
+    ])
+      assert.ok(operator.args.includes(flag), `the operator runs with ${flag}: ${operator.args.join(' ')}`);
+    assert.ok(
+      operator.ports.some(
+        (p: { name: string; containerPort: number }) => p.name === 'http' && p.containerPort === 8090,
+      ),
+    );
+    const service = find(on.objects, 'Service', 'bosun-http');
+    assert.deepEqual(service?.spec.ports, [{ name: 'http', port: 80, targetPort: 'http' }]);
+    assert.deepEqual(
+      service?.spec.selector,
+      find(on.objects, 'Deployment', 'bosun')?.spec.selector.matchLabels,
+    );
+
+    // serve.enabled moves the HTTP side to a `bosun serve` Deployment the Service selects.
+    const serve = render('http.enabled=true', 'serve.enabled=true', 'serve.replicas=3');
+    const serving = find(serve.objects, 'Deployment', 'bosun-serve');
+    assert.equal(serving?.spec.replicas, 3);
+    assert.deepEqual(container(serving).args.slice(0, 1), ['serve']);
+    assert.ok(container(serving).args.includes('--http-address=:8090'));
+    assert.ok(!container(find(serve.objects, 'Deployment', 'bosun')).args.includes('--http-address=:8090'));
+    assert.deepEqual(
+      find(serve.objects, 'Service', 'bosun-http')?.spec.selector,
+      serving?.spec.selector.matchLabels,
+    );
+    const operatorSelector = find(serve.objects, 'Deployment', 'bosun')?.spec.selector.matchLabels;
+    assert.ok(
+      Object.entries(operatorSelector).some(([k, v]) => serving?.spec.template.metadata.labels[k] !== v),
+      'the operator Deployment does not select the serve pods',
+    );
+
+    // With watched namespaces, a Role reads the HTTP side's Secrets in their namespace.
+    const scoped = render(
+      'http.enabled=true',
+      'http.tokensSecret=bosun-api-tokens',
+      'watchNamespaces={kube-public}',
+    );
+    const role = find(scoped.objects, 'Role', 'bosun-http-bosun-api-tokens');
+    assert.deepEqual(role?.rules, [
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['bosun-api-tokens'], verbs: ['get'] },
+    ]);
+
+    for (const { text } of [on, serve, scoped]) {
+      const out = kubectl(['apply', '--dry-run=server', '-f', '-'], text);
+      assert.match(out, /^service\/bosun-http (created|configured|unchanged) \(server dry run\)$/m);
+      assert.match(out, /^deployment\.apps\/bosun (created|configured|unchanged) \(server dry run\)$/m);
+    }
+    assert.match(
+      kubectl(['apply', '--dry-run=server', '-f', '-'], serve.text),
+      /^deployment\.apps\/bosun-serve created/m,
+    );
+
+    // The plain manifests' overlay: the same flag, port and Service.
+    const plain = kubectl(['kustomize', join(ROOT, 'deploy/install-http')]);
+    assert.match(plain, /- --http-address=:8090/);
+    assert.match(plain, /name: bosun-http/);
+    const accepted = kubectl(
+      ['apply', '--dry-run=server', '-f', '-'],
+      plain.replaceAll('namespace: bosun-system', 'namespace: default'),
+    );
+    assert.match(accepted, /^service\/bosun-http (created|configured|unchanged) \(server dry run\)$/m);
+  });
+
   it('runs the operator with only the RBAC it installs; other verbs are refused', async (t) => {
     const { kubectl } = await tools();
     // The plain manifests (kubectl apply -k) install the same ServiceAccount and roles as the chart.
