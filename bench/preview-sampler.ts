@@ -32,6 +32,8 @@ export class PreviewSampler {
   readonly max: CapCounts = { deployed: 0, running: 0, initializing: 0 };
   /** Events seen: a measure of progress. */
   events = 0;
+  /** Called with every preview added or changed (any repository), as the watch delivers it. */
+  onPreviewEvent?: (preview: PreviewObject) => void;
   private readonly live = new Set<string>();
   private readonly children = new Map<string, Set<string>>();
   private readonly deployed = new Set<string>();
@@ -93,6 +95,7 @@ export class PreviewSampler {
   private onPreview(e: CacheEvent<PreviewObject>) {
     const p = e.object;
     const name = p.metadata.name as string;
+    if (e.type !== 'deleted') this.onPreviewEvent?.(p);
     if (e.type === 'deleted') {
       this.phases.delete(name);
       this.live.delete(name);

@@ -1,19 +1,28 @@
 // Benchmark of the Preview controller on one operator process (`bosun run` as a child):
 // previews held (memory, time to settle), API requests per preview lifecycle, a burst of new
 // previews converging under the caps (sampled from what really exists), and writes while idle;
-// beside each figure, kube-controller-manager measured in the same run on the same cluster.
+// beside each figure, kube-controller-manager measured in the same run on the same cluster; and,
+// at the largest size, the operator's own HTTP server: signed pull_request webhooks until their
+// previews show Building, and the web UI's first paint.
 //   npm run bench:previews     (BENCH_PREVIEWS=10000, or BENCH_SIZES=1000,5000,10000 to see growth;
 //                               BENCH_BURST=100 BENCH_LIFECYCLE=100 BENCH_IDLE_SECONDS=60
-//                               BENCH_FILL_INIT=200 BENCH_CONCURRENCY=16)
+//                               BENCH_FILL_INIT=200 BENCH_CONCURRENCY=16 BENCH_WEBHOOKS=100
+//                               BENCH_UI_RUNS=5)
 // A preview here is the smallest one a template can describe: a Preview, its initialize Job (one
 // pod that ends at once), a Deployment (1 container, 0 replicas while stopped) and a Service; no
 // build, no Ingress, no cleanup Job, no extra resources.
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sign } from '@octokit/webhooks-methods';
 import { PREVIEW_REPOSITORIES, PREVIEW_TEMPLATES, PREVIEWS } from '../src/controllers/preview/model.ts';
+import { SECRETS } from '../src/github/secrets.ts';
 import { type KubeClient, type KubeObject, type ResourceRef, Resources } from '../src/runtime/kube-client.ts';
 import { inParallel } from '../src/runtime/parallel.ts';
 import { waitFor } from '../src/runtime/wait.ts';
+import { chromiumMissing, launchChromium } from '../test/support/browser.ts';
+import { pullRequest } from '../test/support/github-examples.ts';
+import { postWebhook } from '../test/support/github-webhooks.ts';
 import { installCrdsFor } from './crds.ts';
 import { PreviewSampler } from './preview-sampler.ts';
 import {
@@ -22,11 +31,13 @@ import {
   ensureNamespace,
   fmt,
   metricSum,
+  percentile,
   rssMiB,
   scrape,
   startOperatorProcess,
   table,
 } from './support.ts';
+import { type FirstPaint, uiFirstPaint } from './ui-paint.ts';
 
 const env = process.env;
 const sizes = (env.BENCH_SIZES ?? env.BENCH_PREVIEWS ?? '10000')
@@ -42,6 +53,8 @@ const burst = Number(env.BENCH_BURST ?? 100);
 const lifecycleCount = Number(env.BENCH_LIFECYCLE ?? 100);
 const idleSeconds = Number(env.BENCH_IDLE_SECONDS ?? 60);
 const concurrency = Number(env.BENCH_CONCURRENCY ?? 16);
+const webhookCount = Number(env.BENCH_WEBHOOKS ?? 100);
+const uiRuns = Number(env.BENCH_UI_RUNS ?? 5);
 /** Previews held initializing: their init pods run until the end of the bench. */
 const slowCount = MAX_INITIALIZING;
 const runningWanted = Math.min(MAX_RUNNING, Math.floor(((sizes[0] as number) - slowCount) / 2));
@@ -58,7 +71,7 @@ const range = (from: number, to: number) =>
 const seconds = (ms: number) => fmt(ms / 1000, 1);
 
 // Pods at once: running previews, init pods while filling, the lifecycle's and the burst's.
-const nodes = Math.ceil((MAX_RUNNING + fillInit + Math.max(burst, lifecycleCount)) / 100) + 1;
+const nodes = Math.ceil((MAX_RUNNING + fillInit + Math.max(burst, lifecycleCount, webhookCount)) / 100) + 1;
 const cluster = await benchCluster('previews', nodes);
 const { state, client } = cluster;
 const pids = {
@@ -69,7 +82,7 @@ const pids = {
 await installCrdsFor(client);
 await ensureNamespace(client, NS);
 await ensureNamespace(client, KCM_NS);
-await widenServiceRange(client, total + burst + lifecycleCount);
+await widenServiceRange(client, total + burst + lifecycleCount + webhookCount);
 
 // Two templates: `fast` initializes at once; `slow` (the override of target branch `slow`)
 // initializes until the bench ends, so that 20 previews are held initializing.
@@ -80,9 +93,18 @@ const initialize = (annotations?: Record<string, string>) => ({
     spec: { containers: [{ name: 'init', args: ['seed'] }] },
   },
 });
+// `built` (repository `hook`, the webhook figure): a 2 s build Job, no initialization.
+const build = {
+  image: 'registry.example/hook:${shortCommit}',
+  template: {
+    metadata: { annotations: { 'kwok.bosun.dev/finish-after': '2s' } },
+    spec: { containers: [{ name: 'build', image: 'kaniko', args: ['--destination=${image}'] }] },
+  },
+};
 for (const [name, spec] of [
   ['fast', { initialize: initialize(), app }],
   ['slow', { initialize: initialize({ 'kwok.bosun.dev/finish-after': '24h' }), app }],
+  ['built', { build, app }],
 ] as const)
   await client.apply(PREVIEW_TEMPLATES, {
     apiVersion: 'bosun.dev/v1alpha1',
@@ -115,6 +137,27 @@ await client.apply(
     maxInitializing: MAX_INITIALIZING,
   }),
 );
+// Repository `hook`: previews per pull request from signed webhooks, caps that never hold one back.
+const hookSecret = randomBytes(20).toString('hex');
+await client.apply(SECRETS, {
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'hook-webhook', namespace: NS },
+  data: { secret: Buffer.from(hookSecret).toString('base64') },
+});
+await client.apply(PREVIEW_REPOSITORIES, {
+  apiVersion: 'bosun.dev/v1alpha1',
+  kind: 'PreviewRepository',
+  metadata: { name: 'hook', namespace: NS },
+  spec: {
+    repository: 'acme/hook',
+    template: 'built',
+    pullRequestTargets: ['main'],
+    previewPer: 'PullRequest',
+    webhookSecretRef: { name: 'hook-webhook', key: 'secret' },
+    capacity: { maxDeployed: webhookCount, maxRunning: 1, maxInitializing: webhookCount },
+  },
+});
 const setInitCap = (maxInitializing: number) =>
   client.mergePatch(PREVIEW_REPOSITORIES, NS, 'shop', { spec: { capacity: { maxInitializing } } });
 
@@ -136,10 +179,13 @@ const preview = (repo: string, name: string, pr: number, target = 'main', runnin
 const sampler = new PreviewSampler(client, NS, 'shop');
 await sampler.start();
 const metricsPort = 20080 + Math.floor(Math.random() * 1000);
+const httpUrl = `http://127.0.0.1:${metricsPort + 1000}`;
 const operator = startOperatorProcess(state.kubeconfig, [
   `--namespace=${NS}`,
   `--metrics-bind-address=127.0.0.1:${metricsPort}`,
   '--health-probe-bind-address=0',
+  `--http-address=127.0.0.1:${metricsPort + 1000}`,
+  '--public-reads',
 ]);
 await waitFor(() => scrape(metricsPort), { what: 'operator metrics', timeoutMs: 60_000 });
 await sleep(5000); // caches listed, the first passes over the empty repositories done
@@ -372,6 +418,10 @@ const idleStart = await counts();
 await sleep(idleSeconds * 1000);
 const idle = delta(idleStart, await counts());
 
+// --- 3b. The HTTP side at the largest size: the UI's first paint, webhooks → Building ----------
+const paint = await uiPaint(`${httpUrl}/`);
+const hooks = await webhookBurst();
+
 // --- 4. A burst of new previews under the caps, at maxDeployed ----------------------------------
 // The held initializing previews go first (they hold every init slot), so the burst finds
 // slowCount free deploy slots and makes room for the rest by undeploying idle previews.
@@ -414,6 +464,9 @@ sampler.stop();
 const caps = { deployed: total, running: MAX_RUNNING, initializing: MAX_INITIALIZING };
 const exceeded = (Object.keys(caps) as (keyof typeof caps)[]).filter((k) => burstMax[k] > caps[k]);
 const per = (n: number, count: number) => fmt(n / count, 1);
+const ms = (n: number) => fmt(n, 0);
+const pct = (v: number[]) =>
+  `${ms(percentile(v, 50))} / ${ms(percentile(v, 99))} / ${ms(percentile(v, 100))}`;
 process.stdout.write(`\n${cluster.startingState}\n`);
 process.stdout.write(
   table(
@@ -521,6 +574,37 @@ process.stdout.write(
 process.stdout.write(
   '\nKCM RSS is the whole kube-controller-manager (Deployments, ReplicaSets, Jobs, Pods, ...).\n',
 );
+process.stdout.write(
+  table(
+    `The operator's HTTP server (--http-address, --public-reads) at ${total} previews`,
+    ['figure', 'Bosun'],
+    [
+      [
+        `webhook → Building: ${webhookCount} signed pull_request "opened" (${webhookCount} pull requests) posted at once, p50 / p99 / max ms`,
+        pct(hooks.latencies),
+      ],
+      [
+        '  of which webhook → the Preview exists (its first watch event), p50 / p99 / max ms',
+        pct(hooks.createdLatencies),
+      ],
+      [
+        '  their answers (HTTP status × count); all answered after (ms)',
+        `${hooks.answers}; ${ms(hooks.answeredMs)}`,
+      ],
+      paint
+        ? [
+            `web UI first paint at ${paint.previews} previews, median of ${paint.runs.length} (ms): first screen / snapshot parsed`,
+            `${ms(median(paint.runs.map((r) => r.firstScreenMs)))} / ${ms(median(paint.runs.map((r) => r.snapshotMs)))}`,
+          ]
+        : ['web UI first paint', `n/a (${chromiumMissing()})`],
+    ],
+  ),
+);
+process.stdout.write(
+  '\nWebhook → Building: from just before each POST to /webhooks/github to the first watch event of its ' +
+    'preview with buildStatus building or phase Building (repository `hook`, its own caps, in the same namespace). ' +
+    "First paint: headless Chromium, a fresh page per run after one warm-up, the page's own marks.\n",
+);
 if (exceeded.length) {
   process.stderr.write(`# a cap was exceeded during the burst: ${exceeded.join(', ')}\n`);
   await endBench(cluster, 1);
@@ -528,6 +612,104 @@ if (exceeded.length) {
 await endBench(cluster);
 
 // --- Helpers ------------------------------------------------------------------------------------
+function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+/** The web UI's first paint from the operator's own server: a warm-up, then `uiRuns` runs. */
+async function uiPaint(url: string): Promise<{ previews: number; runs: FirstPaint[] } | undefined> {
+  const missing = chromiumMissing();
+  if (missing) {
+    log(`web UI first paint skipped: ${missing}`);
+    return undefined;
+  }
+  log(`web UI first paint at ${total} previews, ${uiRuns} runs`);
+  const browser = await launchChromium();
+  try {
+    await uiFirstPaint(url, { browser });
+    const runs: FirstPaint[] = [];
+    for (let i = 0; i < uiRuns; i++) runs.push(await uiFirstPaint(url, { browser }));
+    return { previews: runs[0]?.previews ?? 0, runs };
+  } finally {
+    await browser.close();
+  }
+}
+
+/**
+ * `webhookCount` signed pull_request "opened" deliveries for as many pull requests of `acme/hook`,
+ * posted at once; per preview, ms from just before its POST to the first watch event showing it
+ * building. The previews are undeployed afterwards.
+ */
+async function webhookBurst(): Promise<{
+  latencies: number[];
+  createdLatencies: number[];
+  answers: string;
+  answeredMs: number;
+}> {
+  log(`${webhookCount} signed pull_request webhooks`);
+  const deliveries = await Promise.all(
+    range(0, webhookCount).map(async (k) => {
+      const number = 3_000_000 + k;
+      const p = pullRequest('opened');
+      p.number = number;
+      p.pull_request.number = number;
+      p.pull_request.head.ref = `feature-${number}`;
+      p.pull_request.head.sha = number.toString(16).padStart(40, 'b');
+      p.pull_request.base.ref = 'main';
+      p.pull_request.updated_at = new Date().toISOString();
+      p.repository.full_name = 'acme/hook';
+      p.repository.name = 'hook';
+      p.repository.owner.login = 'acme';
+      const body = JSON.stringify(p);
+      return { name: `hook-pr${number}`, body, signature: await sign(hookSecret, body) };
+    }),
+  );
+  // One delivery first, as a server that has been up a while has read the Secret already.
+  const ping = JSON.stringify({ zen: 'Keep it logically awesome.', repository: { full_name: 'acme/hook' } });
+  const warm = await postWebhook(httpUrl, { event: 'ping', body: ping, secret: hookSecret });
+  if (warm.status !== 200) throw new Error(`ping answered ${warm.status}: ${JSON.stringify(warm.body)}`);
+  const sentAt = new Map<string, number>();
+  const seenAt = new Map<string, number>();
+  const createdAt = new Map<string, number>();
+  sampler.onPreviewEvent = (p) => {
+    const name = p.metadata.name as string;
+    if (sentAt.has(name) && !createdAt.has(name)) createdAt.set(name, Date.now());
+    if (sentAt.has(name) && !seenAt.has(name))
+      if (p.status?.buildStatus === 'building' || p.status?.phase === 'Building')
+        seenAt.set(name, Date.now());
+  };
+  const started = Date.now();
+  const statuses = await Promise.all(
+    deliveries.map(async (d) => {
+      sentAt.set(d.name, Date.now());
+      return (await postWebhook(httpUrl, { event: 'pull_request', body: d.body, signature: d.signature }))
+        .status;
+    }),
+  );
+  const answeredMs = Date.now() - started;
+  const byStatus = new Map<number, number>();
+  for (const s of statuses) byStatus.set(s, (byStatus.get(s) ?? 0) + 1);
+  const answers = [...byStatus].map(([s, n]) => `${s} × ${n}`).join(', ');
+  if (byStatus.get(202) !== webhookCount) throw new Error(`webhooks answered ${answers}`);
+  await waitFor(
+    async () => seenAt.size === webhookCount || { pending: `${seenAt.size}/${webhookCount} building` },
+    {
+      what: 'every webhook preview building',
+      timeoutMs: SETTLE_MS,
+      intervalMs: 100,
+    },
+  );
+  sampler.onPreviewEvent = undefined;
+  const after = (seen: Map<string, number>) =>
+    deliveries.map((d) => (seen.get(d.name) as number) - (sentAt.get(d.name) as number));
+  const latencies = after(seenAt);
+  const createdLatencies = after(createdAt);
+  const names = deliveries.map((d) => d.name);
+  await deleteAll(names);
+  await waitNames(names, (p) => p === undefined, 'the webhook previews undeployed');
+  return { latencies, createdLatencies, answers, answeredMs };
+}
+
 /** Passes with nothing to do: an annotation of the repository touched, one pass at a time. */
 async function noopPasses(times = 5): Promise<ReturnType<typeof delta>> {
   const before = await counts();
