@@ -1,13 +1,14 @@
 // Signing in with GitHub on `bosun run --http-address --github-oauth-secret`, on the real control
 // plane, against the loopback fake GitHub (its OAuth pages, and /user and the permission endpoint
 // checked against GitHub's REST description). A browser is played with fetch: redirects followed
-// by hand, cookies kept per host.
+// by hand, cookies kept per host; the web UI's link, CSRF header and sign-out in headless Chromium.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import type { PreviewObject } from '../../src/controllers/preview/model.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
+import { testBrowser } from '../support/browser.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
 import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts';
 import { installCrds, startOperator } from '../support/operator.ts';
@@ -197,6 +198,17 @@ describe('GitHub login (bosun run --github-oauth-secret)', () => {
       });
       assert.equal(again.status, 202);
       assert.equal(github.callsOf('repos/get-collaborator-permission-level').length, asked.length);
+      const created = await alice.json(`/api/v1/namespaces/${ns}/previews`, {
+        method: 'POST',
+        headers: { 'x-bosun-csrf': csrfToken, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          repository: 'shop',
+          branch: 'feature',
+          commit: '1234567abc',
+          state: 'Stopped',
+        }),
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
     });
 
     await t.test('a user with read permission reads but gets 403 on a change', async () => {
@@ -213,6 +225,12 @@ describe('GitHub login (bosun run --github-oauth-secret)', () => {
         headers: { 'x-bosun-csrf': csrfToken },
       });
       assert.equal(undeploy.status, 403);
+      const create = await bob.json(`/api/v1/namespaces/${ns}/previews`, {
+        method: 'POST',
+        headers: { 'x-bosun-csrf': csrfToken, 'content-type': 'application/json' },
+        body: JSON.stringify({ repository: 'shop', branch: 'bob', commit: '1234567abc' }),
+      });
+      assert.equal(create.status, 403);
       assert.equal(await state(client, ns), 'Running');
     });
 
@@ -256,6 +274,36 @@ describe('GitHub login (bosun run --github-oauth-secret)', () => {
       // The token is revoked at GitHub: another replica holding the cookie could not use it either.
       await waitFor(async () => github.callsOf('apps/delete-token').length === 1, { what: 'the revocation' });
     });
+
+    await t.test(
+      'the web UI: "Sign in with GitHub", a stop sent with the CSRF header, sign out',
+      async (st) => {
+        const chromium = await testBrowser(st);
+        if (!chromium) return;
+        github.setPermission('acme/shop', 'dave', 'maintain');
+        const context = await chromium.newContext();
+        // Signed in at GitHub: the fake's authorize page reads this cookie (its host is Bosun's too).
+        const [name, value] = github.addUser('dave').split('=');
+        await context.addCookies([{ name: name ?? '', value: value ?? '', url: github.url }]);
+        const page = await context.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${base}/`);
+        await page.getByText('Not signed in').waitFor();
+        await page.click('#github-signin');
+        await page.getByText('Signed in as dave (GitHub)').waitFor();
+        assert.equal(await page.isVisible('#github-signin'), false);
+        const stop = 'article.card[aria-label="shop-main"] button[data-action="stop"]';
+        await page.click(stop);
+        await waitFor(async () => (await state(client, ns)) === 'Stopped', {
+          what: 'the preview stopped by dave',
+        });
+        await page.click('#signout-button');
+        await page.getByText('Not signed in').waitFor();
+        assert.equal(await page.isVisible('#github-signin'), true);
+        assert.deepEqual(errors, []);
+      },
+    );
 
     assertValidCalls(github);
   });
