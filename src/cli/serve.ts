@@ -65,6 +65,7 @@ export const HTTP_OPTIONS = {
 /** Serves the HTTP side from the manager's informers (shared with its controllers, if any). */
 export async function startHttp(manager: Manager, namespaces: string[], flags: HttpFlags) {
   const log = manager.log;
+  const repositories = manager.informer<RepositoryObject>(PREVIEW_REPOSITORIES);
   const tokens = new TokenAuthenticator({
     client: manager.client,
     log: log.child({ component: 'auth' }),
@@ -78,6 +79,7 @@ export async function startHttp(manager: Manager, namespaces: string[], flags: H
         secret: flags.githubOAuthSecret,
         webUrl: flags.githubWebUrl ?? 'https://github.com',
         apiUrl: flags.githubApiUrl ?? 'https://api.github.com',
+        repositories: () => repositories.list().map((r) => r.spec.repository),
       })
     : undefined;
   const auth = new Authenticators(tokens, login);
@@ -85,7 +87,7 @@ export async function startHttp(manager: Manager, namespaces: string[], flags: H
     {
       client: manager.client,
       previews: manager.informer<PreviewObject>(PREVIEWS),
-      repositories: manager.informer<RepositoryObject>(PREVIEW_REPOSITORIES),
+      repositories,
       log,
       auth,
       login,

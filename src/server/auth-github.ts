@@ -4,7 +4,8 @@
 // repositories). A signed-in person reads every preview; what they may change is decided per
 // repository by their GitHub permission on it (admin, maintain, write: operate; triage, read:
 // read), asked of GitHub and kept a few minutes. Their cookie is sealed and HttpOnly; a change
-// made with it must carry the X-Bosun-CSRF header that only our page can read (from whoami).
+// made with it must carry the X-Bosun-CSRF header that only our page can read (from whoami). Only
+// accounts with at least read access to one of the repositories served may sign in at all.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -42,6 +43,8 @@ export interface GitHubLoginOptions {
   webUrl: string;
   /** https://api.github.com, or `<host>/api/v3`. */
   apiUrl: string;
+  /** The forge repositories ("owner/name") of the PreviewRepositories served: a login needs access to one. */
+  repositories: () => string[];
   sessionTtlMs?: number;
   permissionTtlMs?: number;
   refreshMs?: number;
@@ -244,6 +247,7 @@ export class GitHubLogin implements SessionAuthenticator {
       const login = user.body?.login;
       if (user.status !== 200 || typeof login !== 'string')
         throw new HttpError(502, 'GitHubError', `GitHub answered ${user.status} to GET /user`);
+      await this.requireSomeAccess(login, token);
       const ttl = this.opts.sessionTtlMs ?? 8 * 3600_000;
       const session: SessionCookie = {
         l: login,
@@ -271,6 +275,28 @@ export class GitHubLogin implements SessionAuthenticator {
       if (who?.github && this.config) await this.end(who.github, this.config, request);
       return reply.code(204).send();
     });
+  }
+
+  /** 403 unless the account may read at least one repository served here (asked 10 at a time). */
+  private async requireSomeAccess(login: string, token: string): Promise<void> {
+    const repositories = [...new Set(this.opts.repositories().map((r) => r.toLowerCase()))];
+    for (let at = 0; at < repositories.length; at += 10) {
+      const batch = repositories.slice(at, at + 10);
+      let found: Permission[];
+      try {
+        found = await Promise.all(batch.map((r) => this.permission(login, token, r)));
+      } catch (e) {
+        if (e instanceof GitHubUnavailable) throw new HttpError(502, 'GitHubUnavailable', e.message);
+        if (e instanceof AuthError) throw new HttpError(403, 'LoginRefused', e.message);
+        throw e;
+      }
+      if (found.some((p) => p !== 'none')) return;
+    }
+    throw new HttpError(
+      403,
+      'NoRepositoryAccess',
+      `GitHub user "${login}" has no access to any repository with previews here (${repositories.length} served)`,
+    );
   }
 
   /** Ends a session here and revokes its token at GitHub, so other replicas stop accepting it too. */

@@ -250,6 +250,15 @@ describe('GitHub login (bosun run --github-oauth-secret)', () => {
       assert.match(cold.body.error.message, /state cookie is missing/);
     });
 
+    await t.test('an account with access to no repository served here cannot sign in', async () => {
+      const eve = browser('eve');
+      const refused = await eve.json(await eve.toGitHubAndBack());
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.error.reason, 'NoRepositoryAccess');
+      assert.equal(eve.cookies.has('bosun_session'), false);
+      assert.equal((await eve.whoami()).body.authenticated, false);
+    });
+
     await t.test('logout ends the session, also for a copy of its cookie', async () => {
       const copy = alice.cookies.get('bosun_session');
       const { csrfToken } = (await alice.whoami()).body;
