@@ -9,6 +9,8 @@ import type { ResourceRef } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { openUi, testBrowser } from '../support/browser.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
+import { forRepository, pullRequest } from '../support/github-examples.ts';
+import { createWebhookSecret, postWebhook, secretValue } from '../support/github-webhooks.ts';
 import { installCrds, kubectlApply, startOperator } from '../support/operator.ts';
 import {
   PREVIEW_REPOSITORIES,
@@ -57,14 +59,18 @@ async function waitBadge(page: Page, name: string, want: string, timeout: number
 }
 
 describe('web UI', () => {
-  it('live list, stop button, streamed logs, filters; no buttons and 401 without a token', async (t) => {
+  it('live list (a kubectl-created preview and a webhook-created one), stop button, streamed logs, filters; no buttons and 401 without a token', async (t) => {
     const browser = await testBrowser(t);
     if (!browser) return;
     const ns = await testNamespace(t, 'ui');
     const client = await testClient();
     await installCrds();
     await client.create(PREVIEW_TEMPLATES, template(ns, 'web'));
-    await client.create(PREVIEW_REPOSITORIES, repository(ns, 'shop'));
+    await createWebhookSecret(client, ns, 'shop-webhook', 'ui-test-hmac-key');
+    await client.create(
+      PREVIEW_REPOSITORIES,
+      repository(ns, 'shop', { webhookSecretRef: { name: 'shop-webhook', key: 'secret' } }),
+    );
     await client.create(SECRETS, {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -117,9 +123,19 @@ describe('web UI', () => {
     await kubectlApply(
       preview(ns, 'shop-feature-login-1234567', { branch: 'feature-login', commit: '1234567abc' }),
     );
-    await kubectlApply(
-      preview(ns, 'shop-pr7-89abcde', { branch: 'fix-cart', pullRequest: 7, commit: '89abcdef01' }),
-    );
+    // The pull request arrives as GitHub sends it: a signed pull_request "opened" webhook.
+    const opened = forRepository(pullRequest('opened'), 'acme/shop');
+    opened.number = 7;
+    opened.pull_request.number = 7;
+    opened.pull_request.head.ref = 'fix-cart';
+    opened.pull_request.head.sha = '89abcdef01'.padEnd(40, '0');
+    opened.pull_request.base.ref = 'main';
+    const delivered = await postWebhook(url.replace(/\/$/, ''), {
+      event: 'pull_request',
+      body: JSON.stringify(opened),
+      secret: await secretValue(client, ns, 'shop-webhook'),
+    });
+    assert.equal(delivered.status, 202, JSON.stringify(delivered.body));
     await page.waitForSelector(card('shop-pr7-89abcde'), { timeout: 30_000 });
     await waitBadge(page, 'shop-main-abcdef0', 'Running', 90_000);
     const commitLink = page.locator(`${card('shop-main-abcdef0')} a[href$="/commit/abcdef0123"]`);
