@@ -8,7 +8,7 @@ import {
   type PreviewObject,
   type RepositoryObject,
 } from '../controllers/preview/model.ts';
-import { previewName, shortCommit } from '../controllers/preview/naming.ts';
+import { newPreview, shortCommit } from '../controllers/preview/naming.ts';
 import { isAlreadyExists, isNotFound, resourcePath } from '../runtime/kube-client.ts';
 import { PREVIEW_USAGE, type PreviewArgs, parsePreviewArgs, UsageError } from './preview-args.ts';
 import {
@@ -98,7 +98,6 @@ async function create(ctx: Context, args: Extract<PreviewArgs, { command: 'creat
     throw e;
   }
   const perPullRequest = repository.spec.previewPer === 'PullRequest';
-  const name = previewName(args.repository, args, perPullRequest);
   const spec = {
     repository: args.repository,
     branch: args.branch,
@@ -109,12 +108,8 @@ async function create(ctx: Context, args: Extract<PreviewArgs, { command: 'creat
     ...(args.template ? { template: args.template } : {}),
     ...(args.state ? { state: args.state } : {}),
   };
-  const preview: PreviewObject = {
-    apiVersion: 'bosun.dev/v1alpha1',
-    kind: 'Preview',
-    metadata: { name, namespace },
-    spec,
-  };
+  const preview = newPreview(repository, spec);
+  const name = preview.metadata.name as string;
   try {
     await ctx.client.create(PREVIEWS, preview);
     ctx.out(

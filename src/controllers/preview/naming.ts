@@ -1,6 +1,8 @@
 // Names of previews and their children, and the host label: readable, deterministic, within
 // Kubernetes' 63-character limits (truncated with a hash of the whole when too long).
 import { boundedName } from '../../api/names.ts';
+import type { PreviewSpec } from '../../api/preview.ts';
+import type { PreviewObject, RepositoryObject } from './model.ts';
 
 /** Lower case, every run of characters outside [a-z0-9] becomes one '-'. */
 export const slugify = (value: string) =>
@@ -50,3 +52,22 @@ export function branchMatches(pattern: string, branch: string): boolean {
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+
+/** A new Preview of `repository`, named the way every front door (webhook, API, CLI) names it. */
+export function newPreview(
+  repository: RepositoryObject,
+  spec: PreviewSpec,
+  annotations?: Record<string, string>,
+): PreviewObject {
+  const perPullRequest = repository.spec.previewPer === 'PullRequest';
+  return {
+    apiVersion: 'bosun.dev/v1alpha1',
+    kind: 'Preview',
+    metadata: {
+      name: previewName(repository.metadata.name as string, spec, perPullRequest),
+      namespace: repository.metadata.namespace,
+      ...(annotations ? { annotations } : {}),
+    },
+    spec,
+  };
+}

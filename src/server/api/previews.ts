@@ -6,7 +6,7 @@ import { previewSpec } from '../../api/preview.ts';
 import { validate } from '../../api/schema.ts';
 import { RESET_ANNOTATION } from '../../controllers/preview/labels.ts';
 import { PREVIEWS, type PreviewObject } from '../../controllers/preview/model.ts';
-import { previewName } from '../../controllers/preview/naming.ts';
+import { newPreview } from '../../controllers/preview/naming.ts';
 import { isAlreadyExists, isNotFound } from '../../runtime/kube-client.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest, HttpError, notFound } from './errors.ts';
@@ -102,13 +102,8 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
         `PreviewRepository ${namespace}/${spec.repository} does not exist`,
       );
     const perPullRequest = repo.spec.previewPer === 'PullRequest';
-    const name = previewName(repo.metadata.name ?? spec.repository, spec, perPullRequest);
-    const object: PreviewObject = {
-      apiVersion: 'bosun.dev/v1alpha1',
-      kind: 'Preview',
-      metadata: { name, namespace },
-      spec,
-    };
+    const object = newPreview(repo, spec);
+    const name = object.metadata.name as string;
     try {
       const created = await ctx.client.create<PreviewObject>(PREVIEWS, object);
       request.log.info({ namespace, name }, 'preview created');

@@ -2,7 +2,7 @@
 // the event, the repository and its existing previews, so that every case is a table test.
 
 import type { PreviewObject, RepositoryObject } from '../../controllers/preview/model.ts';
-import { branchMatches, previewName } from '../../controllers/preview/naming.ts';
+import { branchMatches, newPreview } from '../../controllers/preview/naming.ts';
 import type { GitHubEvent } from './event.ts';
 
 /** The last delivery id applied to a preview: a replay of it changes nothing. */
@@ -47,19 +47,11 @@ export function planEvent(
       .map((p) => ({ type: 'undeploy', namespace, name: p.metadata.name as string }));
     return actions.length ? { actions } : { actions, ignored: none };
   };
-  const manifest = (spec: PreviewObject['spec'], name: string): PreviewObject => ({
-    apiVersion: 'bosun.dev/v1alpha1',
-    kind: 'Preview',
-    metadata: {
-      name,
-      namespace,
-      annotations: {
-        [DELIVERY_ANNOTATION]: incoming.delivery,
-        ...(incoming.eventTime ? { [EVENT_TIME_ANNOTATION]: incoming.eventTime } : {}),
-      },
-    },
-    spec,
-  });
+  const manifest = (spec: PreviewObject['spec']): PreviewObject =>
+    newPreview(repository, spec, {
+      [DELIVERY_ANNOTATION]: incoming.delivery,
+      ...(incoming.eventTime ? { [EVENT_TIME_ANNOTATION]: incoming.eventTime } : {}),
+    });
 
   switch (event.kind) {
     case 'ping':
@@ -87,9 +79,11 @@ export function planEvent(
       if (!patterns.some((pattern) => branchMatches(pattern, branch)))
         return { actions: [], ignored: `branch ${branch} matches none of spec.branches` };
       // Pushes to branches get a preview per commit in both modes.
-      const source = { branch, commit: event.commit };
-      const name = previewName(repoName, source, false);
-      return { actions: [{ type: 'create', preview: manifest({ repository: repoName, ...source }, name) }] };
+      return {
+        actions: [
+          { type: 'create', preview: manifest({ repository: repoName, branch, commit: event.commit }) },
+        ],
+      };
     }
     case 'pull_request': {
       if (event.action === 'closed')
@@ -105,9 +99,13 @@ export function planEvent(
           actions: [],
           ignored: `pull request #${event.number} targets ${event.baseRef}, which matches none of spec.pullRequestTargets`,
         };
-      const source = { branch: event.headRef, pullRequest: event.number, commit: event.headSha };
-      const name = previewName(repoName, source, perPullRequest);
-      const preview = manifest({ repository: repoName, ...source, targetBranch: event.baseRef }, name);
+      const preview = manifest({
+        repository: repoName,
+        branch: event.headRef,
+        pullRequest: event.number,
+        commit: event.headSha,
+        targetBranch: event.baseRef,
+      });
       return { actions: [{ type: perPullRequest ? 'upsert' : 'create', preview }] };
     }
   }
