@@ -53,61 +53,65 @@ const labelValueSchema = (description: string) =>
   });
 const NEEDS_VALUES = ['In', 'NotIn'];
 
-export const labelSelectorSchema = s.object(
-  {
-    matchLabels: s.optional(
-      s.map(labelValueSchema('Label value.'), {
-        description: 'Labels that must all match.',
-        maxProperties: 64,
-        rules: [
-          {
-            rule: `self.all(k, size(k) <= ${LABEL_KEY_MAX} && k.matches('${LABEL_KEY_PATTERN}'))`,
-            message: `each matchLabels key ${LABEL_KEY_MESSAGE}`,
-            check: (m) => Object.keys(m).every(isLabelKey),
-          },
-        ],
-      }),
-    ),
-    matchExpressions: s.optional(
-      s.array(
-        s.object(
-          {
-            key: labelKey('The label key.'),
-            operator: s.string({
-              description: 'In, NotIn, Exists or DoesNotExist.',
-              enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const,
+/** A map of label keys to values, each checked as the API server checks labels. */
+export const labelMapSchema = (field: string, description: string) =>
+  s.map(labelValueSchema('Label value.'), {
+    description,
+    maxProperties: 64,
+    rules: [
+      {
+        rule: `self.all(k, size(k) <= ${LABEL_KEY_MAX} && k.matches('${LABEL_KEY_PATTERN}'))`,
+        message: `each ${field} key ${LABEL_KEY_MESSAGE}`,
+        check: (m) => Object.keys(m).every(isLabelKey),
+      },
+    ],
+  });
+
+/** The fields of a metav1.LabelSelector, for kinds that accept more (see DeploymentHook). */
+export const labelSelectorProperties = {
+  matchLabels: s.optional(labelMapSchema('matchLabels', 'Labels that must all match.')),
+  matchExpressions: s.optional(
+    s.array(
+      s.object(
+        {
+          key: labelKey('The label key.'),
+          operator: s.string({
+            description: 'In, NotIn, Exists or DoesNotExist.',
+            enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const,
+          }),
+          values: s.optional(
+            s.array(labelValueSchema('A value.'), {
+              description: 'Values for In and NotIn (at least one); none for Exists and DoesNotExist.',
+              maxItems: 256,
             }),
-            values: s.optional(
-              s.array(labelValueSchema('A value.'), {
-                description: 'Values for In and NotIn (at least one); none for Exists and DoesNotExist.',
-                maxItems: 256,
-              }),
-            ),
-          },
-          {
-            description: 'A label selector requirement.',
-            rules: [
-              {
-                rule: "!(self.operator in ['In', 'NotIn']) || (has(self.values) && size(self.values) > 0)",
-                message: 'values must list at least one value for operator In and NotIn',
-                fieldPath: '.values',
-                check: (e) => !NEEDS_VALUES.includes(e.operator) || (e.values ?? []).length > 0,
-              },
-              {
-                rule: "self.operator in ['In', 'NotIn'] || !has(self.values) || size(self.values) == 0",
-                message: 'values must be empty for operator Exists and DoesNotExist',
-                fieldPath: '.values',
-                check: (e) => NEEDS_VALUES.includes(e.operator) || (e.values ?? []).length === 0,
-              },
-            ],
-          },
-        ),
-        { description: 'Requirements that must all match.', maxItems: 64 },
+          ),
+        },
+        {
+          description: 'A label selector requirement.',
+          rules: [
+            {
+              rule: "!(self.operator in ['In', 'NotIn']) || (has(self.values) && size(self.values) > 0)",
+              message: 'values must list at least one value for operator In and NotIn',
+              fieldPath: '.values',
+              check: (e) => !NEEDS_VALUES.includes(e.operator) || (e.values ?? []).length > 0,
+            },
+            {
+              rule: "self.operator in ['In', 'NotIn'] || !has(self.values) || size(self.values) == 0",
+              message: 'values must be empty for operator Exists and DoesNotExist',
+              fieldPath: '.values',
+              check: (e) => NEEDS_VALUES.includes(e.operator) || (e.values ?? []).length === 0,
+            },
+          ],
+        },
       ),
+      { description: 'Requirements that must all match.', maxItems: 64 },
     ),
-  },
-  { description: 'A Kubernetes label selector.' },
-);
+  ),
+};
+
+export const labelSelectorSchema = s.object(labelSelectorProperties, {
+  description: 'A Kubernetes label selector.',
+});
 
 export { containerSchema, envVarSchema, podTemplateSpecSchema } from './pod-template.ts';
 

@@ -1,5 +1,10 @@
 // DeploymentHook: run a Job once after each completed rollout of the matching Deployments.
-import { conditionsSchema, labelSelectorSchema, podTemplateSpecSchema } from './common.ts';
+import {
+  conditionsSchema,
+  labelMapSchema,
+  labelSelectorProperties,
+  podTemplateSpecSchema,
+} from './common.ts';
 import type { KindDefinition } from './crd.ts';
 import { type Infer, s } from './schema.ts';
 
@@ -28,9 +33,47 @@ const templateSchema = s.object(
   },
 );
 
+// Which workloads a hook selects (issue 12): the kinds, and DocBot's `selector.labels` spelling.
+export const WORKLOAD_KIND_NAMES = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
+
+const workloadSelectorSchema = s.object(
+  {
+    ...labelSelectorProperties,
+    labels: s.optional(
+      labelMapSchema(
+        'labels',
+        "DocBot's spelling of matchLabels (apps.mx.com DeploymentHook manifests apply unchanged); give one of the two.",
+      ),
+    ),
+  },
+  {
+    description:
+      "Selects workloads of `kinds` in the hook's namespace by their own labels (not their pods' labels).",
+    rules: [
+      {
+        rule: '!(has(self.labels) && has(self.matchLabels))',
+        message: "give selector.matchLabels or selector.labels (DocBot's name for it), not both",
+        check: (sel) => !(sel.labels && sel.matchLabels),
+      },
+    ],
+  },
+);
+
+const kindsSchema = s.array(s.string({ description: 'A workload kind.', enum: WORKLOAD_KIND_NAMES }), {
+  description:
+    'Kinds of workload the selector picks: Deployment, StatefulSet, DaemonSet (default: Deployment only).',
+  maxItems: 3,
+  listType: 'set',
+});
+
+const workloadSelection = {
+  selector: workloadSelectorSchema,
+  kinds: s.optional(kindsSchema),
+};
+
 export const deploymentHookSpec = s.object(
   {
-    selector: labelSelectorSchema,
+    ...workloadSelection,
     template: templateSchema,
     inheritImage: s.optional(
       s.object(
@@ -91,11 +134,18 @@ export const deploymentHookSpec = s.object(
       'DeploymentHookSpec selects Deployments and describes the Job to run after each of their completed rollouts.',
     rules: [
       {
-        rule: '(has(self.selector.matchLabels) && size(self.selector.matchLabels) > 0) || (has(self.selector.matchExpressions) && size(self.selector.matchExpressions) > 0)',
+        rule: '(has(self.selector.matchLabels) && size(self.selector.matchLabels) > 0) || (has(self.selector.labels) && size(self.selector.labels) > 0) || (has(self.selector.matchExpressions) && size(self.selector.matchExpressions) > 0)',
         message: 'selector must not be empty: give matchLabels or matchExpressions that pick the Deployments',
         check: (spec) =>
           Object.keys(spec.selector.matchLabels ?? {}).length > 0 ||
+          Object.keys(spec.selector.labels ?? {}).length > 0 ||
           (spec.selector.matchExpressions ?? []).length > 0,
+      },
+      {
+        rule: '!has(self.kinds) || size(self.kinds) > 0',
+        message:
+          'kinds must name at least one of Deployment, StatefulSet, DaemonSet (or be left out for Deployment)',
+        check: (spec) => spec.kinds === undefined || spec.kinds.length > 0,
       },
     ],
   },
@@ -104,7 +154,8 @@ export const deploymentHookSpec = s.object(
 const runSchema = s.object(
   {
     revision: s.string({
-      description: 'The Deployment revision (deployment.kubernetes.io/revision) the run is for.',
+      description:
+        "The workload revision the run is for (a Deployment's deployment.kubernetes.io/revision, a StatefulSet's updateRevision, a DaemonSet's template generation).",
     }),
     jobName: s.string({ description: 'Name of the hook Job.' }),
     phase: s.string({
@@ -150,7 +201,14 @@ export const deploymentHookStatus = s.object(
       s.array(
         s.object(
           {
-            name: s.string({ description: 'The Deployment.' }),
+            name: s.string({ description: 'The workload (a Deployment unless kind says otherwise).' }),
+            kind: s.optional(
+              s.string({
+                description: 'Deployment, StatefulSet or DaemonSet.',
+                enum: WORKLOAD_KIND_NAMES,
+                default: 'Deployment',
+              }),
+            ),
             uid: s.optional(
               s.string({
                 description: 'Its UID: a Deployment re-created under the same name starts a new history.',
@@ -196,9 +254,10 @@ export const deploymentHookStatus = s.object(
           { description: 'What the hook did for one matched Deployment.' },
         ),
         {
-          description: 'Per matched Deployment: its rollout and its hook runs.',
+          description:
+            'Per matched workload (Deployments, and the other kinds): its rollout and its hook runs.',
           listType: 'map',
-          mapKeys: ['name'],
+          mapKeys: ['kind', 'name'],
         },
       ),
     ),

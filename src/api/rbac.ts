@@ -71,6 +71,8 @@ export const namespacedRules: PolicyRule[] = [
     resources: ['ingresses'],
     verbs: ['list', 'create', 'patch', 'delete', 'deletecollection'],
   },
+  // StatefulSets and DaemonSets are watched for hooks that select those kinds.
+  { apiGroups: ['apps'], resources: ['statefulsets', 'daemonsets'], verbs: ['list', 'watch'] },
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'deletecollection'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'deletecollection'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },

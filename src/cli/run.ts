@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { isLabelKey, LABEL_KEY_MESSAGE } from '../api/selector.ts';
 import { registerControllers } from '../controllers/index.ts';
 import { KubeClient } from '../runtime/kube-client.ts';
 import { createLogger } from '../runtime/log.ts';
@@ -12,6 +13,8 @@ import { HTTP_OPTIONS, httpFlags, startHttp } from './serve.ts';
 export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the environment variable shown)
   --kubeconfig PATH                 kubeconfig file (KUBECONFIG; default: ~/.kube/config, else in-cluster)
   --namespace NS[,NS...]            watch only these namespaces (BOSUN_NAMESPACES; default: all)
+  --hook-opt-in-label KEY           DeploymentHooks see only workloads with this label, e.g. apps.mx.com/deploymenthook
+                                    (BOSUN_HOOK_OPT_IN_LABEL; default: every workload; see docs/deploymenthook.md)
   --leader-elect                    elect a leader through a Lease before reconciling (BOSUN_LEADER_ELECT=true)
   --leader-election-namespace NS    namespace of the Lease (POD_NAMESPACE; default: default)
   --leader-election-id NAME         name of the Lease (default: bosun-operator)
@@ -38,6 +41,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     options: {
       kubeconfig: { type: 'string' },
       namespace: { type: 'string', multiple: true },
+      'hook-opt-in-label': { type: 'string' },
       'leader-elect': { type: 'boolean' },
       'leader-election-namespace': { type: 'string' },
       'leader-election-id': { type: 'string' },
@@ -71,6 +75,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     return a === '0' ? undefined : a;
   };
   const leaderElect = values['leader-elect'] ?? env.BOSUN_LEADER_ELECT === 'true';
+  const hookOptInLabel = values['hook-opt-in-label'] ?? env.BOSUN_HOOK_OPT_IN_LABEL ?? undefined;
+  if (hookOptInLabel !== undefined && !isLabelKey(hookOptInLabel))
+    throw new Error(`--hook-opt-in-label ${LABEL_KEY_MESSAGE}, got "${hookOptInLabel}"`);
 
   const log = createLogger(values['log-level'] ?? env.BOSUN_LOG_LEVEL ?? 'info');
   const client = KubeClient.fromKubeconfig(values.kubeconfig);
@@ -106,6 +113,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
   registerControllers(manager, {
     workers,
+    ...(hookOptInLabel ? { hookOptInLabel } : {}),
     previewCaps: Object.fromEntries(Object.entries(previewCaps).filter(([, v]) => v !== undefined)),
     githubApiUrl: values['github-api-url'] ?? env.BOSUN_GITHUB_API_URL,
   });
@@ -134,7 +142,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   await manager.start();
   log.info(
-    { namespaces: namespaces.length ? namespaces : 'all', leaderElect, workers },
+    { namespaces: namespaces.length ? namespaces : 'all', leaderElect, workers, hookOptInLabel },
     'bosun operator started',
   );
   return new Promise<number>(() => {}); // runs until a signal

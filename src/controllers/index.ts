@@ -8,7 +8,7 @@ import { setupPreviewGitHubController } from './preview-github/controller.ts';
 
 export function registerControllers(
   mgr: Manager,
-  opts: { workers: number; previewCaps?: Partial<Caps>; githubApiUrl?: string },
+  opts: { workers: number; hookOptInLabel?: string; previewCaps?: Partial<Caps>; githubApiUrl?: string },
 ): void {
   setupDeploymentHookController(mgr, opts);
   setupDaemonJobController(mgr, opts);

@@ -99,7 +99,9 @@ describe('DeploymentHook', () => {
     );
     assert.deepEqual(env, {
       BOSUN_HOOK: 'run-app-migrations',
+      BOSUN_KIND: 'Deployment',
       BOSUN_DEPLOYMENT: 'nginx',
+      BOSUN_WORKLOAD: 'nginx',
       BOSUN_REVISION: '1',
       BOSUN_NAMESPACE: ns,
     });

@@ -4,7 +4,6 @@
 import { Counter, Histogram } from 'prom-client';
 import { resourceOf } from '../../api/crd.ts';
 import { DeploymentHookKind } from '../../api/deploymenthook.ts';
-import { matchesSelector } from '../../api/selector.ts';
 import {
   Controller,
   type ReconcileContext,
@@ -21,14 +20,18 @@ import { objectKey } from '../../runtime/watch-cache.ts';
 import type { PodTemplateSpec } from './inherit.ts';
 import { hookJob } from './job-manifest.ts';
 import { HOOK_LABEL, RESULT_FINALIZER } from './labels.ts';
+import { unlabelledWorkloads } from './opt-in.ts';
 import { type HookObject, type Plan, planHook, type Snapshot, templateVersion } from './plan.ts';
+import { selects, WORKLOAD_KINDS, WORKLOAD_RESOURCES, type WorkloadKind } from './workloads.ts';
 
 export const HOOKS = resourceOf(DeploymentHookKind);
 
 interface Deps {
   mgr: Manager;
   hooks: Informer<HookObject>;
-  deployments: Informer;
+  /** The workload caches, by kind; with an opt-in label, only workloads that carry it. */
+  workloads: Record<WorkloadKind, Informer>;
+  optInLabel?: string;
   jobs: Informer;
   templates: Informer;
   runs: Counter;
@@ -38,16 +41,35 @@ interface Deps {
    * shows the recorded rejection must not send the Job again. Not the record (the status is).
    */
   rejections: Map<string, { version: string; message: string }>;
+  /** With an opt-in label: the hook generations already checked for workloads it cannot see. */
+  optInChecked: Map<string, number>;
 }
 
-export function setupDeploymentHookController(mgr: Manager, opts: { workers: number }): Controller {
+export interface DeploymentHookOptions {
+  workers: number;
+  /**
+   * Cache only workloads with this label (any value): memory bounded by the workloads that opt
+   * in, at the price of hooks never seeing a workload without it.
+   */
+  hookOptInLabel?: string;
+}
+
+export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHookOptions): Controller {
+  const workloadCache = (kind: WorkloadKind) =>
+    mgr.informer(WORKLOAD_RESOURCES[kind], opts.hookOptInLabel ? { labelSelector: opts.hookOptInLabel } : {});
   const deps: Deps = {
     mgr,
     hooks: mgr.informer<HookObject>(HOOKS),
-    deployments: mgr.informer(Resources.deployments),
+    workloads: {
+      Deployment: workloadCache('Deployment'),
+      StatefulSet: workloadCache('StatefulSet'),
+      DaemonSet: workloadCache('DaemonSet'),
+    },
+    ...(opts.hookOptInLabel ? { optInLabel: opts.hookOptInLabel } : {}),
     jobs: mgr.informer(Resources.jobs, { labelSelector: HOOK_LABEL }),
     templates: mgr.informer(Resources.podTemplates),
     rejections: new Map(),
+    optInChecked: new Map(),
     runs: new Counter({
       name: 'bosun_hook_runs_total',
       help: 'Hook Jobs started and finished, by result (started, succeeded, failed)',
@@ -64,7 +86,7 @@ export function setupDeploymentHookController(mgr: Manager, opts: { workers: num
   const hooksSelecting = (d: KubeObject) =>
     deps.hooks
       .listNamespace(d.metadata.namespace as string)
-      .filter((h) => matchesSelector(h.spec.selector, d.metadata.labels))
+      .filter((h) => selects(h.spec, d))
       .map(objectKey);
   const controller = new Controller({
     name: 'deploymenthook',
@@ -73,18 +95,17 @@ export function setupDeploymentHookController(mgr: Manager, opts: { workers: num
     log: mgr.log,
     reconcile: (ctx, key) => reconcile(deps, ctx, key),
   });
-  controller
-    .watch(deps.hooks, toSelf)
-    .watch(deps.jobs, toOwner('DeploymentHook'))
-    .watch(deps.deployments, (e) => [
+  controller.watch(deps.hooks, toSelf).watch(deps.jobs, toOwner('DeploymentHook'));
+  for (const kind of WORKLOAD_KINDS)
+    controller.watch(deps.workloads[kind], (e) => [
       ...new Set([...hooksSelecting(e.object), ...(e.type === 'updated' ? hooksSelecting(e.old) : [])]),
-    ])
-    .watch(deps.templates, (e) =>
-      deps.hooks
-        .listNamespace(e.object.metadata.namespace as string)
-        .filter((h) => h.spec.template.name === e.object.metadata.name)
-        .map(objectKey),
-    );
+    ]);
+  controller.watch(deps.templates, (e) =>
+    deps.hooks
+      .listNamespace(e.object.metadata.namespace as string)
+      .filter((h) => h.spec.template.name === e.object.metadata.name)
+      .map(objectKey),
+  );
   mgr.add(controller);
   return controller;
 }
@@ -100,8 +121,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     return undefined;
   }
 
-  const all = deps.deployments.listNamespace(namespace);
-  const selected = (d: KubeObject) => matchesSelector(hook.spec.selector, d.metadata.labels);
+  const all = WORKLOAD_KINDS.flatMap((kind) => deps.workloads[kind].listNamespace(namespace));
+  const selected = (d: KubeObject) => selects(hook.spec, d);
   const snapshot: Snapshot = {
     hook,
     deployments: all.filter(selected),
@@ -145,6 +166,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   }
   await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status);
   await recordEvents(deps, hook, plan);
+  await warnNotOptedIn(deps, ctx, hook);
   for (const phase of plan.finished)
     deps.runs.inc({ result: phase === 'Succeeded' ? 'succeeded' : 'failed' });
   // Only now is each released Job's result (or irrelevance) in the status.
@@ -193,10 +215,14 @@ function rolloutCompletedAt(deployment: KubeObject): number | undefined {
 
 async function recordEvents(deps: Deps, hook: HookObject, plan: Plan) {
   const writes = plan.events.map((e) => {
-    const target = e.on === 'hook' ? hook : deps.deployments.get(hook.metadata.namespace, e.on.deployment);
+    const kind = e.on === 'hook' ? undefined : (e.on.kind ?? 'Deployment');
+    const target =
+      e.on === 'hook'
+        ? hook
+        : deps.workloads[kind ?? 'Deployment'].get(hook.metadata.namespace, e.on.deployment);
     return target
       ? deps.mgr.events.record(
-          { apiVersion: target.apiVersion ?? 'apps/v1', kind: target.kind ?? 'Deployment', ...target },
+          { apiVersion: target.apiVersion ?? 'apps/v1', kind: target.kind ?? kind, ...target },
           e.type,
           e.reason,
           e.note,
@@ -204,4 +230,26 @@ async function recordEvents(deps: Deps, hook: HookObject, plan: Plan) {
       : undefined;
   });
   await Promise.all(writes);
+}
+
+/** Once per hook generation: a Warning when the selector picks workloads the opt-in label hides. */
+async function warnNotOptedIn(deps: Deps, ctx: ReconcileContext, hook: HookObject) {
+  const label = deps.optInLabel;
+  const uid = hook.metadata.uid as string;
+  const generation = hook.metadata.generation ?? 0;
+  if (!label || deps.optInChecked.get(uid) === generation) return;
+  try {
+    const hidden = await unlabelledWorkloads(deps.mgr.client, hook, label);
+    if (hidden.length)
+      await deps.mgr.events.record(
+        hook,
+        'Warning',
+        'NotOptedIn',
+        `the selector picks ${hidden.join(', ')} (and maybe more), which lack the label ${label}: this operator runs with --hook-opt-in-label=${label} and never sees them; label them to run the hook`,
+      );
+    if (deps.optInChecked.size > 10_000) deps.optInChecked.clear(); // bounded: a lost entry costs one LIST
+    deps.optInChecked.set(uid, generation);
+  } catch (e) {
+    ctx.log.warn({ err: e }, 'could not check for workloads without the opt-in label');
+  }
 }

@@ -1,8 +1,9 @@
-// `inheritImage`: the hook runs the image of the Deployment's container. A container name that
+// `inheritImage`: the hook runs the image of the workload's container (any kind: all have a pod template). A container name that
 // does not exist is a template problem, never a silent fallback to the template's own image.
 import type { DeploymentHookSpec } from '../../api/deploymenthook.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import type { TemplateProblem } from './plan.ts';
+import { describe, kindOf } from './workloads.ts';
 
 export interface PodTemplateSpec {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -37,13 +38,14 @@ export function templateImageProblem(
   };
 }
 
-/** Why this Deployment's run cannot get its image, if it cannot. */
+/** Why this workload's run cannot get its image, if it cannot. */
 export function imageProblem(inherit: Inherit, deployment: KubeObject): string | undefined {
   if (!inherit) return undefined;
   const present = names(deployment.spec?.template?.spec?.containers);
+  const workload = describe(kindOf(deployment), deployment.metadata.name as string);
   if (inherit.fromContainer && !present.includes(inherit.fromContainer))
-    return `Deployment ${deployment.metadata.name} has no container "${inherit.fromContainer}" (inheritImage.fromContainer; it has ${present.map((c) => `"${c}"`).join(', ')})`;
+    return `${workload} has no container "${inherit.fromContainer}" (inheritImage.fromContainer; it has ${present.map((c) => `"${c}"`).join(', ')})`;
   if (!inheritedImage(deployment, inherit.fromContainer))
-    return `Deployment ${deployment.metadata.name}: its container has no image to inherit`;
+    return `${workload}: its container has no image to inherit`;
   return undefined;
 }

@@ -8,11 +8,13 @@ import {
   DEPLOYMENT_LABEL,
   DEPLOYMENT_UID_ANNOTATION,
   HOOK_LABEL,
+  KIND_LABEL,
   RERUN_ANNOTATION,
   RESULT_FINALIZER,
   REVISION_LABEL,
 } from './labels.ts';
 import type { HookObject, JobToCreate } from './plan.ts';
+import { kindOf } from './workloads.ts';
 
 type Container = { name: string; image?: string; env?: { name: string; value?: string }[] };
 
@@ -20,14 +22,19 @@ export function hookJob(hook: HookObject, run: JobToCreate, template: PodTemplat
   const hookName = hook.metadata.name as string;
   const deploymentName = run.deployment.metadata.name as string;
   const namespace = hook.metadata.namespace as string;
+  const kind = kindOf(run.deployment);
   const labels = {
     [HOOK_LABEL]: labelValue(hookName),
     [DEPLOYMENT_LABEL]: labelValue(deploymentName),
+    [KIND_LABEL]: kind,
     [REVISION_LABEL]: labelValue(run.revision),
   };
   const env = [
     { name: 'BOSUN_HOOK', value: hookName },
+    { name: 'BOSUN_KIND', value: kind },
+    // The workload's name, whatever its kind (the variable predates StatefulSet and DaemonSet hooks).
     { name: 'BOSUN_DEPLOYMENT', value: deploymentName },
+    { name: 'BOSUN_WORKLOAD', value: deploymentName },
     { name: 'BOSUN_REVISION', value: run.revision },
     { name: 'BOSUN_NAMESPACE', value: namespace },
   ];

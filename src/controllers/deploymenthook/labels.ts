@@ -1,6 +1,9 @@
 // Labels, annotations and environment that identify a hook run.
 export const HOOK_LABEL = 'bosun.dev/hook';
+/** The workload's name, whatever its kind (the key predates StatefulSet and DaemonSet hooks). */
 export const DEPLOYMENT_LABEL = 'bosun.dev/deployment';
+/** The workload's kind: Deployment, StatefulSet or DaemonSet. */
+export const KIND_LABEL = 'bosun.dev/kind';
 export const REVISION_LABEL = 'bosun.dev/revision';
 /** Full names, when the label values had to be shortened. */
 export const DEPLOYMENT_ANNOTATION = 'bosun.dev/deployment';

@@ -14,6 +14,7 @@ import { imageProblem, inheritedImage, type PodTemplateSpec, templateImageProble
 import { RERUN_ANNOTATION, RESULT_FINALIZER } from './labels.ts';
 import { rolloutState } from './rollout.ts';
 import { follow, iso, type PlannedEvent, type Run, type RunLog } from './runs.ts';
+import { describe, kindOf, type WorkloadKind } from './workloads.ts';
 
 export { hookJobName, type RunIdentity, templateVersion } from './identity.ts';
 export type { PlannedEvent } from './runs.ts';
@@ -31,9 +32,9 @@ export interface TemplateProblem {
 
 export interface Snapshot {
   hook: HookObject;
-  /** Deployments the selector matches, in the hook's namespace. */
+  /** Workloads (of the hook's kinds) the selector matches, in the hook's namespace. */
   deployments: KubeObject[];
-  /** The other Deployments of the namespace: a recorded one that still exists keeps its history. */
+  /** The other workloads of the namespace: a recorded one that still exists keeps its history. */
   unmatched?: KubeObject[];
   /** Jobs labelled with this hook's name, whichever hook UID owns them. */
   jobs: KubeObject[];
@@ -105,14 +106,15 @@ export function planHook(snap: Snapshot): Plan {
   const previous = hook.status?.deployments ?? [];
   const entries: DeploymentRunStatus[] = [];
   const byName = (a: KubeObject, b: KubeObject) =>
-    (a.metadata.name as string).localeCompare(b.metadata.name as string);
+    (a.metadata.name as string).localeCompare(b.metadata.name as string) ||
+    kindOf(a).localeCompare(kindOf(b));
   for (const d of [...snap.deployments].sort(byName))
     entries.push(planDeployment(ctx, d, sameDeployment(previous, d), true));
   for (const d of [...(snap.unmatched ?? [])].sort(byName)) {
     const prev = sameDeployment(previous, d);
     if (prev) entries.push(planDeployment(ctx, d, prev, false));
   }
-  entries.sort((a, b) => a.name.localeCompare(b.name));
+  entries.sort((a, b) => a.name.localeCompare(b.name) || (a.kind ?? '').localeCompare(b.kind ?? ''));
 
   plan.status = hookStatus({
     hook,
@@ -145,9 +147,9 @@ function rejection(snap: Snapshot): DeploymentHookStatus['rejectedTemplate'] {
   return recorded && recorded.version === version ? recorded : undefined;
 }
 
-/** The recorded entry of this Deployment, unless the name now belongs to a re-created one. */
+/** The recorded entry of this workload, unless the name now belongs to a re-created one. */
 function sameDeployment(previous: DeploymentRunStatus[], d: KubeObject): DeploymentRunStatus | undefined {
-  const prev = previous.find((e) => e.name === d.metadata.name);
+  const prev = previous.find((e) => e.name === d.metadata.name && (e.kind ?? 'Deployment') === kindOf(d));
   return prev && (!prev.uid || prev.uid === d.metadata.uid) ? prev : undefined;
 }
 
@@ -161,12 +163,15 @@ function planDeployment(
   const { hook, now } = snap;
   const name = deployment.metadata.name as string;
   const uid = deployment.metadata.uid as string | undefined;
+  const kind: WorkloadKind = kindOf(deployment);
+  const workload = describe(kind, name);
   const rollout = rolloutState(deployment);
   const say = (type: PlannedEvent['type'], reason: string, note: string) =>
     plan.events.push({ on: 'hook', type, reason, note });
   const entry: DeploymentRunStatus = {
     ...prev,
     name,
+    kind,
     revision: rollout.revision,
     rollout: rollout.phase,
   };
@@ -180,13 +185,13 @@ function planDeployment(
     say(
       'Warning',
       'RolloutFailed',
-      `Deployment ${name} revision ${rollout.revision}: ${rollout.message}; the hook will not run for it`,
+      `${workload} revision ${rollout.revision}: ${rollout.message}; the hook will not run for it`,
     );
 
   // 1. Follow the recorded runs.
-  if (entry.lastRun) entry.lastRun = follow(entry.lastRun, name, ownJobs(snap), now, log);
+  if (entry.lastRun) entry.lastRun = follow(entry.lastRun, { kind, name }, ownJobs(snap), now, log);
   const older = (entry.olderRuns ?? [])
-    .map((r) => follow(r, name, ownJobs(snap), now, log))
+    .map((r) => follow(r, { kind, name }, ownJobs(snap), now, log))
     .filter((r) => r.phase === 'Running');
   setOlderRuns(entry, older);
   if (entry.lastRun?.phase === 'Succeeded') entry.lastSucceededRevision = entry.lastRun.revision;
@@ -195,7 +200,7 @@ function planDeployment(
   // A revision that waited (Forbid) and was overtaken by a rollout that is not complete (yet, or
   // ever) will not run: the Deployment no longer runs it.
   if (entry.pendingRevision && !running && entry.pendingRevision !== rollout.revision) {
-    skip(entry, entry.pendingRevision, rollout.revision, say);
+    skip(entry, workload, entry.pendingRevision, rollout.revision, say);
     delete entry.pendingRevision;
   }
 
@@ -205,10 +210,12 @@ function planDeployment(
   const jobName = hookJobName({
     hook: hook.metadata.name as string,
     hookUid: hook.metadata.uid ?? '',
+    kind,
     deployment: name,
     deploymentUid: uid ?? '',
     revision: rollout.revision,
     rerun,
+    ...(entry.lastRun ? { after: entry.lastRun.jobName } : {}),
   });
   const existing = ownJobs(snap).find((j) => j.metadata.name === jobName);
   if (existing) {
@@ -220,7 +227,7 @@ function planDeployment(
       phase: 'Running',
       ...(existing.metadata.creationTimestamp ? { startTime: existing.metadata.creationTimestamp } : {}),
     };
-    entry.lastRun = follow(adopted, name, [existing], now, log);
+    entry.lastRun = follow(adopted, { kind, name }, [existing], now, log);
     setRerun(entry, rerun);
     delete entry.pendingRevision;
     return entry;
@@ -233,12 +240,12 @@ function planDeployment(
   }
   if (running && ctx.policy === 'Forbid') {
     if (entry.pendingRevision !== rollout.revision) {
-      if (entry.pendingRevision) skip(entry, entry.pendingRevision, rollout.revision, say);
+      if (entry.pendingRevision) skip(entry, workload, entry.pendingRevision, rollout.revision, say);
       entry.pendingRevision = rollout.revision;
       say(
         'Normal',
         'Waiting',
-        `Deployment ${name} revision ${rollout.revision} waits for Job ${running.jobName} (concurrencyPolicy Forbid)`,
+        `${workload} revision ${rollout.revision} waits for Job ${running.jobName} (concurrencyPolicy Forbid)`,
       );
     }
     return entry;
@@ -252,7 +259,7 @@ function planDeployment(
     );
   } else displace(entry);
   if (entry.pendingRevision && entry.pendingRevision !== rollout.revision)
-    skip(entry, entry.pendingRevision, rollout.revision, say);
+    skip(entry, workload, entry.pendingRevision, rollout.revision, say);
   delete entry.pendingRevision;
   const image = hook.spec.inheritImage
     ? inheritedImage(deployment, hook.spec.inheritImage.fromContainer)
@@ -266,9 +273,9 @@ function planDeployment(
   });
   entry.lastRun = { revision: rollout.revision, jobName, phase: 'Running', startTime: iso(now) };
   setRerun(entry, rerun);
-  say('Normal', 'JobCreated', `Created Job ${jobName} for Deployment ${name} revision ${rollout.revision}`);
+  say('Normal', 'JobCreated', `Created Job ${jobName} for ${workload} revision ${rollout.revision}`);
   plan.events.push({
-    on: { deployment: name },
+    on: { deployment: name, kind },
     type: 'Normal',
     reason: 'HookStarted',
     note: `DeploymentHook ${hook.metadata.name} started Job ${jobName} for revision ${rollout.revision}`,
@@ -299,6 +306,7 @@ function setRerun(entry: DeploymentRunStatus, rerun: string) {
 
 function skip(
   entry: DeploymentRunStatus,
+  workload: string,
   revision: string,
   current: string,
   say: (type: PlannedEvent['type'], reason: string, note: string) => void,
@@ -307,7 +315,7 @@ function skip(
   say(
     'Normal',
     'Skipped',
-    `Deployment ${entry.name} revision ${revision} skipped: revision ${current} replaced it while a hook Job ran (concurrencyPolicy Forbid)`,
+    `${workload} revision ${revision} skipped: revision ${current} replaced it while a hook Job ran (concurrencyPolicy Forbid)`,
   );
 }
 

@@ -3,6 +3,7 @@
 import type { DeploymentRunStatus } from '../../api/deploymenthook.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { type JobOutcome, jobOutcome } from '../job-outcome.ts';
+import type { WorkloadKind } from './workloads.ts';
 
 export type Run = NonNullable<DeploymentRunStatus['lastRun']>;
 
@@ -10,8 +11,8 @@ export type Run = NonNullable<DeploymentRunStatus['lastRun']>;
 export const MISSING_JOB_GRACE_MS = 120_000;
 
 export interface PlannedEvent {
-  /** The hook, or the name of a Deployment. */
-  on: 'hook' | { deployment: string };
+  /** The hook, or a workload (a Deployment when no kind is given). */
+  on: 'hook' | { deployment: string; kind?: WorkloadKind };
   type: 'Normal' | 'Warning';
   reason: string;
   note: string;
@@ -28,7 +29,7 @@ export interface RunLog {
 export const iso = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** The run as its Job now says; a run whose Job is gone for longer than the grace ends as Failed. */
-export function follow(run: Run, deployment: string, jobs: KubeObject[], now: Date, log: RunLog): Run {
+export function follow(run: Run, workload: Workload, jobs: KubeObject[], now: Date, log: RunLog): Run {
   if (run.phase !== 'Running') return run;
   const job = jobs.find((j) => j.metadata.name === run.jobName);
   let outcome: JobOutcome;
@@ -52,18 +53,20 @@ export function follow(run: Run, deployment: string, jobs: KubeObject[], now: Da
     ...(outcome.reason ? { reason: outcome.reason } : {}),
     ...(outcome.message ? { message: outcome.message } : {}),
   };
-  report(ended, deployment, log);
+  report(ended, workload, log);
   return ended;
 }
 
-function report(run: Run, deployment: string, log: RunLog) {
+type Workload = { kind: WorkloadKind; name: string };
+
+function report(run: Run, { kind, name: deployment }: Workload, log: RunLog) {
   log.finished.push(run.phase);
-  const what = `Job ${run.jobName} for Deployment ${deployment} revision ${run.revision}`;
+  const what = `Job ${run.jobName} for ${kind} ${deployment} revision ${run.revision}`;
   if (run.phase === 'Succeeded') {
     log.events.push(
       { on: 'hook', type: 'Normal', reason: 'Succeeded', note: `${what} succeeded` },
       {
-        on: { deployment },
+        on: { deployment, kind },
         type: 'Normal',
         reason: 'HookSucceeded',
         note: `Job ${run.jobName} for revision ${run.revision} succeeded`,
@@ -75,7 +78,7 @@ function report(run: Run, deployment: string, log: RunLog) {
   log.events.push(
     { on: 'hook', type: 'Warning', reason: 'Failed', note: `${what} failed (${why})` },
     {
-      on: { deployment },
+      on: { deployment, kind },
       type: 'Warning',
       reason: 'HookFailed',
       note: `Job ${run.jobName} for revision ${run.revision} failed (${why})`,
