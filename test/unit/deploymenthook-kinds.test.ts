@@ -1,7 +1,9 @@
 // Hooks on StatefulSets and DaemonSets: selection by kind and labels (DocBot's selector.labels too),
 // run identity per kind, and the opt-in label's selector, as tables.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
 import { type DeploymentHookSpec, deploymentHookSpec } from '../../src/api/deploymenthook.ts';
 import { validate } from '../../src/api/schema.ts';
 import { hookJobName } from '../../src/controllers/deploymenthook/identity.ts';
@@ -285,4 +287,16 @@ describe('the opt-in label selector (what a hook cannot see)', () => {
   ];
   for (const [what, selector, expected] of cases)
     it(what, () => assert.equal(unlabelledSelector(selector, 'apps.mx.com/deploymenthook'), expected));
+});
+
+describe('examples/deploymenthook', () => {
+  const dir = new URL('../../examples/deploymenthook/', import.meta.url);
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')))
+    it(`${file}: every DeploymentHook is a valid spec`, () => {
+      const hooks = parseAllDocuments(readFileSync(new URL(file, dir), 'utf8'))
+        .map((d) => d.toJSON() as KubeObject)
+        .filter((o) => o?.kind === 'DeploymentHook');
+      assert.ok(hooks.length > 0);
+      for (const h of hooks) assert.deepEqual(validate(deploymentHookSpec, h.spec), [], h.metadata.name);
+    });
 });
