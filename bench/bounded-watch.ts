@@ -1,7 +1,8 @@
 // Benchmark of bounded watching (--hook-opt-in-label): operator memory with many Deployments of
 // which few opt in to hooks, with and without the flag. Each mode starts a fresh operator and a
 // fresh hook that selects the opted-in Deployments, waits until every one of them has run, and
-// then reads the operator's RSS and its cache sizes (the bosun_watch_cache_objects gauge).
+// then reads the operator's RSS, V8 heap and cache sizes (the bosun_watch_cache_objects gauge).
+// A baseline operator watching an empty namespace shows what the process needs without workloads.
 //   npm run bench:bounded     (BENCH_DEPLOYMENTS=10000 BENCH_OPTED_IN=100)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HOOKS } from '../src/controllers/deploymenthook/controller.ts';
@@ -25,11 +26,13 @@ const total = Number(process.env.BENCH_DEPLOYMENTS ?? 10_000);
 const optedIn = Number(process.env.BENCH_OPTED_IN ?? 100);
 const OPT_IN = 'apps.mx.com/deploymenthook';
 const ns = 'bench-bounded';
+const empty = 'bench-bounded-empty';
 
 const cluster = await benchCluster('bounded', 2);
 const { state, client } = cluster;
 await installCrdsFor(client);
 await ensureNamespace(client, ns);
+await ensureNamespace(client, empty);
 
 // Scaled to zero: no pods, but each object is the size of a real one (labels, env, probes).
 const deployment = (i: number): KubeObject => {
@@ -89,15 +92,22 @@ interface Result {
   matched: number;
   rss: number;
   peak: number;
+  heap: number;
   cached: number;
   requests: number;
 }
 
-async function measure(mode: string, args: string[]): Promise<Result> {
+async function measure(
+  mode: string,
+  hookName: string,
+  args: string[],
+  namespace = ns,
+  hooked = optedIn,
+): Promise<Result> {
   const metricsPort = 18080 + Math.floor(Math.random() * 1000);
   const started = Date.now();
   const operator = startOperatorProcess(state.kubeconfig, [
-    `--namespace=${ns}`,
+    `--namespace=${namespace}`,
     `--metrics-bind-address=127.0.0.1:${metricsPort}`,
     '--health-probe-bind-address=0',
     ...args,
@@ -106,20 +116,19 @@ async function measure(mode: string, args: string[]): Promise<Result> {
   const sampler = setInterval(() => {
     peak = Math.max(peak, rssMiB(operator.pid as number));
   }, 250);
-  const hookName = `migrate-${mode}`;
   await waitFor(() => scrape(metricsPort), { what: 'operator metrics', timeoutMs: 60_000 });
   await client.apply(HOOKS, {
     apiVersion: 'bosun.dev/v1alpha1',
     kind: 'DeploymentHook',
-    metadata: { name: hookName, namespace: ns },
+    metadata: { name: hookName, namespace },
     spec: { selector: { matchLabels: { hooked: 'true' } }, template },
   });
   const hook = await waitFor(
     async () => {
-      const h = await client.get(HOOKS, ns, hookName);
-      return h.status?.succeeded === optedIn
+      const h = await client.get(HOOKS, namespace, hookName);
+      return h.status?.succeeded === hooked && h.status.matched === hooked
         ? h
-        : { pending: `${h.status?.succeeded ?? 0}/${optedIn} succeeded` };
+        : { pending: `${h.status?.succeeded ?? 0}/${hooked} succeeded` };
     },
     { what: `${mode}: every opted-in Deployment's hook succeeded`, timeoutMs: 900_000, intervalMs: 1000 },
   );
@@ -131,19 +140,24 @@ async function measure(mode: string, args: string[]): Promise<Result> {
   clearInterval(sampler);
   operator.kill('SIGTERM');
   await new Promise((r) => operator.once('exit', r));
-  await client.delete(HOOKS, ns, hookName, 'Foreground');
+  await client.delete(HOOKS, namespace, hookName, 'Foreground');
   return {
     mode,
     readyS,
     matched: hook.status.matched,
     rss,
     peak: Math.max(peak, rss),
-    cached: metricSum(text, 'bosun_watch_cache_objects', 'resource="deployments"'),
+    heap: metricSum(text, 'nodejs_heap_size_used_bytes') / 2 ** 20,
+    cached: metricSum(text, 'bosun_watch_cache_objects', 'resource="deployments.apps"'),
     requests: metricSum(text, 'rest_client_requests_total'),
   };
 }
 
-const results = [await measure('unbounded', []), await measure('bounded', [`--hook-opt-in-label=${OPT_IN}`])];
+const results = [
+  await measure('baseline (empty namespace)', 'migrate-baseline', [], empty, 0),
+  await measure('unbounded', 'migrate-unbounded', []),
+  await measure('bounded', 'migrate-bounded', [`--hook-opt-in-label=${OPT_IN}`]),
+];
 
 process.stdout.write(`\n${cluster.startingState}\n`);
 process.stdout.write(
@@ -155,10 +169,20 @@ process.stdout.write(
       'Deployments cached',
       'RSS MiB (settled)',
       'RSS MiB (peak)',
+      'V8 heap used MiB',
       'API requests',
       'start → all hooks succeeded s',
     ],
-    results.map((r) => [r.mode, r.matched, r.cached, fmt(r.rss), fmt(r.peak), r.requests, fmt(r.readyS)]),
+    results.map((r) => [
+      r.mode,
+      r.matched,
+      r.cached,
+      fmt(r.rss),
+      fmt(r.peak),
+      fmt(r.heap),
+      r.requests,
+      fmt(r.readyS),
+    ]),
   ),
 );
 process.stdout.write('\n');
