@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { type DeploymentHookSpec, deploymentHookSpec } from '../../src/api/deploymenthook.ts';
 import { validate } from '../../src/api/schema.ts';
+import { runCommand } from '../../src/cli/run.ts';
 import { hookJobName } from '../../src/controllers/deploymenthook/identity.ts';
 import { hookJob } from '../../src/controllers/deploymenthook/job-manifest.ts';
 import { unlabelledSelector } from '../../src/controllers/deploymenthook/opt-in.ts';
@@ -299,4 +300,13 @@ describe('examples/deploymenthook', () => {
       assert.ok(hooks.length > 0);
       for (const h of hooks) assert.deepEqual(validate(deploymentHookSpec, h.spec), [], h.metadata.name);
     });
+});
+
+describe('bosun run --hook-opt-in-label', () => {
+  it('refuses a value that is not a label key, before connecting anywhere', async () => {
+    await assert.rejects(
+      runCommand(['--hook-opt-in-label=not a key']),
+      /--hook-opt-in-label must be a label key/,
+    );
+  });
 });
