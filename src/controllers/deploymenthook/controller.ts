@@ -215,11 +215,11 @@ function rolloutCompletedAt(deployment: KubeObject): number | undefined {
 
 async function recordEvents(deps: Deps, hook: HookObject, plan: Plan) {
   const writes = plan.events.map((e) => {
-    const kind = e.on === 'hook' ? undefined : (e.on.kind ?? 'Deployment');
+    const kind = e.on === 'hook' ? 'DeploymentHook' : (e.on.kind ?? 'Deployment');
     const target =
       e.on === 'hook'
         ? hook
-        : deps.workloads[kind ?? 'Deployment'].get(hook.metadata.namespace, e.on.deployment);
+        : deps.workloads[e.on.kind ?? 'Deployment'].get(hook.metadata.namespace, e.on.deployment);
     return target
       ? deps.mgr.events.record(
           { apiVersion: target.apiVersion ?? 'apps/v1', kind: target.kind ?? kind, ...target },

@@ -3,7 +3,7 @@
 import type { DeploymentHookSpec } from '../../api/deploymenthook.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import type { TemplateProblem } from './plan.ts';
-import { describe, kindOf } from './workloads.ts';
+import { kindAndName, kindOf } from './workloads.ts';
 
 export interface PodTemplateSpec {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -42,7 +42,7 @@ export function templateImageProblem(
 export function imageProblem(inherit: Inherit, deployment: KubeObject): string | undefined {
   if (!inherit) return undefined;
   const present = names(deployment.spec?.template?.spec?.containers);
-  const workload = describe(kindOf(deployment), deployment.metadata.name as string);
+  const workload = kindAndName(kindOf(deployment), deployment.metadata.name as string);
   if (inherit.fromContainer && !present.includes(inherit.fromContainer))
     return `${workload} has no container "${inherit.fromContainer}" (inheritImage.fromContainer; it has ${present.map((c) => `"${c}"`).join(', ')})`;
   if (!inheritedImage(deployment, inherit.fromContainer))

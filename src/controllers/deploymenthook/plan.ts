@@ -14,7 +14,7 @@ import { imageProblem, inheritedImage, type PodTemplateSpec, templateImageProble
 import { RERUN_ANNOTATION, RESULT_FINALIZER } from './labels.ts';
 import { rolloutState } from './rollout.ts';
 import { follow, iso, type PlannedEvent, type Run, type RunLog } from './runs.ts';
-import { describe, kindOf, type WorkloadKind } from './workloads.ts';
+import { kindAndName, kindOf, type WorkloadKind } from './workloads.ts';
 
 export { hookJobName, type RunIdentity, templateVersion } from './identity.ts';
 export type { PlannedEvent } from './runs.ts';
@@ -164,7 +164,7 @@ function planDeployment(
   const name = deployment.metadata.name as string;
   const uid = deployment.metadata.uid as string | undefined;
   const kind: WorkloadKind = kindOf(deployment);
-  const workload = describe(kind, name);
+  const workload = kindAndName(kind, name);
   const rollout = rolloutState(deployment);
   const say = (type: PlannedEvent['type'], reason: string, note: string) =>
     plan.events.push({ on: 'hook', type, reason, note });

@@ -20,7 +20,7 @@ export const hookKinds = (spec: Pick<DeploymentHookSpec, 'kinds'>): readonly Wor
 export const kindOf = (workload: KubeObject): WorkloadKind => (workload.kind as WorkloadKind) ?? 'Deployment';
 
 /** `kind name`, as messages name a workload. */
-export const describe = (kind: WorkloadKind, name: string) => `${kind} ${name}`;
+export const kindAndName = (kind: WorkloadKind, name: string) => `${kind} ${name}`;
 
 /** Does the hook select this workload (its kind, and its own labels, not its pods')? */
 export function selects(spec: Pick<DeploymentHookSpec, 'kinds' | 'selector'>, workload: KubeObject): boolean {
