@@ -135,6 +135,55 @@ describe('DeploymentHook kinds', () => {
     );
   });
 
+  it('waits for a partitioned StatefulSet rollout to reach every pod', async (t) => {
+    const ns = await testNamespace(t, 'partition');
+    const client = await testClient();
+    await startOperator(t, { namespaces: [ns] });
+    const sts = (image: string, partition: number) => {
+      const o = podWorkload('StatefulSet', ns, 'db', image);
+      return {
+        ...o,
+        spec: { ...o.spec, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition } } },
+      };
+    };
+    await client.apply(
+      HOOKS,
+      hook(ns, 'migrate', { kinds: ['StatefulSet'], selector: { matchLabels: { app: 'db' } }, template }),
+    );
+    await client.apply(WORKLOAD_RESOURCES.StatefulSet, sts('registry.example/db:1', 0));
+    await waitHook(client, ns, 'migrate', 'the first revision ran', succeeded('StatefulSet', 'db'), 120_000);
+
+    // Only the pod at or above ordinal 1 updates: kubectl calls this finished, the hook waits.
+    await client.apply(WORKLOAD_RESOURCES.StatefulSet, sts('registry.example/db:2', 1));
+    const partial = await waitHook(
+      client,
+      ns,
+      'migrate',
+      'the partitioned rollout reported',
+      (h) => /partitioned rollout: 1 of 2 pods/.test(entryOf(h, 'StatefulSet', 'db')?.message ?? ''),
+      120_000,
+    );
+    const rev2 = entryOf(partial, 'StatefulSet', 'db')?.revision;
+    assert.equal(
+      (await hookJobs(client, ns, 'migrate')).length,
+      1,
+      'no Job while pod 0 runs the old revision',
+    );
+
+    await client.mergePatch(WORKLOAD_RESOURCES.StatefulSet, ns, 'db', {
+      spec: { updateStrategy: { rollingUpdate: { partition: 0 } } },
+    });
+    await waitHook(
+      client,
+      ns,
+      'migrate',
+      'the revision ran once everywhere',
+      succeeded('StatefulSet', 'db', rev2),
+      120_000,
+    );
+    assert.equal((await hookJobs(client, ns, 'migrate')).length, 2);
+  });
+
   it('runs once per DaemonSet template generation, after every node runs it', async (t) => {
     const ns = await testNamespace(t, 'ds');
     const client = await testClient();
