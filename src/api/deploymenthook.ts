@@ -42,7 +42,7 @@ const workloadSelectorSchema = s.object(
     labels: s.optional(
       labelMapSchema(
         'labels',
-        "DocBot's spelling of matchLabels (apps.mx.com DeploymentHook manifests apply unchanged); give one of the two.",
+        "DocBot's spelling of matchLabels, so that its DeploymentHook manifests apply with only apiVersion changed; give one of the two.",
       ),
     ),
   },
@@ -135,7 +135,8 @@ export const deploymentHookSpec = s.object(
     rules: [
       {
         rule: '(has(self.selector.matchLabels) && size(self.selector.matchLabels) > 0) || (has(self.selector.labels) && size(self.selector.labels) > 0) || (has(self.selector.matchExpressions) && size(self.selector.matchExpressions) > 0)',
-        message: 'selector must not be empty: give matchLabels or matchExpressions that pick the Deployments',
+        message:
+          'selector must not be empty: give matchLabels (or labels) or matchExpressions that pick the workloads',
         check: (spec) =>
           Object.keys(spec.selector.matchLabels ?? {}).length > 0 ||
           Object.keys(spec.selector.labels ?? {}).length > 0 ||
