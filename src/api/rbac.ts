@@ -72,7 +72,13 @@ export const namespacedRules: PolicyRule[] = [
     verbs: ['list', 'create', 'patch', 'delete', 'deletecollection'],
   },
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'deletecollection'] },
-  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'deletecollection'] },
+  // A DaemonJob creates its per-node pods, holds and releases their result finalizer, deletes them;
+  // a preview's pods are purged by label.
+  {
+    apiGroups: [''],
+    resources: ['pods'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete', 'deletecollection'],
+  },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
