@@ -97,7 +97,10 @@ function watchStages(selector: string, nodeOf: (o: KubeObject) => string | undef
       (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
     );
     if (pod.status?.phase === 'Running' && ready) stages.mark('pod running', node);
-    if (pod.status?.phase === 'Succeeded') stages.mark('pod succeeded', node);
+    if (pod.status?.phase === 'Succeeded') {
+      stages.mark('pod succeeded', node);
+      if (!pod.metadata.finalizers?.length) stages.mark('finalizer released', node);
+    }
   });
   for (const c of caches) c.start();
   return {
@@ -106,6 +109,21 @@ function watchStages(selector: string, nodeOf: (o: KubeObject) => string | undef
       for (const c of caches) c.stop();
     },
   };
+}
+
+function requestsByCall(after: string, before: string): Record<string, number> {
+  const counts = (text: string) => {
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/^rest_client_requests_total\{method="(\w+)",code="(\w+)"\} (\d+)/gm))
+      out[`${m[1]} ${m[2]}`] = Number(m[3]);
+    return out;
+  };
+  const [a, b] = [counts(after), counts(before)];
+  return Object.fromEntries(
+    Object.entries(a)
+      .map(([k, v]) => [k, v - (b[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0),
+  );
 }
 
 async function growPool(count: number): Promise<void> {
@@ -147,6 +165,8 @@ interface SizeResult {
   rss: number;
   requests: number;
   statusBytes: number;
+  /** Requests by method and response code, e.g. "POST 201". */
+  byCall: Record<string, number>;
   djStages: string[][];
   dsStages: string[][];
 }
@@ -176,6 +196,7 @@ async function measure(count: number): Promise<SizeResult> {
     'pod succeeded',
     'Job complete',
     'recorded in status',
+    'finalizer released',
   ]);
   const byNodeLabel = (o: KubeObject) => o.metadata.labels?.[NODE_LABEL];
   const djWatch = watchStages(`bosun.dev/daemonjob=${name}`, byNodeLabel, djStages);
@@ -205,6 +226,14 @@ async function measure(count: number): Promise<SizeResult> {
     { what: 'the DaemonJob to complete', timeoutMs: 3_600_000, intervalMs: 100 },
   );
   const djDone = Date.now();
+  // Bosun's work ends when the last result finalizer goes (the reconcile after the last record).
+  await waitFor(
+    async () =>
+      (djStages.at.get('finalizer released') as Map<string, number>).size >= count || {
+        pending: 'result finalizers',
+      },
+    { what: 'every result finalizer released', timeoutMs: 600_000, intervalMs: 100 },
+  );
   const after = await scrape(metricsPort);
   const rss = rssMiB(operator.pid as number);
   djWatch.stop();
@@ -241,6 +270,7 @@ async function measure(count: number): Promise<SizeResult> {
   await waitNamespaceEmpty();
   const requests =
     metricSum(after, 'rest_client_requests_total') - metricSum(before, 'rest_client_requests_total');
+  const byCall = requestsByCall(after, before);
   return {
     count,
     djMs: djDone - djStart,
@@ -248,6 +278,7 @@ async function measure(count: number): Promise<SizeResult> {
     rss,
     requests,
     statusBytes: JSON.stringify(dj.status).length,
+    byCall,
     djStages: djStages.rows(djStart, count),
     dsStages: dsStages.rows(dsStart, count),
   };
@@ -259,16 +290,17 @@ for (const size of sizes) {
   results.push(await measure(size));
 }
 
-process.stdout.write(`\n${cluster.startingState}\n`);
+const print = (text: string) => process.stdout.write(`${text}\n`);
+print(`\n${cluster.startingState}`);
 for (const r of results) {
-  process.stdout.write(
+  print(
     table(
       `DaemonJob on ${r.count} kwok nodes: when half / all nodes reached each stage, seconds from creation`,
       ['stage', 'half', 'all', 'median per node since the stage before'],
       r.djStages,
     ),
   );
-  process.stdout.write(
+  print(
     table(
       `DaemonSet (kube-controller-manager) on ${r.count} kwok nodes, same template`,
       ['stage', 'half', 'all', 'median per node since the stage before'],
@@ -276,7 +308,7 @@ for (const r of results) {
     ),
   );
 }
-process.stdout.write(
+print(
   table(
     'DaemonJob vs DaemonSet, and how they grow',
     [
@@ -287,6 +319,7 @@ process.stdout.write(
       'operator RSS MiB',
       'API requests / node',
       'status bytes',
+      'requests by call',
     ],
     results.map((r) => [
       r.count,
@@ -296,6 +329,9 @@ process.stdout.write(
       fmt(r.rss),
       fmt(r.requests / r.count, 2),
       r.statusBytes,
+      Object.entries(r.byCall)
+        .map(([call, n]) => `${call}: ${n}`)
+        .join(', '),
     ]),
   ),
 );
