@@ -38,6 +38,10 @@ describe('DaemonJob', () => {
     assert.deepEqual(pods.map(nodeOf).sort(), [...nodes].sort(), 'one pod per node');
     for (const pod of pods) {
       assert.equal(pod.spec.nodeName, nodeOf(pod), 'the pod ran on its node');
+      assert.deepEqual(
+        pod.spec.containers[0].env.find((e: { name: string }) => e.name === 'BOSUN_NODE_NAME'),
+        { name: 'BOSUN_NODE_NAME', value: nodeOf(pod) },
+      );
       assert.deepEqual(pod.metadata.finalizers ?? [], [], 'its result finalizer released');
     }
     const { kubeconfig, binDir } = await testCluster();

@@ -236,4 +236,20 @@ describe('per-node pod', () => {
       ['2', 'n1'],
     );
   });
+
+  it('gives every container BOSUN_NODE_NAME, unless the template sets it', () => {
+    const pod = nodePod(
+      dj({
+        initContainers: [{ name: 'init', image: 'i', env: [{ name: 'BOSUN_NODE_NAME', value: 'mine' }] }],
+        containers: [{ name: 'c', image: 'i', env: [{ name: 'A', value: '1' }] }],
+      }),
+      start,
+      'abc',
+    );
+    assert.deepEqual(pod.spec.containers[0].env, [
+      { name: 'A', value: '1' },
+      { name: 'BOSUN_NODE_NAME', value: 'n1' },
+    ]);
+    assert.deepEqual(pod.spec.initContainers[0].env, [{ name: 'BOSUN_NODE_NAME', value: 'mine' }]);
+  });
 });

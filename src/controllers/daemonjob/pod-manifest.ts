@@ -1,6 +1,7 @@
 // The pod that runs the DaemonJob's template on one node, created by Bosun itself (as the DaemonSet
 // controller does): pinned by required node affinity on the node's name (the scheduler still
-// checks that the pod fits), with the DaemonSet tolerations and the result finalizer.
+// checks that the pod fits), with the DaemonSet tolerations and the result finalizer. Every container
+// gets BOSUN_NODE_NAME, the node it is for, unless the template sets it.
 import { labelValue } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { controllerRef } from '../../runtime/ownership.ts';
@@ -14,6 +15,19 @@ import {
   TEMPLATE_HASH_LABEL,
 } from './labels.ts';
 import type { DaemonJobObject, PodToStart } from './plan.ts';
+
+export const NODE_NAME_ENV = 'BOSUN_NODE_NAME';
+
+interface Container {
+  env?: { name: string }[];
+}
+
+const withNodeName = (containers: unknown, node: string) =>
+  (containers as Container[] | undefined)?.map((c) =>
+    c.env?.some((e) => e.name === NODE_NAME_ENV)
+      ? c
+      : { ...c, env: [...(c.env ?? []), { name: NODE_NAME_ENV, value: node }] },
+  );
 
 export function nodePod(dj: DaemonJobObject, start: PodToStart, hash: string): KubeObject {
   const { node, name, attempt, activeDeadlineSeconds } = start;
@@ -44,6 +58,10 @@ export function nodePod(dj: DaemonJobObject, start: PodToStart, hash: string): K
       ...template.spec,
       restartPolicy: template.spec.restartPolicy === 'OnFailure' ? 'OnFailure' : 'Never',
       ...(activeDeadlineSeconds ? { activeDeadlineSeconds } : {}),
+      containers: withNodeName(template.spec.containers, node),
+      ...(template.spec.initContainers
+        ? { initContainers: withNodeName(template.spec.initContainers, node) }
+        : {}),
       // Eligibility was decided from the template; the pod only has to land on its node.
       affinity: {
         ...affinity,
