@@ -53,6 +53,12 @@ export const daemonJobSpec = s.object(
         minimum: 0,
       }),
     ),
+    labelNodes: s.optional(
+      s.boolean({
+        description:
+          'When true, each node that succeeded in the current run gets the label daemonjob.bosun.dev/<name> set to the template hash (for node selectors of later workloads and `kubectl get nodes -L`).',
+      }),
+    ),
     suspend: s.optional(
       s.boolean({ description: 'When true, no new node starts; running ones finish (with their retries).' }),
     ),

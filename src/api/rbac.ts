@@ -10,7 +10,8 @@ export interface PolicyRule {
 
 /** Cluster-scoped resources: always in a ClusterRole. */
 export const clusterScopedRules: PolicyRule[] = [
-  { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+  // patch: a DaemonJob with labelNodes labels the nodes that succeeded.
+  { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
 ];
 
 /**

@@ -601,3 +601,29 @@ describe('planDaemonJob: retries, deadlines and the TTL', () => {
     assert.equal(first.start[0]?.name, `dj-n1-${hash.slice(0, 6)}-0`);
   });
 });
+
+describe('planDaemonJob: labelNodes', () => {
+  const key = 'daemonjob.bosun.dev/dj';
+  // Each row: labelNodes, the nodes' results and labels → the nodes to label.
+  const cases: [string, boolean, Record<string, string>, Record<string, Record<string, string>>, string[]][] =
+    [
+      ['off: no label', false, { n1: 'Succeeded' }, {}, []],
+      ['labels a node that succeeded', true, { n1: 'Succeeded', n2: 'Failed' }, {}, ['n1']],
+      ['not again once it carries this run’s hash', true, { n1: 'Succeeded' }, { n1: { [key]: hash } }, []],
+      [
+        'again when it carries an older run’s hash',
+        true,
+        { n1: 'Succeeded' },
+        { n1: { [key]: 'old' } },
+        ['n1'],
+      ],
+    ];
+  for (const [name, labelNodes, nodeResults, labels, want] of cases)
+    it(name, () => {
+      const p = plan({
+        daemonJob: daemonJob({ labelNodes }, runStatus({ nodeResults })),
+        nodes: ['n1', 'n2'].map((n) => node(n, { labels: labels[n] ?? {} })),
+      });
+      assert.deepEqual(p.labelNodes, want);
+    });
+});

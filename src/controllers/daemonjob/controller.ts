@@ -13,13 +13,7 @@ import {
   toOwner,
   toSelf,
 } from '../../runtime/controller.ts';
-import {
-  ApiError,
-  type KubeClient,
-  type KubeObject,
-  type ResourceRef,
-  Resources,
-} from '../../runtime/kube-client.ts';
+import { ApiError, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
 import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
@@ -27,7 +21,7 @@ import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { isReady } from './eligibility.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
-import { type DaemonJobObject, planDaemonJob, templateHash } from './plan.ts';
+import { type DaemonJobObject, nodeResultLabel, planDaemonJob, templateHash } from './plan.ts';
 import { nodePod } from './pod-manifest.ts';
 
 export const DAEMONJOBS = resourceOf(DaemonJobKind);
@@ -40,6 +34,11 @@ interface Deps {
   /** Per-node Jobs of Bosun before 0.x created pods itself: only their finalizers are released. */
   legacyJobs: Informer;
   started: Counter;
+  /**
+   * Pods whose result finalizer this process released, by uid → the resourceVersion it released
+   * from: until the cache shows a newer version, releasing again would only earn a 409.
+   */
+  releasedFrom: Map<string, string>;
 }
 
 /** What of a node matters for eligibility; heartbeats change none of it. */
@@ -63,7 +62,13 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
       labelNames: ['result'],
       registers: [mgr.metrics.registry],
     }),
+    releasedFrom: new Map(),
   };
+  deps.pods.onEvent((e) => {
+    const uid = e.object.metadata.uid as string;
+    if (e.type === 'deleted' || deps.releasedFrom.get(uid) !== e.object.metadata.resourceVersion)
+      deps.releasedFrom.delete(uid);
+  });
   const controller = new Controller({
     name: 'daemonjob',
     workers: opts.workers,
@@ -91,9 +96,9 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   // Of this DaemonJob and of any earlier one of the same name, deleted before we saw it go.
   const pods = ownedBy(deps.pods.listNamespace(namespace), 'DaemonJob', name);
   const legacyJobs = ownedBy(deps.legacyJobs.listNamespace(namespace), 'DaemonJob', name);
-  await release(client, Resources.jobs, legacyJobs, () => true);
+  await release(deps, Resources.jobs, legacyJobs, () => true);
   if (!dj || dj.metadata.deletionTimestamp) {
-    await release(client, Resources.pods, pods, () => true);
+    await release(deps, Resources.pods, pods, () => true);
     return undefined;
   }
   const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), pods, now: new Date() };
@@ -121,18 +126,35 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   }
   await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
+  if (plan.labelNodes.length) {
+    const labels = { [nodeResultLabel(name)]: hash };
+    await inParallel(plan.labelNodes, 16, async (node) => {
+      await client.mergePatch(Resources.nodes, undefined, node, { metadata: { labels } }).catch((e) => {
+        if (!(e instanceof ApiError && e.code === 404)) throw e; // the node went meanwhile
+      });
+    });
+  }
   const releasable = new Set(plan.release);
-  await release(client, Resources.pods, pods, (p) => releasable.has(p.metadata.name as string));
+  await release(deps, Resources.pods, pods, (p) => releasable.has(p.metadata.name as string));
   return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };
 }
 
 /** Releases the result finalizer of each object `releasable` accepts, 16 at a time. */
 async function release(
-  client: KubeClient,
+  deps: Deps,
   ref: ResourceRef,
   objects: KubeObject[],
   releasable: (o: KubeObject) => boolean,
 ): Promise<void> {
-  const held = objects.filter((o) => o.metadata.finalizers?.includes(NODE_RESULT_FINALIZER) && releasable(o));
-  await inParallel(held, 16, (o) => releaseFinalizer(client, ref, NODE_RESULT_FINALIZER, [o], () => true));
+  const { releasedFrom } = deps;
+  const held = objects.filter(
+    (o) =>
+      o.metadata.finalizers?.includes(NODE_RESULT_FINALIZER) &&
+      releasedFrom.get(o.metadata.uid as string) !== o.metadata.resourceVersion &&
+      releasable(o),
+  );
+  await inParallel(held, 16, async (o) => {
+    await releaseFinalizer(deps.mgr.client, ref, NODE_RESULT_FINALIZER, [o], () => true);
+    releasedFrom.set(o.metadata.uid as string, o.metadata.resourceVersion as string);
+  });
 }

@@ -8,3 +8,5 @@ export const ATTEMPT_LABEL = 'bosun.dev/attempt';
 export const NODE_ANNOTATION = 'bosun.dev/node';
 /** Keeps a finished per-node pod until its node's result is in the DaemonJob's status. */
 export const NODE_RESULT_FINALIZER = 'bosun.dev/node-result';
+/** With spec.labelNodes, on each node that succeeded: the label key's prefix; the value is the template hash. */
+export const NODE_RESULT_LABEL_PREFIX = 'daemonjob.bosun.dev/';

@@ -3,10 +3,16 @@
 // run (one pod template hash); a node's failed pods are retried up to backoffLimit.
 import { createHash } from 'node:crypto';
 import type { DaemonJobSpec, DaemonJobStatus } from '../../api/daemonjob.ts';
-import { boundedName } from '../../api/names.ts';
+import { boundedName, labelValue } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { isEligible, isReady, notReadySince, parallelism } from './eligibility.ts';
-import { ATTEMPT_LABEL, NODE_ANNOTATION, NODE_RESULT_FINALIZER, TEMPLATE_HASH_LABEL } from './labels.ts';
+import {
+  ATTEMPT_LABEL,
+  NODE_ANNOTATION,
+  NODE_RESULT_FINALIZER,
+  NODE_RESULT_LABEL_PREFIX,
+  TEMPLATE_HASH_LABEL,
+} from './labels.ts';
 import { type PodOutcome, podOutcome, restarts, retryDelayMs } from './pod-outcome.ts';
 import { runConditions } from './run-conditions.ts';
 
@@ -47,6 +53,8 @@ export interface Plan {
   remove: string[];
   /** Pods whose result finalizer may go. */
   release: string[];
+  /** With spec.labelNodes: nodes that succeeded in this run and lack the result label. */
+  labelNodes: string[];
   events: PlannedEvent[];
   /** Look again then, though nothing changes: a timeout, a deadline, a retry's backoff or a TTL comes. */
   requeueAfterMs?: number;
@@ -80,6 +88,8 @@ function canonical(v: unknown): string {
 /** One name per DaemonJob, node, template and try: a create repeated after a crash is AlreadyExists. */
 export const nodePodName = (daemonJob: string, node: string, hash: string, attempt: number) =>
   boundedName([daemonJob, node, hash.slice(0, 6), String(attempt)]);
+/** The label spec.labelNodes puts on the nodes that succeeded. */
+export const nodeResultLabel = (daemonJob: string) => `${NODE_RESULT_LABEL_PREFIX}${labelValue(daemonJob)}`;
 export const podNode = (pod: KubeObject) => pod.metadata.annotations?.[NODE_ANNOTATION] ?? '';
 const attemptOf = (pod: KubeObject) => Number(pod.metadata.labels?.[ATTEMPT_LABEL] ?? 0) || 0;
 const ownerUid = (pod: KubeObject) => pod.metadata.ownerReferences?.find((r) => r.controller)?.uid;
@@ -103,7 +113,7 @@ export function planDaemonJob(snap: Snapshot): Plan {
   const prior = dj.status ?? {};
   const sameRun = prior.templateHash === hash;
   const startTime = sameRun && prior.startTime ? prior.startTime : iso(now);
-  const plan: Plan = { status: {}, start: [], remove: [], release: [], events: [] };
+  const plan: Plan = { status: {}, start: [], remove: [], release: [], labelNodes: [], events: [] };
   if (!sameRun)
     plan.events.push({
       type: 'Normal',
@@ -350,6 +360,13 @@ export function planDaemonJob(snap: Snapshot): Plan {
             note: `Failed on ${failed} of ${eligible.length} nodes${failFast ? ' (FailFast: no new node started after the first failure)' : ''}`,
           },
     );
+  }
+
+  if (dj.spec.labelNodes) {
+    const key = nodeResultLabel(name);
+    for (const node of eligible)
+      if (results[node] === 'Succeeded' && nodesByName.get(node)?.metadata.labels?.[key] !== hash)
+        plan.labelNodes.push(node);
   }
 
   const eligibleSet = new Set(eligible);
