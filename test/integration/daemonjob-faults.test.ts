@@ -75,9 +75,12 @@ describe('DaemonJob exactly once per node under operator crashes', () => {
     }
     assert.equal(perNode.size, 50, 'a pod for each node');
     for (const [key, count] of perNode) assert.equal(count, 1, `${key} has ${count} pods`);
-    assert.ok(
-      pods.every((p) => !p.metadata.finalizers?.length),
-      'every result finalizer released',
+    await waitFor(
+      async () =>
+        (await client.list(Resources.pods, ns, { labelSelector: 'bosun.dev/daemonjob=setup' })).items.every(
+          (p) => !p.metadata.finalizers?.length,
+        ) || { pending: 'result finalizers' },
+      { what: 'every result finalizer released' },
     );
   });
 });

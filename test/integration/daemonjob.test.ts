@@ -34,7 +34,14 @@ describe('DaemonJob', () => {
     );
     assert.equal(condition(done, 'Complete').status, 'True');
     assert.deepEqual(Object.keys(done.status.nodeResults).sort(), [...nodes].sort());
-    const pods = await podsOf(client, ns);
+    // The result finalizers go in the reconcile after the one that recorded the results.
+    const pods = await waitFor(
+      async () => {
+        const all = await podsOf(client, ns);
+        return all.every((p) => !p.metadata.finalizers?.length) ? all : { pending: 'result finalizers' };
+      },
+      { what: 'every result finalizer released' },
+    );
     assert.deepEqual(pods.map(nodeOf).sort(), [...nodes].sort(), 'one pod per node');
     for (const pod of pods) {
       assert.equal(pod.spec.nodeName, nodeOf(pod), 'the pod ran on its node');
@@ -42,7 +49,6 @@ describe('DaemonJob', () => {
         pod.spec.containers[0].env.find((e: { name: string }) => e.name === 'BOSUN_NODE_NAME'),
         { name: 'BOSUN_NODE_NAME', value: nodeOf(pod) },
       );
-      assert.deepEqual(pod.metadata.finalizers ?? [], [], 'its result finalizer released');
     }
     const { kubeconfig, binDir } = await testCluster();
     const row = execFileSync(
@@ -377,6 +383,30 @@ describe('DaemonJob', () => {
     await deleteNodes(client, [downName]);
     const done = await waitPhase(client, ns, 'audit', 'Complete');
     assert.deepEqual([done.status.desired, done.status.succeeded], [1, 1]);
+  });
+
+  it('labels each node that succeeded with labelNodes, and only those', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'label');
+    const nodes = await pool(t, client, ns, 3);
+    await startOperator(t, { namespaces: [ns] });
+    await client.apply(
+      DAEMONJOBS,
+      daemonJob(ns, 'audit', {
+        labelNodes: true,
+        backoffLimit: 0,
+        podAnnotations: { [FAIL_ON_NODES]: nodes[0] as string },
+      }),
+    );
+    const done = await waitPhase(client, ns, 'audit', 'Failed');
+    const labelOf = async (node: string) =>
+      (await client.get(Resources.nodes, undefined, node)).metadata.labels?.['daemonjob.bosun.dev/audit'];
+    await waitFor(
+      async () => (await labelOf(nodes[2] as string)) === done.status.templateHash || { pending: 'no label' },
+      { what: 'the result label on the nodes that succeeded' },
+    );
+    assert.equal(await labelOf(nodes[1] as string), done.status.templateHash);
+    assert.equal(await labelOf(nodes[0] as string), undefined, 'the node that failed is not labelled');
   });
 
   it('is rejected by kubectl apply with a message saying what to fix', async (t) => {
