@@ -284,15 +284,14 @@ async function measure(count: number): Promise<SizeResult> {
   };
 }
 
+const print = (text: string) => process.stdout.write(`${text}\n`);
+print(`\n${cluster.startingState}`);
+// Each size's stages are printed as soon as it is measured: a long run shows its first sizes early.
 const results: SizeResult[] = [];
 for (const size of sizes) {
   log(`measuring ${size} nodes`);
-  results.push(await measure(size));
-}
-
-const print = (text: string) => process.stdout.write(`${text}\n`);
-print(`\n${cluster.startingState}`);
-for (const r of results) {
+  const r = await measure(size);
+  results.push(r);
   print(
     table(
       `DaemonJob on ${r.count} kwok nodes: when half / all nodes reached each stage, seconds from creation`,
@@ -306,6 +305,9 @@ for (const r of results) {
       ['stage', 'half', 'all', 'median per node since the stage before'],
       r.dsStages,
     ),
+  );
+  log(
+    `${r.count} nodes: DaemonJob ${s(r.djMs)} s, DaemonSet ${s(r.dsMs)} s, ${fmt(r.requests / r.count, 2)} requests/node, RSS ${fmt(r.rss)} MiB`,
   );
 }
 print(
