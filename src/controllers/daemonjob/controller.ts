@@ -31,7 +31,7 @@ interface Deps {
   daemonJobs: Informer<DaemonJobObject>;
   nodes: Informer;
   pods: Informer;
-  /** Per-node Jobs of Bosun before 0.x created pods itself: only their finalizers are released. */
+  /** Per-node Jobs left by an earlier Bosun, which made a Job per node: only their finalizer is released. */
   legacyJobs: Informer;
   started: Counter;
   /**
