@@ -156,10 +156,15 @@ describe('DaemonJob recovery', () => {
     assert.equal(rejected.status.phase, 'Failed');
     assert.equal(condition(rejected, 'Failed').status, 'True');
     assert.match(condition(rejected, 'Failed').message, /Kubernetes rejected the per-node pod: .*Bad_Name/);
-    const events = await eventsFor(client, ns, 'bad');
-    assert.ok(
-      events.some((e) => e.reason === 'InvalidTemplate' && e.type === 'Warning'),
-      'a Warning Event',
+    // The Event is recorded right after the status write.
+    await waitFor(
+      async () =>
+        (await eventsFor(client, ns, 'bad')).some(
+          (e) => e.reason === 'InvalidTemplate' && e.type === 'Warning',
+        ) || {
+          pending: 'no InvalidTemplate Event',
+        },
+      { what: 'a Warning Event' },
     );
 
     // Events that make it reconcile again: node changes and a metadata change (same generation).
