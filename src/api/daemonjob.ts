@@ -17,14 +17,15 @@ export const daemonJobSpec = s.object(
     backoffLimit: s.optional(
       s.integer({
         description:
-          "Retries per node before the node counts as failed (the per-node Job's backoffLimit; default 6, as for Jobs).",
+          'Retries per node before the node counts as failed (BackoffLimitExceeded): a new pod after 10 s, doubling up to 6 min, as for Jobs; with restartPolicy OnFailure, container restarts count. Default 6.',
         minimum: 0,
         maximum: 100,
       }),
     ),
     activeDeadlineSeconds: s.optional(
       s.integer({
-        description: "Seconds a node's Job may run before it fails.",
+        description:
+          "Seconds a node's pods may run, all tries together, before the node fails (DeadlineExceeded); each pod gets what is left as its activeDeadlineSeconds.",
         minimum: 1,
         format: 'int64',
       }),
@@ -48,17 +49,23 @@ export const daemonJobSpec = s.object(
     ttlSecondsAfterFinished: s.optional(
       s.integer({
         description:
-          'Seconds after which a finished per-node Job is deleted; its result stays in the status.',
+          'Seconds after which a finished per-node pod is deleted, once its result is in the status.',
         minimum: 0,
       }),
     ),
+    labelNodes: s.optional(
+      s.boolean({
+        description:
+          'When true, each node that succeeded in the current run gets the label daemonjob.bosun.dev/<name> set to the template hash (for node selectors of later workloads and `kubectl get nodes -L`).',
+      }),
+    ),
     suspend: s.optional(
-      s.boolean({ description: 'When true, no new per-node Jobs start; running ones finish.' }),
+      s.boolean({ description: 'When true, no new node starts; running ones finish (with their retries).' }),
     ),
     notReadyTimeoutSeconds: s.optional(
       s.integer({
         description:
-          'Seconds an eligible node may stay not Ready before it counts as failed (reason NodeNotReady; its running Job is deleted). Default 300, as the eviction of pods from an unreachable node.',
+          'Seconds an eligible node may stay not Ready before it counts as failed (reason NodeNotReady; its running pod is deleted). Default 300, as the eviction of pods from an unreachable node.',
         minimum: 1,
         format: 'int64',
       }),
@@ -108,13 +115,13 @@ export const daemonJobStatus = s.object(
       s.string({ description: 'When the current run finished.', format: 'date-time' }),
     ),
     desired: s.optional(s.integer({ description: 'Eligible nodes.', minimum: 0 })),
-    active: s.optional(s.integer({ description: 'Nodes whose Job runs now.', minimum: 0 })),
+    active: s.optional(
+      s.integer({ description: 'Nodes whose pod runs now or that wait for a retry.', minimum: 0 }),
+    ),
     succeeded: s.optional(
-      s.integer({ description: 'Eligible nodes whose Job succeeded in this run.', minimum: 0 }),
+      s.integer({ description: 'Eligible nodes whose pod succeeded in this run.', minimum: 0 }),
     ),
-    failed: s.optional(
-      s.integer({ description: 'Eligible nodes whose Job failed in this run.', minimum: 0 }),
-    ),
+    failed: s.optional(s.integer({ description: 'Eligible nodes that failed in this run.', minimum: 0 })),
     pending: s.optional(
       s.integer({
         description: 'Eligible nodes not started yet (waiting for maxParallel, or not Ready).',
@@ -136,7 +143,7 @@ export const daemonJobStatus = s.object(
         }),
         {
           description:
-            'Durable per-node results of this run (about 30 bytes per node), recorded before the Job may be deleted; nodes that no longer exist are forgotten.',
+            'Durable per-node results of this run (about 30 bytes per node), recorded before the pods may be deleted; nodes that no longer exist are forgotten.',
         },
       ),
     ),
@@ -146,7 +153,8 @@ export const daemonJobStatus = s.object(
           {
             node: s.string({ description: 'The node.' }),
             reason: s.string({
-              description: "Why it failed (the Job's reason, NodeNotReady, or NodeDeleted).",
+              description:
+                'Why it failed: BackoffLimitExceeded, DeadlineExceeded, NodeNotReady or NodeDeleted.',
             }),
             message: s.optional(s.string({ description: 'Details.', maxLength: 512 })),
           },

@@ -10,7 +10,8 @@ export interface PolicyRule {
 
 /** Cluster-scoped resources: always in a ClusterRole. */
 export const clusterScopedRules: PolicyRule[] = [
-  { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+  // patch: a DaemonJob with labelNodes labels the nodes that succeeded.
+  { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
 ];
 
 /**
@@ -74,7 +75,13 @@ export const namespacedRules: PolicyRule[] = [
   // StatefulSets and DaemonSets are watched for hooks that select those kinds.
   { apiGroups: ['apps'], resources: ['statefulsets', 'daemonsets'], verbs: ['list', 'watch'] },
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'deletecollection'] },
-  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'deletecollection'] },
+  // A DaemonJob creates its per-node pods, holds and releases their result finalizer, deletes them;
+  // a preview's pods are purged by label.
+  {
+    apiGroups: [''],
+    resources: ['pods'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete', 'deletecollection'],
+  },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 

@@ -88,9 +88,9 @@ async function showDaemonJob(client: KubeClient, nodes: number): Promise<void> {
     },
     { what: 'the DaemonJob to complete', timeoutMs: 60_000, intervalMs: 100 },
   );
-  const jobs = await client.list(Resources.jobs, NS, { labelSelector: 'bosun.dev/daemonjob=clean-tmp' });
+  const pods = await client.list(Resources.pods, NS, { labelSelector: 'bosun.dev/daemonjob=clean-tmp' });
   say(
-    `  phase ${dj.status.phase}: ${dj.status.succeeded}/${dj.status.desired} nodes succeeded, at most ${most} at once, ${jobs.items.length} Jobs in all`,
+    `  phase ${dj.status.phase}: ${dj.status.succeeded}/${dj.status.desired} nodes succeeded, at most ${most} at once, ${pods.items.length} pods in all`,
   );
   say(
     `  per-node results: ${Object.entries(dj.status.nodeResults)

@@ -2,8 +2,8 @@
 //
 // Pod behaviour is driven by these documented labels and annotations (see docs/local-cluster.md):
 //   annotation kwok.bosun.dev/ready-after: "10s"   the pod stays Pending (not Ready) this long
-//   annotation kwok.bosun.dev/finish-after: "30s"  a Job's pod runs this long before it ends
-//   label      kwok.bosun.dev/fail: "true"         a Job's pod ends Failed instead of Succeeded
+//   annotation kwok.bosun.dev/finish-after: "30s"  a Job's (or DaemonJob's) pod runs this long before it ends
+//   label      kwok.bosun.dev/fail: "true"         such a pod ends Failed instead of Succeeded
 //   annotation kwok.bosun.dev/fail-on-nodes: "a,b"    it fails only when it runs on one of these nodes
 //   annotation kwok.bosun.dev/exit-code, /reason, /message   how it fails (default 1, Error)
 // and on a node:
@@ -24,7 +24,14 @@ export const FAIL_ON_NODES = 'kwok.bosun.dev/fail-on-nodes';
 const annotation = (key: string) => `.metadata.annotations["${key}"]`;
 const notDeleted = { key: '.metadata.deletionTimestamp', operator: 'DoesNotExist' };
 const phaseIs = (phase: string) => ({ key: '.status.phase', operator: 'In', values: [phase] });
-const ownedByJob = { key: '.metadata.ownerReferences.[].kind', operator: 'In', values: ['Job'] };
+/** Pods that run to completion: a Job's, and the per-node pods a DaemonJob creates itself. */
+const runsToCompletion = {
+  key: '.metadata.ownerReferences.[].kind',
+  operator: 'In',
+  values: ['Job', 'DaemonJob'],
+};
+/** jq: does the pod hold a finalizer of its owner's (a DaemonJob's result), which a kubelet leaves alone? */
+const holdsOwnerFinalizer = '(.metadata.finalizers // []) | any(. == "bosun.dev/node-result")';
 /** jq: is the pod's node listed in its fail-on-nodes annotation? */
 const failsOnItsNode = `.spec.nodeName as $n | ((.metadata.annotations["${FAIL_ON_NODES}"] // "") | split(",") | any(. == $n))`;
 const delayFrom = (key: string) => ({
@@ -216,7 +223,7 @@ export const stages = [
     [
       notDeleted,
       phaseIs('Running'),
-      ownedByJob,
+      runsToCompletion,
       { key: `.metadata.labels["${FAIL_LABEL}"]`, operator: 'DoesNotExist' },
       { key: failsOnItsNode, operator: 'NotIn', values: ['true'] },
     ],
@@ -237,10 +244,16 @@ export const stages = [
     { statusTemplate: podTerminated('Failed') },
     delayFrom(FINISH_AFTER),
   ),
-  stage('pod-delete', 'Pod', [{ key: '.metadata.deletionTimestamp', operator: 'Exists' }], {
-    finalizers: { empty: true },
-    delete: true,
-  }),
+  // A pod holding its owner's finalizer waits for the owner to remove it, as with a kubelet.
+  stage(
+    'pod-delete',
+    'Pod',
+    [
+      { key: '.metadata.deletionTimestamp', operator: 'Exists' },
+      { key: holdsOwnerFinalizer, operator: 'NotIn', values: ['true'] },
+    ],
+    { finalizers: { empty: true }, delete: true },
+  ),
 ];
 
 export function kwokConfigYaml(leaseSeconds: number): string {

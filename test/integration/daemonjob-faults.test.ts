@@ -10,7 +10,7 @@ import { testClient, testNamespace } from '../support/cluster.ts';
 import { type Operator, startOperator } from '../support/operator.ts';
 
 describe('DaemonJob exactly once per node under operator crashes', () => {
-  it('50 nodes, SIGKILL at random moments: at most one Job per node and template, and the run completes', async (t) => {
+  it('50 nodes, SIGKILL at random moments: at most one pod per node and template, and the run completes', async (t) => {
     const seed = Number(process.env.BOSUN_TEST_SEED ?? Date.now() % 1_000_000);
     t.diagnostic(`seed ${seed} (BOSUN_TEST_SEED to repeat)`);
     let s = seed >>> 0;
@@ -66,14 +66,21 @@ describe('DaemonJob exactly once per node under operator crashes', () => {
       { what: 'Complete', timeoutMs: 60_000 },
     );
     assert.equal(done.status.succeeded, 50);
-    const jobs = (await client.list(Resources.jobs, ns, { labelSelector: 'bosun.dev/daemonjob=setup' }))
+    const pods = (await client.list(Resources.pods, ns, { labelSelector: 'bosun.dev/daemonjob=setup' }))
       .items;
     const perNode = new Map<string, number>();
-    for (const j of jobs) {
-      const key = `${j.metadata.annotations?.['bosun.dev/node']}@${j.metadata.labels?.['bosun.dev/template-hash']}`;
+    for (const p of pods) {
+      const key = `${p.metadata.annotations?.['bosun.dev/node']}@${p.metadata.labels?.['bosun.dev/template-hash']}`;
       perNode.set(key, (perNode.get(key) ?? 0) + 1);
     }
-    assert.equal(perNode.size, 50, 'a Job for each node');
-    for (const [key, count] of perNode) assert.equal(count, 1, `${key} has ${count} Jobs`);
+    assert.equal(perNode.size, 50, 'a pod for each node');
+    for (const [key, count] of perNode) assert.equal(count, 1, `${key} has ${count} pods`);
+    await waitFor(
+      async () =>
+        (await client.list(Resources.pods, ns, { labelSelector: 'bosun.dev/daemonjob=setup' })).items.every(
+          (p) => !p.metadata.finalizers?.length,
+        ) || { pending: 'result finalizers' },
+      { what: 'every result finalizer released' },
+    );
   });
 });

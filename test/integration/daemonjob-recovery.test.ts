@@ -7,7 +7,7 @@ import { FINISH_AFTER, NODE_NOT_READY } from '../../src/dev/kwok-stages.ts';
 import { type KubeClient, Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
-import { daemonJob, get, jobsOf, pool, waitPhase } from '../support/daemonjob.ts';
+import { daemonJob, get, podsOf, pool, waitPhase } from '../support/daemonjob.ts';
 import { condition } from '../support/deployments.ts';
 import { eventsFor, getOrUndefined, startOperator } from '../support/operator.ts';
 
@@ -47,7 +47,7 @@ const reconciles = (metrics: string) =>
   );
 
 describe('DaemonJob recovery', () => {
-  it('ends the run when a node dies mid-run: listed in notReady, then failed with NodeNotReady and its Job deleted', async (t) => {
+  it('ends the run when a node dies mid-run: listed in notReady, then failed with NodeNotReady and its pod deleted', async (t) => {
     const client = await testClient();
     const ns = await testNamespace(t, 'djdown');
     const [node] = await pool(t, client, ns, 1);
@@ -57,7 +57,7 @@ describe('DaemonJob recovery', () => {
       daemonJob(ns, 'audit', { notReadyTimeoutSeconds: 15, podAnnotations: { [FINISH_AFTER]: '10m' } }),
     );
     await waitFor(async () => (await get(client, ns, 'audit')).status?.active === 1, {
-      what: 'the Job running',
+      what: 'the pod running',
     });
 
     // The node reports Ready=False, as a kubelet that went down would. The annotation keeps kwok
@@ -86,14 +86,14 @@ describe('DaemonJob recovery', () => {
     assert.equal(failed.status.nodeResults[node as string], 'Failed');
     assert.equal(failed.status.notReady, undefined, 'no longer waited for');
     assert.equal(condition(failed, 'Failed').status, 'True');
-    await waitFor(async () => (await jobsOf(client, ns)).length === 0 || { pending: 'the Job remains' }, {
-      what: 'the Job on the dead node deleted',
+    await waitFor(async () => (await podsOf(client, ns)).length === 0 || { pending: 'the pod remains' }, {
+      what: 'the pod on the dead node deleted',
     });
     const reasons = (await eventsFor(client, ns, 'audit')).map((e) => e.reason);
     assert.ok(reasons.includes('NodeNotReady'), reasons.join());
   });
 
-  it('releases the Jobs of a DaemonJob deleted and created again under the same name while the operator was away', async (t) => {
+  it('releases the pods of a DaemonJob deleted and created again under the same name while the operator was away', async (t) => {
     const client = await testClient();
     const ns = await testNamespace(t, 'djagain');
     await pool(t, client, ns, 2);
@@ -101,10 +101,10 @@ describe('DaemonJob recovery', () => {
     const manifest = daemonJob(ns, 'setup', { podAnnotations: { [FINISH_AFTER]: '3s' } });
     await client.apply(DAEMONJOBS, manifest);
     const oldUid = (await get(client, ns, 'setup')).metadata.uid;
-    await waitFor(async () => (await jobsOf(client, ns)).length === 2, { what: 'two Jobs' });
+    await waitFor(async () => (await podsOf(client, ns)).length === 2, { what: 'two pods' });
     await first.kill('SIGKILL');
 
-    // Gone and back before any reconcile: the old Jobs keep their result finalizer.
+    // Gone and back before any reconcile: the old pods keep their result finalizer.
     await client.delete(DAEMONJOBS, ns, 'setup', 'Background');
     await waitFor(async () => !(await getOrUndefined(client, DAEMONJOBS, ns, 'setup')), {
       what: 'the DaemonJob deleted',
@@ -116,22 +116,22 @@ describe('DaemonJob recovery', () => {
     await startOperator(t, { namespaces: [ns] });
     await waitFor(
       async () => {
-        const old = (await jobsOf(client, ns)).filter((j) => j.metadata.ownerReferences?.[0]?.uid === oldUid);
+        const old = (await podsOf(client, ns)).filter((p) => p.metadata.ownerReferences?.[0]?.uid === oldUid);
         return (
           old.length === 0 || {
-            pending: old.map((j) => `${j.metadata.name} ${j.metadata.finalizers}`).join(),
+            pending: old.map((p) => `${p.metadata.name} ${p.metadata.finalizers}`).join(),
           }
         );
       },
-      { what: 'the old Jobs released and garbage collected', timeoutMs: 60_000 },
+      { what: 'the old pods released and garbage collected', timeoutMs: 60_000 },
     );
     const done = await waitPhase(client, ns, 'setup', 'Complete');
     assert.equal(done.status.succeeded, 2);
-    const jobs = await jobsOf(client, ns);
-    assert.equal(jobs.length, 2);
+    const pods = await podsOf(client, ns);
+    assert.equal(pods.length, 2);
     assert.ok(
-      jobs.every((j) => j.metadata.ownerReferences?.[0]?.uid === newUid),
-      'the new run has Jobs of its own',
+      pods.every((p) => p.metadata.ownerReferences?.[0]?.uid === newUid),
+      'the new run has pods of its own',
     );
   });
 
@@ -155,11 +155,16 @@ describe('DaemonJob recovery', () => {
     );
     assert.equal(rejected.status.phase, 'Failed');
     assert.equal(condition(rejected, 'Failed').status, 'True');
-    assert.match(condition(rejected, 'Failed').message, /Kubernetes rejected the per-node Job: .*Bad_Name/);
-    const events = await eventsFor(client, ns, 'bad');
-    assert.ok(
-      events.some((e) => e.reason === 'InvalidTemplate' && e.type === 'Warning'),
-      'a Warning Event',
+    assert.match(condition(rejected, 'Failed').message, /Kubernetes rejected the per-node pod: .*Bad_Name/);
+    // The Event is recorded right after the status write.
+    await waitFor(
+      async () =>
+        (await eventsFor(client, ns, 'bad')).some(
+          (e) => e.reason === 'InvalidTemplate' && e.type === 'Warning',
+        ) || {
+          pending: 'no InvalidTemplate Event',
+        },
+      { what: 'a Warning Event' },
     );
 
     // Events that make it reconcile again: node changes and a metadata change (same generation).
@@ -181,7 +186,7 @@ describe('DaemonJob recovery', () => {
       await requests(before, 'POST', 422),
       'no new create attempt for a template already rejected',
     );
-    assert.equal((await jobsOf(client, ns)).length, 0);
+    assert.equal((await podsOf(client, ns)).length, 0);
 
     // A new generation tries again (and is rejected again, once).
     await client.mergePatch(DAEMONJOBS, ns, 'bad', { spec: { maxParallel: 1 } });

@@ -10,12 +10,12 @@ import { addNodes, deleteNodes, nodeIndex, nodeManifest } from '../../src/dev/no
 import { type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
-import { daemonJob, get, jobsOf, nodeOf, pool, waitPhase } from '../support/daemonjob.ts';
-import { condition, jobSucceeded } from '../support/deployments.ts';
+import { daemonJob, get, nodeOf, podSucceeded, podsOf, pool, waitPhase } from '../support/daemonjob.ts';
+import { condition } from '../support/deployments.ts';
 import { eventsFor, installCrds, kubectlApply, startOperator } from '../support/operator.ts';
 
 describe('DaemonJob', () => {
-  it('runs exactly one Job per node, each pod bound to its node, and completes', async (t) => {
+  it('runs exactly one pod per node, each bound to its node, and completes', async (t) => {
     const client = await testClient();
     const ns = await testNamespace(t, 'dj');
     const nodes = await pool(t, client, ns, 5);
@@ -34,12 +34,21 @@ describe('DaemonJob', () => {
     );
     assert.equal(condition(done, 'Complete').status, 'True');
     assert.deepEqual(Object.keys(done.status.nodeResults).sort(), [...nodes].sort());
-    const jobs = await jobsOf(client, ns);
-    assert.deepEqual(jobs.map(nodeOf).sort(), [...nodes].sort(), 'one Job per node');
-    for (const job of jobs) {
-      const pods = await client.list(Resources.pods, ns, { labelSelector: `job-name=${job.metadata.name}` });
-      assert.equal(pods.items.length, 1);
-      assert.equal(pods.items[0]?.spec.nodeName, nodeOf(job), 'the pod ran on its node');
+    // The result finalizers go in the reconcile after the one that recorded the results.
+    const pods = await waitFor(
+      async () => {
+        const all = await podsOf(client, ns);
+        return all.every((p) => !p.metadata.finalizers?.length) ? all : { pending: 'result finalizers' };
+      },
+      { what: 'every result finalizer released' },
+    );
+    assert.deepEqual(pods.map(nodeOf).sort(), [...nodes].sort(), 'one pod per node');
+    for (const pod of pods) {
+      assert.equal(pod.spec.nodeName, nodeOf(pod), 'the pod ran on its node');
+      assert.deepEqual(
+        pod.spec.containers[0].env.find((e: { name: string }) => e.name === 'BOSUN_NODE_NAME'),
+        { name: 'BOSUN_NODE_NAME', value: nodeOf(pod) },
+      );
     }
     const { kubeconfig, binDir } = await testCluster();
     const row = execFileSync(
@@ -117,7 +126,7 @@ describe('DaemonJob', () => {
     );
     const dsPods = await client.list(Resources.pods, ns, { labelSelector: 'app=peer' });
     const dsNodes = dsPods.items.map((p) => p.spec.nodeName).sort();
-    const djNodes = (await jobsOf(client, ns)).map(nodeOf).sort();
+    const djNodes = (await podsOf(client, ns)).map(nodeOf).sort();
     assert.deepEqual(djNodes, dsNodes, 'DaemonJob nodes equal DaemonSet nodes');
     assert.deepEqual(
       djNodes,
@@ -127,7 +136,7 @@ describe('DaemonJob', () => {
     assert.equal(dj.status.desired, ds.status.desiredNumberScheduled);
   });
 
-  it('never runs more than maxParallel Jobs at once, and finishes every node', async (t) => {
+  it('never runs more than maxParallel pods at once, and finishes every node', async (t) => {
     const client = await testClient();
     const ns = await testNamespace(t, 'par');
     await pool(t, client, ns, 6);
@@ -139,17 +148,17 @@ describe('DaemonJob', () => {
     let most = 0;
     await waitFor(
       async () => {
-        const jobs = await jobsOf(client, ns);
-        const active = jobs.filter((j) => !jobSucceeded(j)).length;
+        const pods = await podsOf(client, ns);
+        const active = pods.filter((p) => !podSucceeded(p)).length;
         most = Math.max(most, active);
-        assert.ok(active <= 2, `${active} Jobs active at once`);
+        assert.ok(active <= 2, `${active} pods active at once`);
         const d = await get(client, ns, 'slow');
         return d.status?.phase === 'Complete' || { pending: `${active} active` };
       },
       { what: 'the rolling run to complete', timeoutMs: 90_000, intervalMs: 100 },
     );
     assert.equal(most, 2, 'it used both slots');
-    assert.equal((await jobsOf(client, ns)).length, 6);
+    assert.equal((await podsOf(client, ns)).length, 6);
   });
 
   it('runs on nodes that join or gain the label later (newNodes: Run), not with Ignore; not on a node tainted before its turn', async (t) => {
@@ -189,10 +198,10 @@ describe('DaemonJob', () => {
     assert.equal(run.status.nodeResults[tainted as string], undefined, 'the tainted node does not run');
     const ignore = await get(client, ns, 'ignore');
     assert.equal(ignore.status.succeeded, 2, 'Ignore leaves later nodes out');
-    const ignoreJobs = (await jobsOf(client, ns)).filter(
-      (j) => j.metadata.labels?.['bosun.dev/daemonjob'] === 'ignore',
+    const ignorePods = (await podsOf(client, ns)).filter(
+      (p) => p.metadata.labels?.['bosun.dev/daemonjob'] === 'ignore',
     );
-    assert.equal(ignoreJobs.length, 2);
+    assert.equal(ignorePods.length, 2);
   });
 
   it('reports 2 failed nodes of 5 and completes the rest (Continue); FailFast starts no node after the first failure', async (t) => {
@@ -234,13 +243,13 @@ describe('DaemonJob', () => {
     assert.equal(fast.status.failed, 1);
     assert.equal(fast.status.pending, 4, 'no node started after the first failure');
     assert.equal(
-      (await jobsOf(client, ns)).filter((j) => j.metadata.labels?.['bosun.dev/daemonjob'] === 'fast').length,
+      (await podsOf(client, ns)).filter((p) => p.metadata.labels?.['bosun.dev/daemonjob'] === 'fast').length,
       1,
     );
     assert.equal(condition(fast, 'Failed').reason, 'FailFast');
   });
 
-  it('re-runs every node after a template change, rolling under maxParallel, without killing old Jobs', async (t) => {
+  it('re-runs every node after a template change, rolling under maxParallel, without killing old pods', async (t) => {
     const client = await testClient();
     const ns = await testNamespace(t, 'tmpl');
     await pool(t, client, ns, 4);
@@ -249,21 +258,21 @@ describe('DaemonJob', () => {
       DAEMONJOBS,
       daemonJob(ns, 'setup', { maxParallel: 2, podAnnotations: { [FINISH_AFTER]: '6s' } }),
     );
-    await waitFor(async () => (await jobsOf(client, ns)).length === 2, {
-      what: 'two Jobs of the first template',
+    await waitFor(async () => (await podsOf(client, ns)).length === 2, {
+      what: 'two pods of the first template',
     });
     const first = (await get(client, ns, 'setup')).status?.templateHash;
     await client.apply(
       DAEMONJOBS,
       daemonJob(ns, 'setup', { maxParallel: 2, podAnnotations: { [FINISH_AFTER]: '1s', version: '2' } }),
     );
-    const oldJobs = await jobsOf(client, ns);
+    const oldPods = await podsOf(client, ns);
     const done = await waitFor(
       async () => {
         const d = await get(client, ns, 'setup');
-        const jobs = await jobsOf(client, ns);
-        const running = jobs.filter((j) => !jobSucceeded(j)).length;
-        assert.ok(running <= 2, `${running} Jobs running at once`);
+        const pods = await podsOf(client, ns);
+        const running = pods.filter((p) => !podSucceeded(p)).length;
+        assert.ok(running <= 2, `${running} pods running at once`);
         return d.status?.phase === 'Complete' && d.status.templateHash !== first
           ? d
           : { pending: `${d.status?.phase} ${d.status?.templateHash}` };
@@ -271,26 +280,26 @@ describe('DaemonJob', () => {
       { what: 'the second run to complete', timeoutMs: 90_000, intervalMs: 100 },
     );
     assert.equal(done.status.succeeded, 4);
-    const jobs = await jobsOf(client, ns);
-    for (const old of oldJobs) {
-      const now = jobs.find((j) => j.metadata.name === old.metadata.name);
-      assert.ok(now && jobSucceeded(now), `old Job ${old.metadata.name} ran to completion, not killed`);
+    const pods = await podsOf(client, ns);
+    for (const old of oldPods) {
+      const now = pods.find((p) => p.metadata.name === old.metadata.name);
+      assert.ok(now && podSucceeded(now), `old pod ${old.metadata.name} ran to completion, not killed`);
     }
     assert.equal(
-      jobs.filter((j) => j.metadata.labels?.['bosun.dev/template-hash'] === done.status.templateHash).length,
+      pods.filter((p) => p.metadata.labels?.['bosun.dev/template-hash'] === done.status.templateHash).length,
       4,
     );
   });
 
-  it('does not re-run nodes whose Jobs were deleted after success (TTL or by hand)', async (t) => {
+  it('does not re-run nodes whose pods were deleted after success (TTL or by hand)', async (t) => {
     const client = await testClient();
     const ns = await testNamespace(t, 'ttl');
     await pool(t, client, ns, 3);
     const op = await startOperator(t, { namespaces: [ns] });
     await client.apply(DAEMONJOBS, daemonJob(ns, 'once', { ttlSecondsAfterFinished: 0 }));
     await waitPhase(client, ns, 'once', 'Complete');
-    await waitFor(async () => (await jobsOf(client, ns)).length === 0 || { pending: 'Jobs remain' }, {
-      what: 'the TTL to delete every Job',
+    await waitFor(async () => (await podsOf(client, ns)).length === 0 || { pending: 'pods remain' }, {
+      what: 'the TTL to delete every pod',
       timeoutMs: 60_000,
     });
     const reconciles = async () =>
@@ -301,8 +310,8 @@ describe('DaemonJob', () => {
       );
     const before = await reconciles();
     await client.mergePatch(DAEMONJOBS, ns, 'once', { metadata: { labels: { touched: 'yes' } } });
-    await waitFor(async () => (await reconciles()) > before, { what: 'a reconcile after the Jobs went' });
-    assert.equal((await jobsOf(client, ns)).length, 0, 'nothing re-ran');
+    await waitFor(async () => (await reconciles()) > before, { what: 'a reconcile after the pods went' });
+    assert.equal((await podsOf(client, ns)).length, 0, 'nothing re-ran');
     assert.equal((await get(client, ns, 'once')).status.succeeded, 3);
   });
 
@@ -320,7 +329,7 @@ describe('DaemonJob', () => {
     assert.equal(done.status.desired, 2);
     assert.equal(done.status.succeeded, 2);
     assert.deepEqual(done.status.failedNodes, [
-      { node: nodes[0], reason: 'NodeDeleted', message: `node ${nodes[0]} was deleted while its Job ran` },
+      { node: nodes[0], reason: 'NodeDeleted', message: `node ${nodes[0]} was deleted while its pod ran` },
     ]);
     const reasons = (await eventsFor(client, ns, 'run')).map((e) => e.reason);
     assert.ok(reasons.includes('NodeDeleted'), reasons.join());
@@ -369,11 +378,35 @@ describe('DaemonJob', () => {
     assert.deepEqual(waiting.status.notReady, [downName]);
     assert.equal(waiting.status.pending, 1);
     assert.deepEqual(Object.keys(waiting.status.nodeResults), [up]);
-    assert.deepEqual((await jobsOf(client, ns)).map(nodeOf), [up], 'no Job on the node that is not Ready');
+    assert.deepEqual((await podsOf(client, ns)).map(nodeOf), [up], 'no pod on the node that is not Ready');
 
     await deleteNodes(client, [downName]);
     const done = await waitPhase(client, ns, 'audit', 'Complete');
     assert.deepEqual([done.status.desired, done.status.succeeded], [1, 1]);
+  });
+
+  it('labels each node that succeeded with labelNodes, and only those', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'label');
+    const nodes = await pool(t, client, ns, 3);
+    await startOperator(t, { namespaces: [ns] });
+    await client.apply(
+      DAEMONJOBS,
+      daemonJob(ns, 'audit', {
+        labelNodes: true,
+        backoffLimit: 0,
+        podAnnotations: { [FAIL_ON_NODES]: nodes[0] as string },
+      }),
+    );
+    const done = await waitPhase(client, ns, 'audit', 'Failed');
+    const labelOf = async (node: string) =>
+      (await client.get(Resources.nodes, undefined, node)).metadata.labels?.['daemonjob.bosun.dev/audit'];
+    await waitFor(
+      async () => (await labelOf(nodes[2] as string)) === done.status.templateHash || { pending: 'no label' },
+      { what: 'the result label on the nodes that succeeded' },
+    );
+    assert.equal(await labelOf(nodes[1] as string), done.status.templateHash);
+    assert.equal(await labelOf(nodes[0] as string), undefined, 'the node that failed is not labelled');
   });
 
   it('is rejected by kubectl apply with a message saying what to fix', async (t) => {

@@ -63,6 +63,8 @@ export const waitPhase = (client: KubeClient, ns: string, name: string, phase: s
     },
     { what: `DaemonJob ${name} ${phase}`, timeoutMs },
   );
-export const jobsOf = async (client: KubeClient, ns: string) =>
-  (await client.list(Resources.jobs, ns, { labelSelector: 'bosun.dev/daemonjob' })).items;
-export const nodeOf = (j: KubeObject) => j.metadata.annotations?.['bosun.dev/node'] as string;
+/** The per-node pods of every DaemonJob in the namespace. */
+export const podsOf = async (client: KubeClient, ns: string) =>
+  (await client.list(Resources.pods, ns, { labelSelector: 'bosun.dev/daemonjob' })).items;
+export const nodeOf = (p: KubeObject) => p.metadata.annotations?.['bosun.dev/node'] as string;
+export const podSucceeded = (p: KubeObject) => p.status?.phase === 'Succeeded';

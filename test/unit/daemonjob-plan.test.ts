@@ -38,17 +38,28 @@ const daemonJob = (spec: Record<string, unknown> = {}, status?: object, generati
   apiVersion: 'bosun.dev/v1alpha1',
   kind: 'DaemonJob',
   metadata: { name: 'dj', namespace: 'ns', uid: 'u', generation },
-  spec: { template, ...spec } as DaemonJobObject['spec'],
+  // One try per node unless a test says otherwise.
+  spec: { template, backoffLimit: 0, ...spec } as DaemonJobObject['spec'],
   ...(status ? { status } : {}),
 });
 const runStatus = (extra: object = {}) => ({ templateHash: hash, startTime: RUN_START, ...extra });
 
-type JobState = 'Running' | 'Complete' | 'Failed' | 'Deleting';
-const job = (node: string, state: JobState, o: { hash?: string; uid?: string } = {}): KubeObject => ({
+type PodState = 'Running' | 'Succeeded' | 'Failed' | 'Deleting';
+interface PodOptions {
+  hash?: string;
+  uid?: string;
+  attempt?: number;
+  /** Created, and for a finished pod finished, this many seconds ago. */
+  age?: number;
+  finalizer?: boolean;
+  restarts?: number;
+}
+const pod = (node: string, state: PodState, o: PodOptions = {}): KubeObject => ({
   metadata: {
-    name: `dj-${node}`,
+    name: `dj-${node}${o.attempt ? `-${o.attempt}` : ''}`,
     annotations: { 'bosun.dev/node': node },
-    labels: { 'bosun.dev/template-hash': o.hash ?? hash },
+    labels: { 'bosun.dev/template-hash': o.hash ?? hash, 'bosun.dev/attempt': String(o.attempt ?? 0) },
+    creationTimestamp: ago(o.age ?? 60),
     ownerReferences: [
       {
         apiVersion: 'bosun.dev/v1alpha1',
@@ -58,25 +69,32 @@ const job = (node: string, state: JobState, o: { hash?: string; uid?: string } =
         controller: true,
       },
     ],
-    finalizers: ['bosun.dev/node-result'],
+    ...(o.finalizer === false ? {} : { finalizers: ['bosun.dev/node-result'] }),
     ...(state === 'Deleting' ? { deletionTimestamp: ago(1) } : {}),
   },
-  status:
-    state === 'Complete' || state === 'Failed'
-      ? {
-          conditions: [
-            {
-              type: state,
-              status: 'True',
-              ...(state === 'Failed' ? { reason: 'BackoffLimitExceeded' } : {}),
-            },
-          ],
-        }
-      : {},
+  status: {
+    phase: state === 'Deleting' ? 'Running' : state,
+    containerStatuses: [
+      {
+        name: 'c',
+        restartCount: o.restarts ?? 0,
+        state:
+          state === 'Succeeded' || state === 'Failed'
+            ? {
+                terminated: {
+                  exitCode: state === 'Failed' ? 1 : 0,
+                  reason: state === 'Failed' ? 'Error' : 'Completed',
+                  finishedAt: ago(o.age ?? 60),
+                },
+              }
+            : { running: {} },
+      },
+    ],
+  },
 });
 
 const plan = (s: Partial<Snapshot> & { daemonJob: DaemonJobObject }): Plan =>
-  planDaemonJob({ nodes: [], jobs: [], now: NOW, ...s });
+  planDaemonJob({ nodes: [], pods: [], now: NOW, ...s });
 const started = (p: Plan) => p.start.map((s) => s.node);
 const reasons = (p: Plan) => p.events.map((e) => e.reason);
 const nodes4 = ['n1', 'n2', 'n3', 'n4'].map((n) => node(n));
@@ -89,11 +107,11 @@ describe('planDaemonJob: starting nodes', () => {
     assert.equal(p.status.active, 4);
   });
 
-  it('respects maxParallel, counting Jobs of an older template that still run', () => {
+  it('respects maxParallel, counting pods of an older template that still run', () => {
     const p = plan({
       daemonJob: daemonJob({ maxParallel: 2 }),
       nodes: nodes4,
-      jobs: [job('n1', 'Running', { hash: 'old' })],
+      pods: [pod('n1', 'Running', { hash: 'old' })],
     });
     assert.deepEqual(started(p), ['n1']);
   });
@@ -102,7 +120,7 @@ describe('planDaemonJob: starting nodes', () => {
     const p = plan({
       daemonJob: daemonJob({}, runStatus({ nodeResults: { n1: 'Succeeded', n2: 'Succeeded' } })),
       nodes: nodes4,
-      jobs: [job('n3', 'Complete'), job('n4', 'Complete')],
+      pods: [pod('n3', 'Succeeded'), pod('n4', 'Succeeded')],
     });
     assert.deepEqual(p.start, []);
     assert.equal(p.status.phase, 'Complete');
@@ -119,11 +137,17 @@ describe('planDaemonJob: starting nodes', () => {
     const p = plan({
       daemonJob: daemonJob({ maxParallel: 1, failurePolicy: 'FailFast' }),
       nodes: nodes4,
-      jobs: [job('n1', 'Failed')],
+      pods: [pod('n1', 'Failed')],
     });
     assert.deepEqual(p.start, []);
     assert.equal(p.status.phase, 'Failed');
-    assert.deepEqual(p.status.failedNodes, [{ node: 'n1', reason: 'BackoffLimitExceeded' }]);
+    assert.deepEqual(p.status.failedNodes, [
+      {
+        node: 'n1',
+        reason: 'BackoffLimitExceeded',
+        message: '1 pod(s) failed, the last (dj-n1) with Error: exit code 1',
+      },
+    ]);
   });
 
   it('a template change starts a new run that forgets the old results', () => {
@@ -140,69 +164,69 @@ describe('planDaemonJob: starting nodes', () => {
 });
 
 describe('planDaemonJob: releasing result finalizers', () => {
-  // Each row: the status the snapshot read, the Jobs, the nodes → the Jobs released.
+  // Each row: the status the snapshot read, the pods, the nodes → the pods released.
   const cases: [string, object | undefined, KubeObject[], KubeObject[], string[]][] = [
     [
-      'a finished Job whose result is not yet in the status read: kept',
+      'a finished pod whose result is not yet in the status read: kept',
       runStatus(),
-      [job('n1', 'Complete')],
+      [pod('n1', 'Succeeded')],
       [node('n1')],
       [],
     ],
     [
-      'a finished Job whose result the status read holds: released',
+      'a finished pod whose result the status read holds: released',
       runStatus({ nodeResults: { n1: 'Succeeded' } }),
-      [job('n1', 'Complete')],
+      [pod('n1', 'Succeeded')],
       [node('n1')],
       ['dj-n1'],
     ],
-    ['a running Job: kept', runStatus(), [job('n1', 'Running')], [node('n1')], []],
+    ['a running pod: kept', runStatus(), [pod('n1', 'Running')], [node('n1')], []],
     [
-      'a finished Job of an older template: released',
+      'a finished pod of an older template: released',
       runStatus(),
-      [job('n1', 'Complete', { hash: 'old' })],
+      [pod('n1', 'Succeeded', { hash: 'old' })],
       [node('n1')],
       ['dj-n1'],
     ],
     [
-      'a Job of a deleted DaemonJob of the same name: released',
+      'a pod of a deleted DaemonJob of the same name: released',
       runStatus(),
-      [job('n1', 'Running', { uid: 'gone' })],
+      [pod('n1', 'Running', { uid: 'gone' })],
       [node('n1')],
       ['dj-n1'],
     ],
-    ['a finished Job whose node is gone: released', runStatus(), [job('gone', 'Failed')], [], ['dj-gone']],
+    ['a finished pod whose node is gone: released', runStatus(), [pod('gone', 'Failed')], [], ['dj-gone']],
     [
-      'a Job being deleted whose node is gone: released',
+      'a pod being deleted whose node is gone: released',
       runStatus(),
-      [job('gone', 'Deleting')],
+      [pod('gone', 'Deleting')],
       [],
       ['dj-gone'],
     ],
   ];
-  for (const [name, status, jobs, nodes, want] of cases)
-    it(name, () => assert.deepEqual(plan({ daemonJob: daemonJob({}, status), jobs, nodes }).release, want));
+  for (const [name, status, pods, nodes, want] of cases)
+    it(name, () => assert.deepEqual(plan({ daemonJob: daemonJob({}, status), pods, nodes }).release, want));
 
-  it('a Job of a deleted DaemonJob of the same name counts for nothing', () => {
+  it('a pod of a deleted DaemonJob of the same name counts for nothing', () => {
     const p = plan({
       daemonJob: daemonJob({ maxParallel: 1 }),
       nodes: [node('n1')],
-      jobs: [job('n1', 'Complete', { uid: 'gone' })],
+      pods: [pod('n1', 'Succeeded', { uid: 'gone' })],
     });
     assert.deepEqual(started(p), ['n1']);
     assert.equal(p.status.nodeResults, undefined);
   });
 
   it('a reconcile that reads the DaemonJob from before the last status write does not start a node again (TTL 0)', () => {
-    // The API server's Jobs, with ttlSecondsAfterFinished: 0: a finished Job goes once released.
-    let jobs = [job('n1', 'Complete')];
+    // The API server's pods, with ttlSecondsAfterFinished: 0: a finished pod goes once released.
+    let pods = [pod('n1', 'Succeeded')];
     const reconcile = (status: object | undefined) => {
       const p = plan({
         daemonJob: daemonJob({ ttlSecondsAfterFinished: 0 }, status),
         nodes: [node('n1')],
-        jobs,
+        pods,
       });
-      jobs = jobs.filter((j) => !p.release.includes(j.metadata.name as string));
+      pods = pods.filter((x) => !p.release.includes(x.metadata.name as string));
       return p;
     };
     const before = runStatus({ active: 1 });
@@ -218,12 +242,12 @@ describe('planDaemonJob: releasing result finalizers', () => {
 });
 
 describe('planDaemonJob: nodes that go away', () => {
-  it('deletes the Job of a node deleted mid-run and reports NodeDeleted only', () => {
+  it('deletes the pod of a node deleted mid-run and reports NodeDeleted only', () => {
     const status = runStatus({ nodeResults: { n1: 'Succeeded' } });
     const first = plan({
       daemonJob: daemonJob({}, status),
       nodes: [node('n1')],
-      jobs: [job('gone', 'Running')],
+      pods: [pod('gone', 'Running')],
     });
     assert.deepEqual(first.remove, ['dj-gone']);
     assert.equal(first.status.phase, 'Complete');
@@ -232,11 +256,11 @@ describe('planDaemonJob: nodes that go away', () => {
       ['NodeDeleted'],
     );
     assert.deepEqual(reasons(first), ['NodeDeleted', 'Completed']);
-    // The next reconcile sees the Job being deleted: still no NodeFailed, no result, no second report.
+    // The next reconcile sees the pod being deleted: still no NodeFailed, no result, no second report.
     const next = plan({
       daemonJob: daemonJob({}, first.status),
       nodes: [node('n1')],
-      jobs: [job('gone', 'Deleting')],
+      pods: [pod('gone', 'Deleting')],
     });
     assert.deepEqual(reasons(next), []);
     assert.deepEqual(next.status.nodeResults, { n1: 'Succeeded' });
@@ -252,10 +276,14 @@ describe('planDaemonJob: nodes that go away', () => {
     const p = plan({
       daemonJob: daemonJob({}, runStatus({ failedNodes: deleted })),
       nodes: [node('n1')],
-      jobs: [job('n1', 'Failed')],
+      pods: [pod('n1', 'Failed')],
     });
     assert.equal(p.status.failedNodes?.length, 50);
-    assert.deepEqual(p.status.failedNodes?.[0], { node: 'n1', reason: 'BackoffLimitExceeded' });
+    assert.deepEqual(p.status.failedNodes?.[0], {
+      node: 'n1',
+      reason: 'BackoffLimitExceeded',
+      message: '1 pod(s) failed, the last (dj-n1) with Error: exit code 1',
+    });
   });
 
   it('forgets the results of nodes that no longer exist', () => {
@@ -280,9 +308,9 @@ describe('planDaemonJob: nodes that go away', () => {
     const runToCompletion = () => {
       const starting = plan({ daemonJob: daemonJob({}, status), nodes });
       status = starting.status;
-      const jobs = starting.start.map((s) => job(s.node, 'Complete'));
-      status = plan({ daemonJob: daemonJob({}, status), nodes, jobs }).status;
-      return plan({ daemonJob: daemonJob({}, status), nodes, jobs }).status;
+      const pods = starting.start.map((s) => pod(s.node, 'Succeeded'));
+      status = plan({ daemonJob: daemonJob({}, status), nodes, pods }).status;
+      return plan({ daemonJob: daemonJob({}, status), nodes, pods }).status;
     };
     let last = runToCompletion();
     for (let round = 0; round < 10; round++) {
@@ -310,11 +338,11 @@ describe('planDaemonJob: nodes that are not Ready (timeout 300 s unless set)', (
     ['notReadyTimeoutSeconds 600, 500 s down: still waited for', { notReadyTimeoutSeconds: 600 }, 500, false],
   ];
   for (const [name, spec, downFor, gaveUp] of notReadyCases) {
-    it(`a node that dies while its Job runs, ${name}`, () => {
+    it(`a node that dies while its pod runs, ${name}`, () => {
       const p = plan({
         daemonJob: daemonJob(spec, runStatus({ nodeResults: { n1: 'Succeeded' } })),
         nodes: [node('n1'), node('n2', { downFor })],
-        jobs: [job('n2', 'Running')],
+        pods: [pod('n2', 'Running')],
       });
       assert.deepEqual(p.status.notReady, gaveUp ? undefined : ['n2']);
       if (gaveUp) {
@@ -334,11 +362,11 @@ describe('planDaemonJob: nodes that are not Ready (timeout 300 s unless set)', (
     });
   }
 
-  it('a Job deleted because its node was not Ready is recorded as NodeNotReady, not JobDeleted', () => {
+  it('a pod deleted because its node was not Ready is recorded as NodeNotReady, not PodDeleted', () => {
     const p = plan({
       daemonJob: daemonJob({}, runStatus()),
       nodes: [node('n1', { downFor: 400 })],
-      jobs: [job('n1', 'Deleting')],
+      pods: [pod('n1', 'Deleting')],
     });
     assert.deepEqual(
       p.status.failedNodes?.map((f) => f.reason),
@@ -441,9 +469,161 @@ describe('planDaemonJob: newNodes', () => {
       const p = plan({
         daemonJob: daemonJob(spec(newNodes), status),
         nodes: [node('a', pool), node('b', pool), late],
-        jobs: [job('b', 'Complete', { hash: specHash })],
+        pods: [pod('b', 'Succeeded', { hash: specHash })],
       });
       assert.equal(p.status.desired, runs ? 3 : 2);
       assert.deepEqual(started(p), runs ? [late.metadata.name] : []);
+    });
+});
+
+describe('planDaemonJob: retries, deadlines and the TTL', () => {
+  const retrying = (pods: KubeObject[], spec: Record<string, unknown> = {}) =>
+    plan({ daemonJob: daemonJob({ backoffLimit: 2, ...spec }, runStatus()), nodes: [node('n1')], pods });
+
+  // Each row: the node's pods (age = seconds since the try failed) → the try started, or the wait.
+  const cases: [string, KubeObject[], number | undefined, number | undefined][] = [
+    [
+      'first try failed 11 s ago: second try (10 s backoff)',
+      [pod('n1', 'Failed', { age: 11 })],
+      1,
+      undefined,
+    ],
+    ['first try failed 4 s ago: waits 6 s more', [pod('n1', 'Failed', { age: 4 })], undefined, 6000],
+    [
+      'second try failed 15 s ago: waits for the 20 s backoff',
+      [pod('n1', 'Failed', { age: 60 }), pod('n1', 'Failed', { attempt: 1, age: 15 })],
+      undefined,
+      5000,
+    ],
+    [
+      'a try deleted before it finished counts as failed',
+      [pod('n1', 'Failed', { age: 60 }), pod('n1', 'Deleting', { attempt: 1 })],
+      undefined,
+      19_000,
+    ],
+  ];
+  for (const [name, pods, attempt, wait] of cases)
+    it(name, () => {
+      const p = retrying(pods);
+      assert.deepEqual(
+        p.start.map((s) => [s.name, s.attempt]),
+        attempt === undefined ? [] : [[`dj-n1-${hash.slice(0, 6)}-${attempt}`, attempt]],
+      );
+      assert.equal(p.requeueAfterMs, wait);
+      assert.deepEqual([p.status.phase, p.status.active, p.status.failed], ['Running', 1, 0]);
+    });
+
+  it('fails the node with BackoffLimitExceeded after backoffLimit + 1 failed tries', () => {
+    const tries = [0, 1, 2].map((attempt) => pod('n1', 'Failed', { attempt, age: 100 - attempt }));
+    const p = retrying(tries);
+    assert.deepEqual(p.start, []);
+    assert.equal(p.status.phase, 'Failed');
+    assert.match(
+      p.status.failedNodes?.[0]?.message ?? '',
+      /^3 pod\(s\) failed, the last \(dj-n1-2\) with Error/,
+    );
+    assert.deepEqual(p.release, [], 'kept until the status read holds the result');
+    const next = retrying(tries.map((t) => t));
+    assert.deepEqual(next.release, []);
+    const recorded = plan({
+      daemonJob: daemonJob({ backoffLimit: 2 }, p.status),
+      nodes: [node('n1')],
+      pods: tries,
+    });
+    assert.deepEqual(recorded.release, ['dj-n1', 'dj-n1-1', 'dj-n1-2'], 'every try released');
+  });
+
+  it('a retry keeps its slot under maxParallel', () => {
+    const p = plan({
+      daemonJob: daemonJob({ backoffLimit: 1, maxParallel: 1 }, runStatus()),
+      nodes: [node('n1'), node('n2')],
+      pods: [pod('n1', 'Failed', { age: 30 })],
+    });
+    assert.deepEqual(started(p), ['n1']);
+    assert.equal(p.start[0]?.attempt, 1);
+  });
+
+  it('with restartPolicy OnFailure, restarts past backoffLimit fail the node and delete the pod', () => {
+    const onFailure = { template: { spec: { ...template.spec, restartPolicy: 'OnFailure' } } };
+    const p = plan({
+      daemonJob: daemonJob(
+        { backoffLimit: 2, ...onFailure },
+        { ...runStatus(), templateHash: templateHash(onFailure.template) },
+      ),
+      nodes: [node('n1')],
+      pods: [pod('n1', 'Running', { restarts: 3, hash: templateHash(onFailure.template) })],
+    });
+    assert.equal(p.status.failedNodes?.[0]?.reason, 'BackoffLimitExceeded');
+    assert.deepEqual(p.remove, ['dj-n1']);
+  });
+
+  it('activeDeadlineSeconds covers every try of a node: past it, the running pod goes and the node fails', () => {
+    const running = retrying(
+      [pod('n1', 'Failed', { age: 50 }), pod('n1', 'Running', { attempt: 1, age: 30 })],
+      {
+        activeDeadlineSeconds: 40,
+      },
+    );
+    assert.equal(running.status.failedNodes?.[0]?.reason, 'DeadlineExceeded');
+    assert.deepEqual(running.remove, ['dj-n1-1']);
+    const within = retrying([pod('n1', 'Failed', { age: 15 })], { activeDeadlineSeconds: 40 });
+    assert.deepEqual(
+      within.start.map((s) => s.activeDeadlineSeconds),
+      [25],
+      'the next try gets what is left of the deadline',
+    );
+    const fresh = plan({ daemonJob: daemonJob({ activeDeadlineSeconds: 40 }), nodes: [node('n1')] });
+    assert.equal(fresh.start[0]?.activeDeadlineSeconds, 40);
+  });
+
+  it('ttlSecondsAfterFinished deletes a finished pod once its result is recorded and the TTL passed', () => {
+    const status = runStatus({ nodeResults: { n1: 'Succeeded', n2: 'Succeeded' } });
+    const p = plan({
+      daemonJob: daemonJob({ ttlSecondsAfterFinished: 30 }, status),
+      nodes: [node('n1'), node('n2')],
+      pods: [pod('n1', 'Succeeded', { age: 40 }), pod('n2', 'Succeeded', { age: 10, finalizer: false })],
+    });
+    assert.deepEqual(p.remove, ['dj-n1']);
+    assert.deepEqual(p.release, ['dj-n1']);
+    assert.equal(p.requeueAfterMs, 20_000, 'looks again when the second one is due');
+    const unrecorded = plan({
+      daemonJob: daemonJob({ ttlSecondsAfterFinished: 0 }, runStatus()),
+      nodes: [node('n1')],
+      pods: [pod('n1', 'Succeeded', { age: 40 })],
+    });
+    assert.deepEqual(unrecorded.remove, [], 'not before the status read holds the result');
+  });
+
+  it('names each try of a node apart, and the same try the same way every time', () => {
+    const first = plan({ daemonJob: daemonJob(), nodes: [node('n1')] });
+    const again = plan({ daemonJob: daemonJob(), nodes: [node('n1')] });
+    assert.deepEqual(first.start, again.start);
+    assert.equal(first.start[0]?.name, `dj-n1-${hash.slice(0, 6)}-0`);
+  });
+});
+
+describe('planDaemonJob: labelNodes', () => {
+  const key = 'daemonjob.bosun.dev/dj';
+  // Each row: labelNodes, the nodes' results and labels → the nodes to label.
+  const cases: [string, boolean, Record<string, string>, Record<string, Record<string, string>>, string[]][] =
+    [
+      ['off: no label', false, { n1: 'Succeeded' }, {}, []],
+      ['labels a node that succeeded', true, { n1: 'Succeeded', n2: 'Failed' }, {}, ['n1']],
+      ['not again once it carries this run’s hash', true, { n1: 'Succeeded' }, { n1: { [key]: hash } }, []],
+      [
+        'again when it carries an older run’s hash',
+        true,
+        { n1: 'Succeeded' },
+        { n1: { [key]: 'old' } },
+        ['n1'],
+      ],
+    ];
+  for (const [name, labelNodes, nodeResults, labels, want] of cases)
+    it(name, () => {
+      const p = plan({
+        daemonJob: daemonJob({ labelNodes }, runStatus({ nodeResults })),
+        nodes: ['n1', 'n2'].map((n) => node(n, { labels: labels[n] ?? {} })),
+      });
+      assert.deepEqual(p.labelNodes, want);
     });
 });

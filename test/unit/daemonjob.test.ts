@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { daemonJobSpec } from '../../src/api/daemonjob.ts';
 import { validate } from '../../src/api/schema.ts';
 import { isEligible, parallelism, tolerates } from '../../src/controllers/daemonjob/eligibility.ts';
-import { nodeJob } from '../../src/controllers/daemonjob/job-manifest.ts';
 import type { DaemonJobObject } from '../../src/controllers/daemonjob/plan.ts';
+import { nodePod } from '../../src/controllers/daemonjob/pod-manifest.ts';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
 
 const node = (
@@ -194,17 +194,16 @@ describe('maxParallel', () => {
   });
 });
 
-describe('per-node Job', () => {
+describe('per-node pod', () => {
   const dj = (podSpec: Record<string, unknown>): DaemonJobObject => ({
     apiVersion: 'bosun.dev/v1alpha1',
     kind: 'DaemonJob',
     metadata: { name: 'dj', namespace: 'ns', uid: 'u' },
     spec: { template: { spec: { containers: [{ name: 'c', image: 'i' }], ...podSpec } } },
   });
+  const start = { node: 'n1', name: 'dj-n1-abc-0', attempt: 0 };
   const tolerationKeys = (podSpec: Record<string, unknown>) =>
-    (nodeJob(dj(podSpec), 'n1', 'dj-n1-abc', 'abc').spec.template.spec.tolerations as { key: string }[]).map(
-      (t) => t.key,
-    );
+    (nodePod(dj(podSpec), start, 'abc').spec.tolerations as { key: string }[]).map((t) => t.key);
   const networkUnavailable = 'node.kubernetes.io/network-unavailable';
 
   it('a hostNetwork pod tolerates network-unavailable, as a DaemonSet pod does', () =>
@@ -218,4 +217,39 @@ describe('per-node Job', () => {
       }).filter((k) => k === networkUnavailable).length,
       1,
     ));
+
+  it('is pinned to its node, owned by the DaemonJob, and holds the result finalizer', () => {
+    const pod = nodePod(
+      dj({ restartPolicy: 'Always' }),
+      { ...start, attempt: 2, activeDeadlineSeconds: 30 },
+      'abc',
+    );
+    assert.deepEqual(pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution, {
+      nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] }],
+    });
+    assert.equal(pod.spec.restartPolicy, 'Never');
+    assert.equal(pod.spec.activeDeadlineSeconds, 30);
+    assert.deepEqual(pod.metadata.finalizers, ['bosun.dev/node-result']);
+    assert.equal(pod.metadata.ownerReferences?.[0]?.uid, 'u');
+    assert.deepEqual(
+      [pod.metadata.labels?.['bosun.dev/attempt'], pod.metadata.annotations?.['bosun.dev/node']],
+      ['2', 'n1'],
+    );
+  });
+
+  it('gives every container BOSUN_NODE_NAME, unless the template sets it', () => {
+    const pod = nodePod(
+      dj({
+        initContainers: [{ name: 'init', image: 'i', env: [{ name: 'BOSUN_NODE_NAME', value: 'mine' }] }],
+        containers: [{ name: 'c', image: 'i', env: [{ name: 'A', value: '1' }] }],
+      }),
+      start,
+      'abc',
+    );
+    assert.deepEqual(pod.spec.containers[0].env, [
+      { name: 'A', value: '1' },
+      { name: 'BOSUN_NODE_NAME', value: 'n1' },
+    ]);
+    assert.deepEqual(pod.spec.initContainers[0].env, [{ name: 'BOSUN_NODE_NAME', value: 'mine' }]);
+  });
 });

@@ -1,5 +1,7 @@
-// The DaemonJob controller: snapshot (the DaemonJob, the nodes, its Jobs) → planDaemonJob → delete
-// and start per-node Jobs, write the status, record Events, release the Jobs the plan lets go.
+// The DaemonJob controller: snapshot (the DaemonJob, the nodes, its pods) → planDaemonJob → delete
+// and create per-node pods, write the status, record Events, release the pods the plan lets go.
+// Bosun creates the pods itself, as the DaemonSet controller does: a Job per node would put every
+// node through kube-controller-manager's Job controller (a few workers, several writes per Job).
 import { isDeepStrictEqual } from 'node:util';
 import { Counter } from 'prom-client';
 import { resourceOf } from '../../api/crd.ts';
@@ -11,16 +13,16 @@ import {
   toOwner,
   toSelf,
 } from '../../runtime/controller.ts';
-import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
+import { ApiError, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
 import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { isReady } from './eligibility.ts';
-import { nodeJob } from './job-manifest.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
-import { type DaemonJobObject, planDaemonJob, templateHash } from './plan.ts';
+import { type DaemonJobObject, nodeResultLabel, planDaemonJob, templateHash } from './plan.ts';
+import { nodePod } from './pod-manifest.ts';
 
 export const DAEMONJOBS = resourceOf(DaemonJobKind);
 
@@ -28,8 +30,15 @@ interface Deps {
   mgr: Manager;
   daemonJobs: Informer<DaemonJobObject>;
   nodes: Informer;
-  jobs: Informer;
+  pods: Informer;
+  /** Per-node Jobs left by an earlier Bosun, which made a Job per node: only their finalizer is released. */
+  legacyJobs: Informer;
   started: Counter;
+  /**
+   * Pods whose result finalizer this process released, by uid → the resourceVersion it released
+   * from: until the cache shows a newer version, releasing again would only earn a 409.
+   */
+  releasedFrom: Map<string, string>;
 }
 
 /** What of a node matters for eligibility; heartbeats change none of it. */
@@ -45,14 +54,21 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
     mgr,
     daemonJobs: mgr.informer<DaemonJobObject>(DAEMONJOBS),
     nodes: mgr.informer(Resources.nodes),
-    jobs: mgr.informer(Resources.jobs, { labelSelector: DAEMONJOB_LABEL }),
+    pods: mgr.informer(Resources.pods, { labelSelector: DAEMONJOB_LABEL }),
+    legacyJobs: mgr.informer(Resources.jobs, { labelSelector: DAEMONJOB_LABEL }),
     started: new Counter({
-      name: 'bosun_daemonjob_node_jobs_total',
-      help: 'Per-node Jobs started, and their results',
+      name: 'bosun_daemonjob_pods_total',
+      help: 'Per-node pods created (result="started"), retries included',
       labelNames: ['result'],
       registers: [mgr.metrics.registry],
     }),
+    releasedFrom: new Map(),
   };
+  deps.pods.onEvent((e) => {
+    const uid = e.object.metadata.uid as string;
+    if (e.type === 'deleted' || deps.releasedFrom.get(uid) !== e.object.metadata.resourceVersion)
+      deps.releasedFrom.delete(uid);
+  });
   const controller = new Controller({
     name: 'daemonjob',
     workers: opts.workers,
@@ -62,7 +78,8 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
   });
   controller
     .watch(deps.daemonJobs, toSelf)
-    .watch(deps.jobs, toOwner('DaemonJob'))
+    .watch(deps.pods, toOwner('DaemonJob'))
+    .watch(deps.legacyJobs, toOwner('DaemonJob'))
     .watch(deps.nodes, (e) =>
       e.type === 'updated' && isDeepStrictEqual(nodeShape(e.object), nodeShape(e.old))
         ? []
@@ -77,36 +94,67 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const client = deps.mgr.client;
   const dj = deps.daemonJobs.get(namespace, name);
   // Of this DaemonJob and of any earlier one of the same name, deleted before we saw it go.
-  const jobs = ownedBy(deps.jobs.listNamespace(namespace), 'DaemonJob', name);
+  const pods = ownedBy(deps.pods.listNamespace(namespace), 'DaemonJob', name);
+  const legacyJobs = ownedBy(deps.legacyJobs.listNamespace(namespace), 'DaemonJob', name);
+  await release(deps, Resources.jobs, legacyJobs, () => true);
   if (!dj || dj.metadata.deletionTimestamp) {
-    await releaseFinalizer(client, Resources.jobs, NODE_RESULT_FINALIZER, jobs, () => true);
+    await release(deps, Resources.pods, pods, () => true);
     return undefined;
   }
-  const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), jobs, now: new Date() };
+  const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), pods, now: new Date() };
   let plan = planDaemonJob(snapshot);
-  for (const job of plan.remove) await client.delete(Resources.jobs, namespace, job, 'Background');
+  await inParallel(plan.remove, 16, async (pod) => {
+    await client.delete(Resources.pods, namespace, pod);
+  });
   const hash = templateHash(dj.spec.template);
   let rejected: string | undefined;
-  await inParallel(plan.start, 16, async ({ node, name: jobName }) => {
+  await inParallel(plan.start, 16, async (start) => {
     if (rejected) return;
     try {
-      const { created } = await client.createIfAbsent(Resources.jobs, nodeJob(dj, node, jobName, hash));
+      // A name per node, template and try: after a crash, the same create is AlreadyExists.
+      const { created } = await client.createIfAbsent(Resources.pods, nodePod(dj, start, hash));
       if (created) deps.started.inc({ result: 'started' });
     } catch (e) {
       if (!(e instanceof ApiError && (e.code === 422 || e.code === 400))) throw e;
-      rejected = `Kubernetes rejected the per-node Job: ${e.message}`;
+      rejected = `Kubernetes rejected the per-node pod: ${e.message}`;
     }
   });
   if (rejected) {
     // Retrying cannot help: the status remembers it for this generation, until the spec changes.
-    ctx.log.warn({ err: rejected }, 'per-node Job rejected; waiting for a spec change');
+    ctx.log.warn({ err: rejected }, 'per-node pod rejected; waiting for a spec change');
     plan = planDaemonJob({ ...snapshot, rejected });
   }
   await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
+  if (plan.labelNodes.length) {
+    const labels = { [nodeResultLabel(name)]: hash };
+    await inParallel(plan.labelNodes, 16, async (node) => {
+      await client.mergePatch(Resources.nodes, undefined, node, { metadata: { labels } }).catch((e) => {
+        if (!(e instanceof ApiError && e.code === 404)) throw e; // the node went meanwhile
+      });
+    });
+  }
   const releasable = new Set(plan.release);
-  await releaseFinalizer(client, Resources.jobs, NODE_RESULT_FINALIZER, jobs, (j) =>
-    releasable.has(j.metadata.name as string),
-  );
+  await release(deps, Resources.pods, pods, (p) => releasable.has(p.metadata.name as string));
   return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };
+}
+
+/** Releases the result finalizer of each object `releasable` accepts, 16 at a time. */
+async function release(
+  deps: Deps,
+  ref: ResourceRef,
+  objects: KubeObject[],
+  releasable: (o: KubeObject) => boolean,
+): Promise<void> {
+  const { releasedFrom } = deps;
+  const held = objects.filter(
+    (o) =>
+      o.metadata.finalizers?.includes(NODE_RESULT_FINALIZER) &&
+      releasedFrom.get(o.metadata.uid as string) !== o.metadata.resourceVersion &&
+      releasable(o),
+  );
+  await inParallel(held, 16, async (o) => {
+    await releaseFinalizer(deps.mgr.client, ref, NODE_RESULT_FINALIZER, [o], () => true);
+    releasedFrom.set(o.metadata.uid as string, o.metadata.resourceVersion as string);
+  });
 }

@@ -1,13 +1,19 @@
-// The DaemonJob decision, as a pure function of a snapshot: which per-node Jobs to start, delete or
+// The DaemonJob decision, as a pure function of a snapshot: which per-node pods to start, delete or
 // release, the new status, the Events, and when to look again. Results are keyed by node within a
-// run (one pod template hash).
+// run (one pod template hash); a node's failed pods are retried up to backoffLimit.
 import { createHash } from 'node:crypto';
 import type { DaemonJobSpec, DaemonJobStatus } from '../../api/daemonjob.ts';
-import { boundedName } from '../../api/names.ts';
+import { boundedName, labelValue } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
-import { jobOutcome } from '../job-outcome.ts';
 import { isEligible, isReady, notReadySince, parallelism } from './eligibility.ts';
-import { NODE_ANNOTATION, NODE_RESULT_FINALIZER, TEMPLATE_HASH_LABEL } from './labels.ts';
+import {
+  ATTEMPT_LABEL,
+  NODE_ANNOTATION,
+  NODE_RESULT_FINALIZER,
+  NODE_RESULT_LABEL_PREFIX,
+  TEMPLATE_HASH_LABEL,
+} from './labels.ts';
+import { type PodOutcome, podOutcome, restarts, retryDelayMs } from './pod-outcome.ts';
 import { runConditions } from './run-conditions.ts';
 
 export interface DaemonJobObject extends KubeObject {
@@ -18,10 +24,10 @@ export interface DaemonJobObject extends KubeObject {
 export interface Snapshot {
   daemonJob: DaemonJobObject;
   nodes: KubeObject[];
-  /** Jobs that name this DaemonJob as owner, of this object or of an earlier one of the same name. */
-  jobs: KubeObject[];
+  /** Pods that name this DaemonJob as owner, of this object or of an earlier one of the same name. */
+  pods: KubeObject[];
   now: Date;
-  /** Kubernetes rejected a per-node Job just now, with this message. */
+  /** Kubernetes rejected a per-node pod just now, with this message. */
   rejected?: string;
 }
 
@@ -31,15 +37,26 @@ export interface PlannedEvent {
   note: string;
 }
 
+export interface PodToStart {
+  node: string;
+  name: string;
+  /** 0 for the first try on the node. */
+  attempt: number;
+  /** What is left of spec.activeDeadlineSeconds for the node. */
+  activeDeadlineSeconds?: number;
+}
+
 export interface Plan {
   status: DaemonJobStatus;
-  start: { node: string; name: string }[];
-  /** Jobs to delete: their node is gone, or has not been Ready for too long. */
+  start: PodToStart[];
+  /** Pods to delete: their node is gone or not Ready for too long, past a deadline or the TTL. */
   remove: string[];
-  /** Jobs whose result finalizer may go. */
+  /** Pods whose result finalizer may go. */
   release: string[];
+  /** With spec.labelNodes: nodes that succeeded in this run and lack the result label. */
+  labelNodes: string[];
   events: PlannedEvent[];
-  /** Look again then, though nothing changes: a node that is not Ready reaches its timeout. */
+  /** Look again then, though nothing changes: a timeout, a deadline, a retry's backoff or a TTL comes. */
   requeueAfterMs?: number;
 }
 
@@ -48,6 +65,7 @@ type FailedNode = NonNullable<DaemonJobStatus['failedNodes']>[number];
 
 const MAX_LISTED = 50;
 export const DEFAULT_NOT_READY_TIMEOUT_SECONDS = 300;
+export const DEFAULT_BACKOFF_LIMIT = 6;
 const iso = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 const isFinal = (r: NodeResult | undefined) => r === 'Succeeded' || r === 'Failed';
 
@@ -67,10 +85,14 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export const nodeJobName = (daemonJob: string, node: string, hash: string) =>
-  boundedName([daemonJob, node, hash.slice(0, 6)]);
-export const jobNode = (job: KubeObject) => job.metadata.annotations?.[NODE_ANNOTATION] ?? '';
-const ownerUid = (job: KubeObject) => job.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+/** One name per DaemonJob, node, template and try: a create repeated after a crash is AlreadyExists. */
+export const nodePodName = (daemonJob: string, node: string, hash: string, attempt: number) =>
+  boundedName([daemonJob, node, hash.slice(0, 6), String(attempt)]);
+/** The label spec.labelNodes puts on the nodes that succeeded. */
+export const nodeResultLabel = (daemonJob: string) => `${NODE_RESULT_LABEL_PREFIX}${labelValue(daemonJob)}`;
+export const podNode = (pod: KubeObject) => pod.metadata.annotations?.[NODE_ANNOTATION] ?? '';
+const attemptOf = (pod: KubeObject) => Number(pod.metadata.labels?.[ATTEMPT_LABEL] ?? 0) || 0;
+const ownerUid = (pod: KubeObject) => pod.metadata.ownerReferences?.find((r) => r.controller)?.uid;
 
 /** A rejection of this template and generation that the status already reports: do not retry it. */
 function rememberedRejection(dj: DaemonJobObject, hash: string): string | undefined {
@@ -91,7 +113,7 @@ export function planDaemonJob(snap: Snapshot): Plan {
   const prior = dj.status ?? {};
   const sameRun = prior.templateHash === hash;
   const startTime = sameRun && prior.startTime ? prior.startTime : iso(now);
-  const plan: Plan = { status: {}, start: [], remove: [], release: [], events: [] };
+  const plan: Plan = { status: {}, start: [], remove: [], release: [], labelNodes: [], events: [] };
   if (!sameRun)
     plan.events.push({
       type: 'Normal',
@@ -131,80 +153,150 @@ export function planDaemonJob(snap: Snapshot): Plan {
   if (ignoreNew && !sameRun) for (const n of eligibleNow) results[n] = 'Pending';
   const eligible = ignoreNew ? eligibleNow.filter((n) => results[n]) : eligibleNow;
 
+  const toStart = (node: string, attempt: number, deadlineLeftMs?: number): PodToStart => ({
+    node,
+    name: nodePodName(name, node, hash, attempt),
+    attempt,
+    ...(deadlineLeftMs === undefined
+      ? {}
+      : { activeDeadlineSeconds: Math.max(1, Math.ceil(deadlineLeftMs / 1000)) }),
+  });
   const running = new Set<string>();
-  let activeAll = 0; // Jobs running on any template count against maxParallel
-  for (const job of snap.jobs) {
-    const jobName = job.metadata.name as string;
-    const holdsFinalizer = job.metadata.finalizers?.includes(NODE_RESULT_FINALIZER) ?? false;
-    const release = () => holdsFinalizer && plan.release.push(jobName);
-    // A Job of an earlier DaemonJob of this name: nothing to record; let the garbage collector have it.
-    if (ownerUid(job) !== dj.metadata.uid) {
-      release();
+  let activeAll = 0; // nodes running on any template count against maxParallel
+  const wake = (ms: number) => {
+    plan.requeueAfterMs = Math.min(plan.requeueAfterMs ?? ms, Math.max(ms, 1));
+  };
+  const ttlMs =
+    dj.spec.ttlSecondsAfterFinished === undefined ? undefined : dj.spec.ttlSecondsAfterFinished * 1000;
+  /** A finished pod whose result no longer matters: its finalizer goes, and it goes after the TTL. */
+  const letGo = (pod: KubeObject, outcome: PodOutcome) => {
+    const podName = pod.metadata.name as string;
+    if (pod.metadata.finalizers?.includes(NODE_RESULT_FINALIZER)) plan.release.push(podName);
+    if (ttlMs === undefined || pod.metadata.deletionTimestamp) return;
+    const left = (outcome.finishedAt ?? nowMs) + ttlMs - nowMs;
+    if (left <= 0) plan.remove.push(podName);
+    else wake(left);
+  };
+  const current = new Map<string, { pod: KubeObject; outcome: PodOutcome }[]>();
+  for (const pod of snap.pods) {
+    const podName = pod.metadata.name as string;
+    // A pod of an earlier DaemonJob of this name: nothing to record; let the garbage collector have it.
+    if (ownerUid(pod) !== dj.metadata.uid) {
+      if (pod.metadata.finalizers?.includes(NODE_RESULT_FINALIZER)) plan.release.push(podName);
       continue;
     }
-    const node = jobNode(job);
-    const nodeObj = nodesByName.get(node);
-    const outcome = jobOutcome(job); // a Job being deleted counts as finished (Failed)
+    const node = podNode(pod);
+    const outcome = podOutcome(pod);
     const finished = outcome.phase !== 'Running';
-    const current = job.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash;
-    if (!nodeObj) {
+    const ofThisRun = pod.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash;
+    if (!nodesByName.has(node)) {
       // Its node is gone: no result to record, only a report if it was running for this run.
-      if (finished) release();
+      if (finished) letGo(pod, outcome);
       else {
-        plan.remove.push(jobName);
-        if (current && !failures.some((f) => f.node === node && f.reason === 'NodeDeleted')) {
+        plan.remove.push(podName);
+        if (ofThisRun && !failures.some((f) => f.node === node && f.reason === 'NodeDeleted')) {
           failures.push({
             node,
             reason: 'NodeDeleted',
-            message: `node ${node} was deleted while its Job ran`,
+            message: `node ${node} was deleted while its pod ran`,
           });
           plan.events.push({
             type: 'Warning',
             reason: 'NodeDeleted',
-            note: `Node ${node} was deleted while Job ${jobName} ran; it no longer counts`,
+            note: `Node ${node} was deleted while pod ${podName} ran; it no longer counts`,
           });
         }
       }
       continue;
     }
-    if (!current) {
-      if (finished) release();
+    if (!ofThisRun) {
+      if (finished) letGo(pod, outcome);
       else activeAll++;
       continue;
     }
+    const tries = current.get(node) ?? [];
+    tries.push({ pod, outcome });
+    current.set(node, tries);
+  }
+
+  const backoffLimit = dj.spec.backoffLimit ?? DEFAULT_BACKOFF_LIMIT;
+  const onFailure = dj.spec.template.spec?.restartPolicy === 'OnFailure';
+  const deadlineMs = dj.spec.activeDeadlineSeconds ? dj.spec.activeDeadlineSeconds * 1000 : undefined;
+  const retries: PodToStart[] = [];
+  for (const [node, tries] of current) {
+    tries.sort((a, b) => attemptOf(a.pod) - attemptOf(b.pod));
+    const latest = tries[tries.length - 1] as (typeof tries)[number];
+    const latestName = latest.pod.metadata.name as string;
+    const nodeObj = nodesByName.get(node) as KubeObject;
     const givenUp = notReadyLeft(nodeObj) === 0;
-    if (!finished) {
-      if (givenUp && !isFinal(results[node])) {
-        fail(node, 'NodeNotReady', `node ${node} was not Ready for ${timeoutMs / 1000}s while its Job ran`);
+    // Finished tries go once the node's result is in the snapshot's status, so that a later reconcile
+    // reading a DaemonJob from before this plan's status write cannot find them gone and start again.
+    if (isFinal(recorded[node]))
+      for (const t of tries) if (t.outcome.phase !== 'Running') letGo(t.pod, t.outcome);
+    if (isFinal(results[node])) {
+      // A pod still running for a node that has its result was given up on: delete it.
+      if (latest.outcome.phase === 'Running' && !latest.pod.metadata.deletionTimestamp)
+        plan.remove.push(latestName);
+      continue;
+    }
+    const firstCreated = Math.min(
+      ...tries.map((t) => Date.parse(t.pod.metadata.creationTimestamp ?? '') || nowMs),
+    );
+    const deadlineLeft = deadlineMs === undefined ? undefined : firstCreated + deadlineMs - nowMs;
+    const failedTries = tries.filter((t) => t.outcome.phase === 'Failed').length;
+    const nodeFailed = (reason: string, message: string) => {
+      fail(node, reason, message);
+      plan.events.push({
+        type: 'Warning',
+        reason: 'NodeFailed',
+        note: `Node ${node} failed: ${reason} (${message})`,
+      });
+    };
+    if (latest.outcome.phase === 'Running') {
+      if (givenUp) {
+        fail(node, 'NodeNotReady', `node ${node} was not Ready for ${timeoutMs / 1000}s while its pod ran`);
         plan.events.push({
           type: 'Warning',
           reason: 'NodeNotReady',
-          note: `Node ${node} has not been Ready for ${timeoutMs / 1000}s; Job ${jobName} is deleted and the node counts as failed`,
+          note: `Node ${node} has not been Ready for ${timeoutMs / 1000}s; pod ${latestName} is deleted and the node counts as failed`,
         });
-      }
-      // A Job still running for a node that has its result was given up on: delete it.
-      if (isFinal(results[node])) plan.remove.push(jobName);
+      } else if (deadlineLeft !== undefined && deadlineLeft <= 0)
+        nodeFailed(
+          'DeadlineExceeded',
+          `the node's pods ran longer than activeDeadlineSeconds ${(deadlineMs as number) / 1000}`,
+        );
+      else if (onFailure && restarts(latest.pod) > backoffLimit)
+        nodeFailed(
+          'BackoffLimitExceeded',
+          `the pod restarted ${restarts(latest.pod)} times, more than backoffLimit ${backoffLimit}`,
+        );
+      if (isFinal(results[node])) plan.remove.push(latestName);
       else {
         activeAll++;
         running.add(node);
+        if (deadlineLeft !== undefined) wake(deadlineLeft);
       }
       continue;
     }
-    // Finished: release only what the snapshot's status holds, so that a later reconcile reading a
-    // DaemonJob from before this plan's status write cannot find the Job gone and start it again.
-    if (isFinal(recorded[node])) release();
-    if (isFinal(results[node])) continue;
-    if (outcome.phase === 'Succeeded') {
+    if (latest.outcome.phase === 'Succeeded') {
       results[node] = 'Succeeded';
       continue;
     }
-    const reason = outcome.reason === 'JobDeleted' && givenUp ? 'NodeNotReady' : (outcome.reason ?? 'Failed');
-    fail(node, reason, outcome.message);
-    plan.events.push({
-      type: 'Warning',
-      reason: 'NodeFailed',
-      note: `Job ${jobName} on node ${node} failed: ${reason}${outcome.message ? ` (${outcome.message})` : ''}`,
-    });
+    const { reason = 'Failed', message } = latest.outcome;
+    const why = `${failedTries} pod(s) failed, the last (${latestName}) with ${reason}${message ? `: ${message}` : ''}`;
+    if (reason === 'PodDeleted' && givenUp)
+      fail(node, 'NodeNotReady', `node ${node} was not Ready for ${timeoutMs / 1000}s while its pod ran`);
+    else if (reason === 'DeadlineExceeded' || (deadlineLeft !== undefined && deadlineLeft <= 0))
+      nodeFailed('DeadlineExceeded', why);
+    else if (failedTries > backoffLimit) nodeFailed('BackoffLimitExceeded', why);
+    else {
+      // Another try, after the same backoff as a Job's, on a node that is Ready; it keeps the node's slot.
+      activeAll++;
+      running.add(node);
+      const retryIn = (latest.outcome.finishedAt ?? nowMs) + retryDelayMs(failedTries) - nowMs;
+      if (retryIn > 0) wake(retryIn);
+      else if (isReady(nodeObj)) retries.push(toStart(node, attemptOf(latest.pod) + 1, deadlineLeft));
+    }
   }
 
   // Nodes not started yet that have not been Ready for too long count as failed while they stay
@@ -236,20 +328,21 @@ export function planDaemonJob(snap: Snapshot): Plan {
     dj.spec.suspend || failFast || rejection
       ? 0
       : parallelism(dj.spec.maxParallel, eligible.length) - activeAll;
+  plan.start.push(...(rejection ? [] : retries));
   for (const node of waiting) {
     if (slots <= 0) break;
     if (!isReady(nodesByName.get(node) as KubeObject)) continue;
-    plan.start.push({ node, name: nodeJobName(name, node, hash) });
+    plan.start.push(toStart(node, 0, deadlineMs));
     running.add(node);
     slots--;
   }
   const active = eligible.filter((n) => running.has(n)).length;
   const pending = eligible.length - succeeded - failed - active;
   const notReady = eligible.filter((n) => !isFinal(results[n]) && !isReady(nodesByName.get(n) as KubeObject));
-  const waits = notReady
-    .map((n) => notReadyLeft(nodesByName.get(n) as KubeObject) ?? 0)
-    .filter((ms) => ms > 0);
-  if (waits.length) plan.requeueAfterMs = Math.min(...waits);
+  for (const n of notReady) {
+    const left = notReadyLeft(nodesByName.get(n) as KubeObject) ?? 0;
+    if (left > 0) wake(left);
+  }
 
   let phase: NonNullable<DaemonJobStatus['phase']>;
   if (rejection) phase = 'Failed';
@@ -267,6 +360,13 @@ export function planDaemonJob(snap: Snapshot): Plan {
             note: `Failed on ${failed} of ${eligible.length} nodes${failFast ? ' (FailFast: no new node started after the first failure)' : ''}`,
           },
     );
+  }
+
+  if (dj.spec.labelNodes) {
+    const key = nodeResultLabel(name);
+    for (const node of eligible)
+      if (results[node] === 'Succeeded' && nodesByName.get(node)?.metadata.labels?.[key] !== hash)
+        plan.labelNodes.push(node);
   }
 
   const eligibleSet = new Set(eligible);
