@@ -16,7 +16,7 @@ import type { Informer, Manager } from '../../runtime/manager.ts';
 import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
-import { objectKey } from '../../runtime/watch-cache.ts';
+import { objectKey, trimNodeStatus } from '../../runtime/watch-cache.ts';
 import { isReady } from './eligibility.ts';
 import { nodeJob } from './job-manifest.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
@@ -44,7 +44,7 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
   const deps: Deps = {
     mgr,
     daemonJobs: mgr.informer<DaemonJobObject>(DAEMONJOBS),
-    nodes: mgr.informer(Resources.nodes),
+    nodes: mgr.informer(Resources.nodes, { transform: trimNodeStatus }),
     jobs: mgr.informer(Resources.jobs, { labelSelector: DAEMONJOB_LABEL }),
     started: new Counter({
       name: 'bosun_daemonjob_node_jobs_total',
