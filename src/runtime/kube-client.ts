@@ -110,6 +110,9 @@ export class KubeClient {
 
   constructor(config: Kubeconfig) {
     this.config = config;
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+    if (config.proxyUrl && (major < 24 || (major === 24 && minor < 5)))
+      throw new Error(`kubeconfig proxy-url needs Node.js 24.5 or later (this is ${process.version})`);
     const proxyEnv = config.proxyUrl ? { HTTPS_PROXY: config.proxyUrl } : undefined;
     this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, proxyEnv });
     this.watchAgent = proxyEnv ? new https.Agent({ proxyEnv }) : undefined;

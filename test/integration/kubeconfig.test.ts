@@ -4,8 +4,11 @@
 // and the in-cluster service account.
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { pkiPaths } from '../../src/dev/pki.ts';
@@ -121,6 +124,47 @@ describe('kubeconfig: client certificates', () => {
       writeKubeconfig(tempDir(), { server, 'insecure-skip-tls-verify': true }, user),
     );
     assert.ok((await whoAmI(skipping)).groups.includes('system:masters'));
+  });
+});
+
+describe('kubeconfig: proxy-url', () => {
+  it('tunnels requests and watches through an http proxy (CONNECT)', async (t) => {
+    const tunnels: string[] = [];
+    const proxy = http.createServer();
+    proxy.on('connect', (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(/:(?=\d+$)/);
+      const upstream = net.connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client).pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    t.after(() => proxy.close());
+    proxy.unref();
+    const { server, pki } = await clusterEntry();
+    const { port } = proxy.address() as net.AddressInfo;
+    const client = KubeClient.fromKubeconfig(
+      writeKubeconfig(
+        tempDir(),
+        { server, 'certificate-authority': pki.caCert, 'proxy-url': `http://127.0.0.1:${port}` },
+        { 'client-certificate': pki.cert, 'client-key': pki.key },
+      ),
+    );
+    assert.ok((await whoAmI(client)).groups.includes('system:masters'));
+    const stop = new AbortController();
+    await client.watch(
+      '/api/v1/namespaces',
+      { limit: 1, timeoutSeconds: 1 },
+      () => stop.abort(),
+      stop.signal,
+    );
+    const target = new URL(server);
+    assert.ok(tunnels.length >= 2, `tunnels: ${tunnels.join(', ')}`);
+    for (const to of tunnels) assert.equal(to, `${target.hostname}:${target.port}`);
   });
 });
 
