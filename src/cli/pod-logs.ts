@@ -27,20 +27,9 @@ export async function streamPodLog(
   opts: LogOptions,
   out: (chunk: Buffer) => void,
 ): Promise<void> {
-  const cluster = client.config.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const server = new URL(cluster.server);
   const query = new URLSearchParams({ container, ...(opts.follow ? { follow: 'true' } : {}) });
-  const path = `${server.pathname.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${query}`;
-  const reqOpts: https.RequestOptions = {
-    method: 'GET',
-    protocol: server.protocol,
-    hostname: server.hostname,
-    port: server.port,
-    path,
-    headers: { Accept: '*/*' },
-  };
-  await client.config.applyToHTTPSOptions(reqOpts);
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${query}`;
+  const { options: reqOpts } = await client.requestOptions('GET', path, { Accept: '*/*' }, true);
   if (opts.signal?.aborted) return;
   await new Promise<void>((resolve, reject) => {
     const req = https.request({ ...reqOpts, signal: opts.signal }, (res) => {

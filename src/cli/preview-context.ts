@@ -15,8 +15,7 @@ export interface Context {
 
 export function makeContext(args: Common): Context {
   const client = KubeClient.fromKubeconfig(args.kubeconfig);
-  const kc = client.config;
-  const namespace = args.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  const namespace = args.namespace ?? client.namespace ?? 'default';
   return {
     client,
     namespace,

@@ -1,9 +1,9 @@
-// A small Kubernetes REST client. Authentication and TLS come from @kubernetes/client-node's
-// KubeConfig (kubeconfig files, in-cluster service accounts, exec plugins); requests, streaming
-// watches and server-side apply go through node:https so that the watch loop, paging and error
-// handling stay in our hands (the generated client hides status codes and cannot resume watches).
+// A small Kubernetes REST client. Server, TLS and credentials come from kubeconfig.ts (kubeconfig
+// files, in-cluster service accounts, exec plugins); requests, streaming watches and server-side
+// apply go through node:https so that the watch loop, paging and error handling stay in our hands.
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { type Kubeconfig, type LoadOptions, loadKubeconfig } from './kubeconfig.ts';
+import type { Credentials } from './kubeconfig-auth.ts';
 
 export const FIELD_MANAGER = 'bosun';
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -102,55 +102,96 @@ function queryString(query?: Query) {
 }
 
 export class KubeClient {
-  readonly config: KubeConfig;
-  private readonly server: URL;
+  readonly config: Kubeconfig;
   private readonly agent: https.Agent;
+  /** For streams (undefined: Node's global agent), outside the request pool; a proxy needs its own. */
+  private readonly watchAgent: https.Agent | undefined;
   observer: RequestObserver | undefined;
 
-  constructor(config: KubeConfig) {
+  constructor(config: Kubeconfig) {
     this.config = config;
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster; set a current-context');
-    this.server = new URL(cluster.server);
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+    if (config.proxyUrl && (major < 24 || (major === 24 && minor < 5)))
+      throw new Error(`kubeconfig proxy-url needs Node.js 24.5 or later (this is ${process.version})`);
+    const proxyEnv = config.proxyUrl ? { HTTPS_PROXY: config.proxyUrl } : undefined;
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, proxyEnv });
+    this.watchAgent = proxyEnv ? new https.Agent({ proxyEnv }) : undefined;
   }
 
   /** Loads --kubeconfig, else $KUBECONFIG / ~/.kube/config, else the in-cluster service account. */
-  static fromKubeconfig(path?: string): KubeClient {
-    const kc = new KubeConfig();
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
-    return new KubeClient(kc);
+  static fromKubeconfig(path?: string, opts: Omit<LoadOptions, 'path'> = {}): KubeClient {
+    return new KubeClient(loadKubeconfig({ ...opts, path }));
   }
 
-  private async options(method: string, path: string, contentType?: string): Promise<https.RequestOptions> {
-    const opts: https.RequestOptions = {
+  /** The kubeconfig context's namespace, if it names one. */
+  get namespace(): string | undefined {
+    return this.config.namespace;
+  }
+
+  /**
+   * Options for a request: server, TLS and current credentials. A `stream` (a watch, a followed
+   * log) stays open for minutes, so it gets a connection outside the pool of short requests.
+   */
+  async requestOptions(
+    method: string,
+    path: string,
+    headers: Record<string, string | number> = {},
+    stream = false,
+  ): Promise<{ options: https.RequestOptions; credentials: Credentials }> {
+    const credentials = await this.config.auth.credentials();
+    const { server, tls } = this.config;
+    const options: https.RequestOptions = {
       method,
-      protocol: this.server.protocol,
-      hostname: this.server.hostname,
-      port: this.server.port,
-      path: this.server.pathname.replace(/\/$/, '') + path,
-      headers: { Accept: 'application/json', ...(contentType ? { 'Content-Type': contentType } : {}) },
-      agent: this.agent,
+      hostname: server.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: server.port || 443,
+      path: server.pathname.replace(/\/$/, '') + path,
+      headers: {
+        ...headers,
+        ...(credentials.authorization ? { Authorization: credentials.authorization } : {}),
+      },
+      agent: stream ? this.watchAgent : this.agent,
+      ...tls,
+      ...(credentials.cert ? { cert: credentials.cert, key: credentials.key } : {}),
     };
-    await this.config.applyToHTTPSOptions(opts);
-    // The library hands out an agent without keep-alive: every request would pay a TLS handshake.
-    // Ours keeps connections open (the TLS options above still apply per connection); a proxy
-    // agent from the kubeconfig is kept.
-    if (!this.config.getCurrentCluster()?.proxyUrl) opts.agent = this.agent;
-    return opts;
+    return { options, credentials };
+  }
+
+  /**
+   * Sends with the current credentials; when the server answers 401 to credentials that can be
+   * fetched again (a rotated token file, an expired exec credential), once more with fresh ones.
+   */
+  private async authenticated<T>(
+    method: string,
+    path: string,
+    headers: Record<string, string | number>,
+    send: (options: https.RequestOptions) => Promise<T>,
+    stream = false,
+  ): Promise<T> {
+    const first = await this.requestOptions(method, path, headers, stream);
+    try {
+      return await send(first.options);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 401 && this.config.auth.invalidate(first.credentials)))
+        throw e;
+      return send((await this.requestOptions(method, path, headers, stream)).options);
+    }
   }
 
   async request<T = KubeObject>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const reqOpts = await this.options(
-      method,
-      path + queryString(opts.query),
-      body ? (opts.contentType ?? 'application/json') : undefined,
-    );
-    // Node sends a DELETE body unframed (no chunked encoding by default); without a length the
-    // server reads it as the start of the next request on the kept-alive connection (400).
-    if (body) reqOpts.headers = { ...reqOpts.headers, 'Content-Length': Buffer.byteLength(body) };
+    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    if (body) {
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      // Node sends a DELETE body unframed (no chunked encoding by default); without a length the
+      // server reads it as the start of the next request on the kept-alive connection (400).
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    const fullPath = path + queryString(opts.query);
+    return this.authenticated(method, fullPath, headers, (reqOpts) => this.send<T>(reqOpts, body, opts));
+  }
+
+  private send<T>(reqOpts: https.RequestOptions, body: string | undefined, opts: RequestOptions): Promise<T> {
+    const { method, path } = reqOpts;
     return new Promise<T>((resolve, reject) => {
       const req = https.request({ ...reqOpts, signal: opts.signal }, (res) => {
         const chunks: Buffer[] = [];
@@ -159,7 +200,7 @@ export class KubeClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const code = res.statusCode ?? 0;
-          this.observer?.(method, code);
+          this.observer?.(method as string, code);
           if (code >= 200 && code < 300) {
             try {
               resolve((text ? JSON.parse(text) : {}) as T);
@@ -275,8 +316,23 @@ export class KubeClient {
     onEvent: (event: WatchEvent) => void,
     signal?: AbortSignal,
   ): Promise<void> {
-    const reqOpts = await this.options('GET', path + queryString({ ...query, watch: true }));
-    await new Promise<void>((resolve, reject) => {
+    const fullPath = path + queryString({ ...query, watch: true });
+    await this.authenticated(
+      'GET',
+      fullPath,
+      { Accept: 'application/json' },
+      (reqOpts) => this.stream(reqOpts, path, onEvent, signal),
+      true,
+    );
+  }
+
+  private stream(
+    reqOpts: https.RequestOptions,
+    path: string,
+    onEvent: (event: WatchEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       // The first error wins: one thrown by onEvent ends the stream with that error.
       let failure: unknown;
       const fail = (e: unknown) => {
@@ -284,7 +340,7 @@ export class KubeClient {
         if (signal?.aborted) resolve();
         else reject(failure);
       };
-      const req = https.request({ ...reqOpts, agent: undefined, signal }, (res) => {
+      const req = https.request({ ...reqOpts, signal }, (res) => {
         const code = res.statusCode ?? 0;
         this.observer?.('WATCH', code);
         if (code !== 200) {

@@ -9,7 +9,7 @@ import { EventRecorder } from './events.ts';
 import type { KubeClient, KubeObject, ResourceRef } from './kube-client.ts';
 import { LeaderElector } from './leader-election.ts';
 import type { Metrics } from './metrics.ts';
-import { type CacheHandler, WatchCache, type WatchCacheOptions } from './watch-cache.ts';
+import { type CacheHandler, type CacheTransform, WatchCache, type WatchCacheOptions } from './watch-cache.ts';
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -28,7 +28,9 @@ export interface ManagerOptions {
 /** The caches of one resource across the watched namespaces, read as one. */
 export class Informer<T extends KubeObject = KubeObject> {
   readonly caches: WatchCache<T>[];
-  constructor(caches: WatchCache<T>[]) {
+  readonly transform: CacheTransform | undefined;
+  constructor(caches: WatchCache<T>[], transform?: CacheTransform) {
+    this.transform = transform;
     this.caches = caches;
   }
   get(namespace: string | undefined, name: string): T | undefined {
@@ -75,13 +77,18 @@ export class Manager {
     opts.client.observer = (verb, code) => opts.metrics.apiRequests.inc({ method: verb, code: String(code) });
   }
 
-  /** The shared informer of a resource (one per resource and selector). */
+  /**
+   * The shared informer of a resource (one per resource and selector). A `transform` trims what it
+   * caches: every registration of that informer must pass the same function (a module constant).
+   */
   informer<T extends KubeObject = KubeObject>(
     resource: ResourceRef,
-    opts: Pick<WatchCacheOptions, 'labelSelector' | 'fieldSelector'> = {},
+    opts: Pick<WatchCacheOptions, 'labelSelector' | 'fieldSelector' | 'transform'> = {},
   ): Informer<T> {
     const id = `${resource.group}/${resource.plural}?${opts.labelSelector ?? ''}&${opts.fieldSelector ?? ''}`;
     let informer = this.informers.get(id);
+    if (informer && informer.transform !== opts.transform)
+      throw new Error(`informer ${id} is registered twice with different transforms; share one`);
     if (!informer) {
       const scopes: (string | undefined)[] =
         resource.namespaced && this.opts.namespaces.length ? this.opts.namespaces : [undefined];
@@ -94,6 +101,7 @@ export class Manager {
               log: this.log.child({ component: 'cache' }),
             }),
         ),
+        opts.transform,
       );
       this.informers.set(id, informer);
     }

@@ -30,8 +30,16 @@ export interface WatchCacheOptions {
   pageSize?: number;
   /** Seconds a watch request stays open before the server ends it (we then re-watch). */
   watchTimeoutSeconds?: number;
+  /**
+   * Trims each object before it is cached, to the fields its readers need: memory grows with every
+   * object of a kind the cache holds. Handlers and readers only ever see trimmed objects.
+   */
+  transform?: CacheTransform;
   log: Logger;
 }
+
+/** Returns the object (it may change it in place) with only what the cache's readers need. */
+export type CacheTransform = (o: KubeObject) => KubeObject;
 
 export const objectKey = (o: KubeObject) =>
   o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata.name as string);
@@ -47,6 +55,16 @@ export function stripForCache<T extends KubeObject>(o: T): T {
   }
   return o;
 }
+
+/** Nodes: drops the images and volumes lists (kubelets report up to 50 images a node); no controller reads them. */
+export const trimNodeStatus: CacheTransform = (node) => {
+  if (node.status) {
+    delete node.status.images;
+    delete node.status.volumesInUse;
+    delete node.status.volumesAttached;
+  }
+  return node;
+};
 
 export class WatchCache<T extends KubeObject = KubeObject> {
   private readonly store = new Map<string, T>();
@@ -97,6 +115,11 @@ export class WatchCache<T extends KubeObject = KubeObject> {
   /** The objects of one namespace, from an index: reconciles call this on every run. */
   listNamespace(namespace: string): T[] {
     return [...(this.byNamespace.get(namespace)?.values() ?? [])];
+  }
+
+  private trim(o: T): T {
+    const stripped = stripForCache(o);
+    return this.opts.transform ? (this.opts.transform(stripped) as T) : stripped;
   }
 
   private put(key: string, o: T): void {
@@ -174,7 +197,7 @@ export class WatchCache<T extends KubeObject = KubeObject> {
       const kind = (page as { kind?: string }).kind?.replace(/List$/, '');
       const apiVersion = (page as { apiVersion?: string }).apiVersion;
       for (const item of page.items) {
-        const o = stripForCache(item);
+        const o = this.trim(item);
         o.apiVersion ??= apiVersion;
         o.kind ??= kind;
         fresh.set(objectKey(o), o);
@@ -232,7 +255,7 @@ export class WatchCache<T extends KubeObject = KubeObject> {
       return;
     }
     this.stats.events++;
-    const o = stripForCache(event.object as T);
+    const o = this.trim(event.object as T);
     const key = objectKey(o);
     const old = this.store.get(key);
     if (event.type === 'DELETED') {

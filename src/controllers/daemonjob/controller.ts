@@ -18,7 +18,7 @@ import type { Informer, Manager } from '../../runtime/manager.ts';
 import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
-import { objectKey } from '../../runtime/watch-cache.ts';
+import { objectKey, trimNodeStatus } from '../../runtime/watch-cache.ts';
 import { isReady } from './eligibility.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
 import { type DaemonJobObject, nodeResultLabel, planDaemonJob, templateHash } from './plan.ts';
@@ -53,7 +53,7 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
   const deps: Deps = {
     mgr,
     daemonJobs: mgr.informer<DaemonJobObject>(DAEMONJOBS),
-    nodes: mgr.informer(Resources.nodes),
+    nodes: mgr.informer(Resources.nodes, { transform: trimNodeStatus }),
     pods: mgr.informer(Resources.pods, { labelSelector: DAEMONJOB_LABEL }),
     legacyJobs: mgr.informer(Resources.jobs, { labelSelector: DAEMONJOB_LABEL }),
     started: new Counter({

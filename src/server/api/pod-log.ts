@@ -17,19 +17,9 @@ export interface PodLogRequest {
  * pipes it), rejects with an ApiError carrying the API server's status otherwise.
  */
 export async function openPodLog(client: KubeClient, r: PodLogRequest): Promise<NodeJS.ReadableStream> {
-  const cluster = client.config.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const server = new URL(cluster.server);
   const query = new URLSearchParams({ container: r.container, ...(r.follow ? { follow: 'true' } : {}) });
-  const opts: https.RequestOptions = {
-    method: 'GET',
-    protocol: server.protocol,
-    hostname: server.hostname,
-    port: server.port,
-    path: `${server.pathname.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(r.namespace)}/pods/${encodeURIComponent(r.pod)}/log?${query}`,
-    headers: { Accept: '*/*' },
-  };
-  await client.config.applyToHTTPSOptions(opts);
+  const path = `/api/v1/namespaces/${encodeURIComponent(r.namespace)}/pods/${encodeURIComponent(r.pod)}/log?${query}`;
+  const { options: opts } = await client.requestOptions('GET', path, { Accept: '*/*' }, true);
   return new Promise((resolve, reject) => {
     const req = https.request({ ...opts, signal: r.signal }, (res) => {
       const code = res.statusCode ?? 0;
