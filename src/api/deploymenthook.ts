@@ -79,6 +79,15 @@ export const deploymentHookSpec = s.object(
         minimum: 0,
       }),
     ),
+    // BeforeRollout (docs/deploymenthook.md#before-the-rollout): gate a new revision's pods on the Job.
+    when: s.optional(
+      s.string({
+        description:
+          'When the Job runs: AfterRollout (default) once a revision has rolled out; BeforeRollout before any pod of a new revision may be scheduled (its pods wait behind the scheduling gate bosun.dev/before-rollout until the Job succeeds). Revisions that existed before the hook are not gated.',
+        enum: ['AfterRollout', 'BeforeRollout'] as const,
+        default: 'AfterRollout',
+      }),
+    ),
     suspend: s.optional(
       s.boolean({
         description:

@@ -18,6 +18,8 @@ import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
+import { GATE } from './gate.ts';
+import { gateEvents, hooksOfGatedPod, podsGatedBy, settleGates } from './gate-act.ts';
 import type { PodTemplateSpec } from './inherit.ts';
 import { hookJob } from './job-manifest.ts';
 import { HOOK_LABEL, RESULT_FINALIZER } from './labels.ts';
@@ -31,6 +33,8 @@ interface Deps {
   deployments: Informer;
   jobs: Informer;
   templates: Informer;
+  /** Pods a BeforeRollout hook holds (only those: the gate's label selects them). */
+  gatedPods: Informer;
   runs: Counter;
   delay: Histogram;
   /**
@@ -47,6 +51,7 @@ export function setupDeploymentHookController(mgr: Manager, opts: { workers: num
     deployments: mgr.informer(Resources.deployments),
     jobs: mgr.informer(Resources.jobs, { labelSelector: HOOK_LABEL }),
     templates: mgr.informer(Resources.podTemplates),
+    gatedPods: mgr.informer(Resources.pods, { labelSelector: GATE }),
     rejections: new Map(),
     runs: new Counter({
       name: 'bosun_hook_runs_total',
@@ -84,7 +89,8 @@ export function setupDeploymentHookController(mgr: Manager, opts: { workers: num
         .listNamespace(e.object.metadata.namespace as string)
         .filter((h) => h.spec.template.name === e.object.metadata.name)
         .map(objectKey),
-    );
+    )
+    .watch(deps.gatedPods, (e) => hooksOfGatedPod(e.object));
   mgr.add(controller);
   return controller;
 }
@@ -97,6 +103,9 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   if (!hook || hook.metadata.deletionTimestamp) {
     // The garbage collector deletes the Jobs; let them go.
     await releaseFinalizer(deps.mgr.client, Resources.jobs, RESULT_FINALIZER, jobs, () => true);
+    // Pods gated for a hook that is gone wait for nothing.
+    const all = deps.hooks.listNamespace(namespace);
+    await settleGates(deps.mgr.client, podsGatedBy(deps.gatedPods, namespace, name), deps.deployments, all);
     return undefined;
   }
 
@@ -108,6 +117,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     unmatched: all.filter((d) => !selected(d)),
     jobs,
     now: new Date(),
+    gatedPods: podsGatedBy(deps.gatedPods, namespace, name),
   };
   if (hook.spec.template.name) {
     const pt = deps.templates.get(namespace, hook.spec.template.name);
@@ -144,7 +154,16 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     });
   }
   await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status);
+  plan.events.push(...gateEvents(hook, plan));
   await recordEvents(deps, hook, plan);
+  // Only now is each run's result in the status: gated pods whose hooks all passed may go.
+  if (snapshot.gatedPods?.length) {
+    const hooks = deps.hooks
+      .listNamespace(namespace)
+      .map((h) => (h === hook ? { ...h, status: plan.status } : h));
+    const settled = await settleGates(deps.mgr.client, snapshot.gatedPods, deps.deployments, hooks);
+    if (settled.ungated || settled.recreated) ctx.log.info(settled, 'settled gated pods');
+  }
   for (const phase of plan.finished)
     deps.runs.inc({ result: phase === 'Succeeded' ? 'succeeded' : 'failed' });
   // Only now is each released Job's result (or irrelevance) in the status.
