@@ -11,6 +11,12 @@ export interface PolicyRule {
 /** Cluster-scoped resources: always in a ClusterRole. */
 export const clusterScopedRules: PolicyRule[] = [
   { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+  // BeforeRollout: the gate's webhook configuration (--admission-address), its scope kept by the leader.
+  {
+    apiGroups: ['admissionregistration.k8s.io'],
+    resources: ['mutatingwebhookconfigurations'],
+    verbs: ['get', 'create', 'patch'],
+  },
 ];
 
 /**
@@ -74,12 +80,18 @@ export const namespacedRules: PolicyRule[] = [
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'deletecollection'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'deletecollection'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  // BeforeRollout: gated pods are watched, let go (the gate removed) or re-created; the webhook
+  // reads a new pod's ReplicaSet.
+  { apiGroups: [''], resources: ['pods'], verbs: ['watch', 'patch', 'delete'] },
+  { apiGroups: ['apps'], resources: ['replicasets', 'deployments'], verbs: ['get'] },
 ];
 
 /** Watching every namespace: one ClusterRole with both. */
 export const clusterRules: PolicyRule[] = [...namespacedRules, ...clusterScopedRules];
 
-/** In the operator's own namespace: the leader-election Lease. */
+/** In the operator's own namespace: the leader-election Lease and the webhook's certificate Secret. */
 export const leaderElectionRules: PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  // The admission webhook's CA and serving certificate (a Secret), issued and renewed by the operator.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'patch'] },
 ];
