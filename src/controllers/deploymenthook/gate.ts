@@ -66,7 +66,8 @@ export function gatePod(input: {
   const hooks = input.hooks
     .filter(isBeforeRollout)
     .filter((h) => matchesSelector(h.spec.selector, deployment.metadata.labels))
-    .filter((h) => at(rs.metadata.creationTimestamp) >= at(h.metadata.creationTimestamp))
+    // Timestamps have whole seconds: a ReplicaSet of the hook's second may predate it, so it counts as found.
+    .filter((h) => at(rs.metadata.creationTimestamp) > at(h.metadata.creationTimestamp))
     .filter((h) => !passed(h, deployment, revisions))
     .map((h) => h.metadata.name as string)
     .sort();
