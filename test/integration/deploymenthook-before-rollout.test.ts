@@ -144,8 +144,12 @@ describe('DeploymentHook when: BeforeRollout', () => {
 
     await client.apply(Resources.deployments, deployment(ns, 'web', { replicas: 2, image: 'web:2' }));
     const held = await waitGatedPods(client, ns, oldHash);
-    const jobs = await hookJobs(client, ns);
-    assert.equal(jobs.length, 1, 'one hook Job, for revision 2');
+    const jobs = await waitFor(
+      async () => (await hookJobs(client, ns)).length === 1 && hookJobs(client, ns),
+      {
+        what: 'one hook Job, for revision 2',
+      },
+    );
     assert.equal(jobs[0]?.metadata.labels?.['bosun.dev/revision'], '2');
     assert.ok(!jobSucceeded(jobs[0] as KubeObject), 'the pods are gated while the Job runs');
     assert.equal(held[0]?.metadata.labels?.[GATE], '2');
