@@ -101,7 +101,7 @@ async function setUp(client: KubeClient, ns: string, template: Record<string, un
 }
 
 /** Waits for pods of the new revision that the scheduler holds back; returns them. */
-const waitGatedPods = (client: KubeClient, ns: string, oldHash: string) =>
+const waitGatedPods = (client: KubeClient, ns: string, oldHash: string, t: TestContext) =>
   waitFor(
     async () => {
       const fresh = (await pods(client, ns)).filter((p) => hash(p) !== oldHash);
@@ -114,7 +114,11 @@ const waitGatedPods = (client: KubeClient, ns: string, oldHash: string) =>
       );
     },
     { what: 'the new revision’s pods gated and left unscheduled' },
-  );
+  ).catch(async (e) => {
+    const events = (await client.list(Resources.events, ns)).items.map((x) => `${x.reason}: ${x.note}`);
+    t.diagnostic(`events in ${ns}:\n${events.join('\n')}`);
+    throw e;
+  });
 
 const lastRun = (h: KubeObject) => (h.status?.deployments as DeploymentRunStatus[] | undefined)?.[0]?.lastRun;
 
@@ -143,7 +147,7 @@ describe('DeploymentHook when: BeforeRollout', () => {
     assert.equal((await hookJobs(client, ns)).length, 0, 'no hook Job for the revision the hook found');
 
     await client.apply(Resources.deployments, deployment(ns, 'web', { replicas: 2, image: 'web:2' }));
-    const held = await waitGatedPods(client, ns, oldHash);
+    const held = await waitGatedPods(client, ns, oldHash, t);
     const jobs = await waitFor(
       async () => (await hookJobs(client, ns)).length === 1 && hookJobs(client, ns),
       {
@@ -192,7 +196,7 @@ describe('DeploymentHook when: BeforeRollout', () => {
     };
     const oldHash = await setUp(client, ns, failing);
     await client.apply(Resources.deployments, deployment(ns, 'web', { replicas: 2, image: 'web:2' }));
-    await waitGatedPods(client, ns, oldHash);
+    await waitGatedPods(client, ns, oldHash, t);
 
     const h = await waitHook(
       client,
@@ -266,7 +270,7 @@ describe('DeploymentHook when: BeforeRollout', () => {
     };
     const oldHash = await setUp(client, ns, slow);
     await client.apply(Resources.deployments, deployment(ns, 'web', { replicas: 2, image: 'web:2' }));
-    await waitGatedPods(client, ns, oldHash);
+    await waitGatedPods(client, ns, oldHash, t);
     await waitFor(async () => (await hookJobs(client, ns)).length === 1, { what: 'the hook Job' });
     await operator.kill('SIGKILL');
 

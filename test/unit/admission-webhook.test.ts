@@ -8,7 +8,7 @@ import type { KubeObject } from '../../src/runtime/kube-client.ts';
 import { certAction } from '../../src/runtime/serving-cert.ts';
 import { createCertificate, newKeyPair } from '../../src/runtime/x509.ts';
 import { certificateHosts } from '../../src/server/admission/index.ts';
-import { gatedNamespaces, webhookConfiguration } from '../../src/server/admission/webhook-config.ts';
+import { gatedNamespaces, holds, webhookConfiguration } from '../../src/server/admission/webhook-config.ts';
 
 const DAY = 86_400_000;
 const now = new Date('2026-11-23T12:00:00Z');
@@ -136,6 +136,20 @@ describe('the webhook configuration', () => {
       caBundle: 'Q0E=',
     });
     assert.deepEqual(s?.namespaceSelector.matchExpressions[0]?.values, ['a']);
+  });
+
+  it('holds: the live configuration with server defaults still holds what Bosun wants', () => {
+    const want = webhookConfiguration({ name: 'w', clientConfig: { url: 'https://h:1' }, namespaces: ['a'] });
+    const live = structuredClone(want) as unknown as { webhooks: Record<string, unknown>[] };
+    Object.assign(live.webhooks[0] as object, { matchPolicy: 'Equivalent' });
+    assert.ok(holds(live.webhooks, want.webhooks));
+    const other = webhookConfiguration({
+      name: 'w',
+      clientConfig: { url: 'https://h:1' },
+      namespaces: ['a', 'b'],
+    });
+    assert.ok(!holds(live.webhooks, other.webhooks));
+    assert.ok(!holds(undefined, want.webhooks));
   });
 
   it('the certificate covers what the API server dials', () => {

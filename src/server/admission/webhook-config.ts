@@ -89,9 +89,18 @@ export function webhookConfiguration(opts: {
   };
 }
 
-/** The fields Bosun sets, for comparing with what the API server holds. */
-const essence = (o: KubeObject | undefined) =>
-  JSON.stringify((o as { webhooks?: unknown } | undefined)?.webhooks ?? null);
+/** Whether `live` holds every field of `want` (the API server adds defaults such as matchPolicy). */
+export function holds(live: unknown, want: unknown): boolean {
+  if (Array.isArray(want))
+    return Array.isArray(live) && live.length === want.length && want.every((w, i) => holds(live[i], w));
+  if (want && typeof want === 'object')
+    return (
+      !!live &&
+      typeof live === 'object' &&
+      Object.entries(want).every(([k, v]) => holds((live as Record<string, unknown>)[k], v))
+    );
+  return live === want;
+}
 
 /** Keeps the configuration's scope in step with the BeforeRollout hooks (leader only). */
 export function setupWebhookConfigController(
@@ -124,7 +133,7 @@ export function setupWebhookConfigController(
         ?.webhooks?.[0]?.clientConfig?.caBundle;
       const webhook = (desired.webhooks as { clientConfig: object }[])[0] as { clientConfig: object };
       if (!caBundle && liveCa) webhook.clientConfig = { ...webhook.clientConfig, caBundle: liveCa };
-      if (essence(live) !== essence(desired)) {
+      if (!holds(live?.webhooks, desired.webhooks)) {
         await mgr.client.apply(WEBHOOK_CONFIGURATIONS, desired);
         ctx.log.info(
           { webhook: opts.name, namespaces: gatedNamespaces(hooks.list(), opts.excluded) },
