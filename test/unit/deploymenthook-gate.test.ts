@@ -10,7 +10,7 @@ import {
   gatePod,
   podOwner,
 } from '../../src/controllers/deploymenthook/gate.ts';
-import type { HookObject } from '../../src/controllers/deploymenthook/plan.ts';
+import { type HookObject, planHook } from '../../src/controllers/deploymenthook/plan.ts';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
 import { reviewPod } from '../../src/server/admission/review.ts';
 
@@ -380,4 +380,77 @@ describe('reviewPod: an AdmissionReview of a new pod', () => {
     assert.equal(out.result, 'allowed');
     assert.equal(out.response.patch, undefined);
   });
+});
+
+describe('planHook with when: BeforeRollout: a revision is due once its pods are gated', () => {
+  const progressing = (revision: string): KubeObject => ({
+    metadata: {
+      name: 'web',
+      uid: 'd-uid',
+      generation: 2,
+      labels: { app: 'web' },
+      annotations: { 'deployment.kubernetes.io/revision': revision },
+    },
+    spec: { replicas: 2, template: { spec: { containers: [{ name: 'web', image: 'web:2' }] } } },
+    status: { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2 },
+  });
+  const complete = (revision: string): KubeObject => ({
+    ...progressing(revision),
+    status: { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 },
+  });
+  const beforeHook = (when?: 'BeforeRollout'): HookObject => ({
+    metadata: { name: 'migrate', namespace: 'ns', uid: 'h-uid', generation: 1 },
+    spec: {
+      selector: { matchLabels: { app: 'web' } },
+      template: { spec: { spec: { containers: [{ name: 'm', image: 'm' }] } } },
+      ...(when ? { when } : {}),
+    },
+  });
+  const cases: [string, HookObject, KubeObject, KubeObject[], string[]][] = [
+    [
+      'gated pods of the current revision, rollout in progress: run',
+      beforeHook('BeforeRollout'),
+      progressing('2'),
+      [gatedPod('2', 'migrate')],
+      ['2'],
+    ],
+    [
+      'no gated pod (the revision the hook found): nothing',
+      beforeHook('BeforeRollout'),
+      complete('1'),
+      [],
+      [],
+    ],
+    [
+      'gated pods for another hook: nothing',
+      beforeHook('BeforeRollout'),
+      progressing('2'),
+      [gatedPod('2', 'seed')],
+      [],
+    ],
+    [
+      'gated pods of an older revision: nothing',
+      beforeHook('BeforeRollout'),
+      progressing('3'),
+      [gatedPod('2', 'migrate')],
+      [],
+    ],
+    ['AfterRollout waits for the rollout', beforeHook(), progressing('2'), [gatedPod('2', 'migrate')], []],
+    ['AfterRollout runs once complete', beforeHook(), complete('2'), [], ['2']],
+  ];
+  for (const [name, hook, d, gated, want] of cases)
+    it(name, () => {
+      const plan = planHook({
+        hook,
+        deployments: [d],
+        jobs: [],
+        now: new Date(LATER),
+        gatedPods: gated,
+        template: { spec: { containers: [{ name: 'm', image: 'm' }] } },
+      });
+      assert.deepEqual(
+        plan.create.map((c) => c.revision),
+        want,
+      );
+    });
 });
