@@ -326,7 +326,8 @@ describe('reviewPod: an AdmissionReview of a new pod', () => {
     },
     spec: {},
   };
-  const lookups = (hooks: HookObject[], reads: string[]) => ({
+  const lookups = (hooks: HookObject[], reads: string[], synced = true) => ({
+    synced: () => synced,
     hooks: () => hooks,
     deployment: async () => {
       reads.push('deployment');
@@ -369,6 +370,16 @@ describe('reviewPod: an AdmissionReview of a new pod', () => {
     );
     assert.equal(out.result, 'allowed');
     assert.deepEqual(reads, ['deployment']);
+  });
+
+  it('refuses to judge before the caches are filled (the API server refuses the pod; its ReplicaSet retries)', async () => {
+    await assert.rejects(
+      reviewPod(
+        { uid: 'u', namespace: 'ns', operation: 'CREATE', object: pod },
+        lookups([hookObject()], [], false),
+      ),
+      /caches/,
+    );
   });
 
   it('lets a pod that no ReplicaSet controls through', async () => {

@@ -47,6 +47,7 @@ export async function startAdmission(manager: Manager, flags: AdmissionFlags) {
     log,
     registry: manager.metrics.registry,
     lookups: {
+      synced: () => [hooks, deployments].every((i) => i.caches.every((c) => c.hasSynced)),
       hooks: (ns) => hooks.listNamespace(ns),
       // A Deployment created a moment ago may not be in the cache yet.
       deployment: async (ns, name) =>

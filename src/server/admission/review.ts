@@ -22,6 +22,8 @@ export interface AdmissionResponse {
 }
 
 export interface Lookups {
+  /** False until the caches are filled: an empty cache would let pods through unjudged. */
+  synced(): boolean;
   hooks(namespace: string): HookObject[];
   deployment(namespace: string, name: string): Promise<KubeObject | undefined>;
   replicaSet(namespace: string, name: string): Promise<KubeObject | undefined>;
@@ -40,6 +42,7 @@ export async function reviewPod(request: AdmissionRequest, lookups: Lookups): Pr
   if (!pod || !namespace || request.operation !== 'CREATE') return allow('not a pod creation');
   const owner = podOwner(pod);
   if (!owner) return allow('not a ReplicaSet pod');
+  if (!lookups.synced()) throw new Error('the operator is starting (its caches are not filled yet)');
   const hooks = lookups.hooks(namespace).filter(isBeforeRollout);
   if (!hooks.length) return allow('no BeforeRollout hook in the namespace');
   const deployment = await lookups.deployment(namespace, owner.deployment);
