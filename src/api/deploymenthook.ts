@@ -201,6 +201,13 @@ export const deploymentHookStatus = s.object(
               }),
             ),
             rerun: s.optional(s.string({ description: 'The bosun.dev/rerun value the last run was for.' })),
+            // BeforeRollout (docs/deploymenthook.md#before-the-rollout).
+            baselineRevision: s.optional(
+              s.string({
+                description:
+                  'BeforeRollout: the revision the hook found (never gated); only newer templates wait for it. 0 for a Deployment created after the hook.',
+              }),
+            ),
           },
           { description: 'What the hook did for one matched Deployment.' },
         ),

@@ -41,6 +41,9 @@ interface Gate {
   start(): Promise<Operator>;
 }
 
+/** Every operator started, for the admission log lines when a test fails. */
+const started: Operator[] = [];
+
 /** `bosun run --admission-*` for these namespaces, on a fixed port so that a restart serves the same URL. */
 async function gateOperator(t: TestContext, namespaces: string[]): Promise<Gate> {
   const client = await testClient();
@@ -48,8 +51,8 @@ async function gateOperator(t: TestContext, namespaces: string[]): Promise<Gate>
   const secretNs = await testNamespace(t, 'gate-tls');
   t.after(() => client.delete(WEBHOOK_CONFIGURATIONS, undefined, WEBHOOK));
   return {
-    start: () =>
-      startOperator(t, {
+    start: async () => {
+      const op = await startOperator(t, {
         namespaces,
         args: [
           `--admission-address=127.0.0.1:${port}`,
@@ -57,7 +60,10 @@ async function gateOperator(t: TestContext, namespaces: string[]): Promise<Gate>
           `--admission-secret=${secretNs}/bosun-webhook-tls`,
           `--admission-webhook=${WEBHOOK}`,
         ],
-      }),
+      });
+      started.push(op);
+      return op;
+    },
   };
 }
 
@@ -117,6 +123,10 @@ const waitGatedPods = (client: KubeClient, ns: string, oldHash: string, t: TestC
   ).catch(async (e) => {
     const events = (await client.list(Resources.events, ns)).items.map((x) => `${x.reason}: ${x.note}`);
     t.diagnostic(`events in ${ns}:\n${events.join('\n')}`);
+    const admission = started
+      .flatMap((o) => o.logs)
+      .filter((l) => l.pod || l.component === 'admission' || l.webhook);
+    t.diagnostic(`admission logs:\n${admission.map((l) => JSON.stringify(l)).join('\n')}`);
     throw e;
   });
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  baselineRevision,
   GATE,
   GATE_HOOKS_ANNOTATION,
   gateAction,
@@ -55,6 +56,7 @@ const hookObject = (
     lastSucceededRevision?: string;
     selector?: Record<string, string>;
     deleting?: boolean;
+    baseline?: string;
   } = {},
 ): HookObject => ({
   metadata: {
@@ -77,6 +79,7 @@ const hookObject = (
         rollout: 'Progressing',
         ...(o.lastRun ? { lastRun: o.lastRun } : {}),
         ...(o.lastSucceededRevision ? { lastSucceededRevision: o.lastSucceededRevision } : {}),
+        ...(o.baseline ? { baselineRevision: o.baseline } : {}),
       },
     ],
   },
@@ -105,6 +108,33 @@ describe('gatePod: which new pods are held', () => {
         hooks: [hookObject()],
       },
       /no BeforeRollout hook waits/,
+    ],
+    [
+      'recorded baseline 1: revision 2 from the hook’s own second is gated',
+      {
+        replicaSet: replicaSet({ created: T0 }),
+        deployment: deployment(),
+        hooks: [hookObject({ baseline: '1' })],
+      },
+      ['migrate'],
+    ],
+    [
+      'recorded baseline 1: an undo to it (revision 3, history 1) is not gated, even if its ReplicaSet is newer',
+      {
+        replicaSet: replicaSet({ revision: '3', history: '1' }),
+        deployment: deployment('3'),
+        hooks: [hookObject({ baseline: '1', lastRun: failed('2') })],
+      },
+      /no BeforeRollout hook waits/,
+    ],
+    [
+      'recorded baseline 0 (Deployment created after the hook): its first revision is gated',
+      {
+        replicaSet: replicaSet({ revision: '1' }),
+        deployment: deployment('1'),
+        hooks: [hookObject({ baseline: '0' })],
+      },
+      ['migrate'],
     ],
     [
       'an older revision than the Deployment’s keeps serving',
@@ -464,4 +494,19 @@ describe('planHook with when: BeforeRollout: a revision is due once its pods are
         want,
       );
     });
+});
+
+describe('baselineRevision: the revision a BeforeRollout hook found', () => {
+  const d = (created: string) => ({
+    ...deployment('3'),
+    metadata: { ...deployment('3').metadata, creationTimestamp: created },
+  });
+  const cases: [string, KubeObject, Set<string>, string][] = [
+    ['a Deployment older than the hook: its current revision', d(EARLIER), new Set(), '3'],
+    ['created in the hook’s second: its current revision (it may be older)', d(T0), new Set(), '3'],
+    ['created after the hook: 0, so its first revision waits', d(LATER), new Set(), '0'],
+    ['pods already gated at revisions 3 and 4: 2', d(EARLIER), new Set(['4', '3']), '2'],
+  ];
+  for (const [name, dep, gated, want] of cases)
+    it(name, () => assert.equal(baselineRevision(hookObject(), dep, '3', gated), want));
 });

@@ -24,11 +24,14 @@ export function podOwner(pod: KubeObject): { replicaSet: string; deployment: str
   return { replicaSet: rs.name, deployment: rs.name.slice(0, -hash.length - 1) };
 }
 
-/** Whether the hook recorded a succeeded run for the Deployment at one of these revisions. */
-export function passed(hook: HookObject, deployment: KubeObject, revisions: string[]): boolean {
-  const entry = hook.status?.deployments?.find(
+const entryOf = (hook: HookObject, deployment: KubeObject) =>
+  hook.status?.deployments?.find(
     (e) => e.name === deployment.metadata.name && (!e.uid || e.uid === deployment.metadata.uid),
   );
+
+/** Whether the hook recorded a succeeded run for the Deployment at one of these revisions. */
+export function passed(hook: HookObject, deployment: KubeObject, revisions: string[]): boolean {
+  const entry = entryOf(hook, deployment);
   if (!entry) return false;
   const ok = [
     entry.lastSucceededRevision,
@@ -63,11 +66,18 @@ export function gatePod(input: {
   if (olderThan(revision, revisionOf(deployment)))
     return { gate: false, why: `revision ${revision} is older than the Deployment's` };
   const revisions = [revision, ...(rs.metadata.annotations?.[HISTORY_ANNOTATION]?.split(',') ?? [])];
+  // The revision the hook found (and an undo to it) is never gated. Before the hook recorded it,
+  // the ReplicaSet's age decides (whole seconds: one from the hook's second counts as found).
+  const found = (h: HookObject) => {
+    const baseline = entryOf(h, deployment)?.baselineRevision;
+    return baseline !== undefined
+      ? revisions.some((r) => !olderThan(baseline, r))
+      : at(rs.metadata.creationTimestamp) <= at(h.metadata.creationTimestamp);
+  };
   const hooks = input.hooks
     .filter(isBeforeRollout)
     .filter((h) => matchesSelector(h.spec.selector, deployment.metadata.labels))
-    // Timestamps have whole seconds: a ReplicaSet of the hook's second may predate it, so it counts as found.
-    .filter((h) => at(rs.metadata.creationTimestamp) > at(h.metadata.creationTimestamp))
+    .filter((h) => !found(h))
     .filter((h) => !passed(h, deployment, revisions))
     .map((h) => h.metadata.name as string)
     .sort();
@@ -134,3 +144,17 @@ export const ungatePatch = {
   metadata: { labels: { [GATE]: null }, annotations: { [GATE_HOOKS_ANNOTATION]: null } },
   spec: { schedulingGates: [{ $patch: 'delete', name: GATE }] },
 };
+
+/**
+ * The revision a BeforeRollout hook found, recorded once per Deployment entry: its current one,
+ * 0 for a Deployment created after the hook, or just below the oldest revision already gated.
+ */
+export function baselineRevision(
+  hook: HookObject,
+  deployment: KubeObject,
+  current: string,
+  gated: Set<string>,
+): string {
+  if (gated.size) return String(Math.min(...[...gated].map(Number)) - 1);
+  return at(deployment.metadata.creationTimestamp) > at(hook.metadata.creationTimestamp) ? '0' : current;
+}

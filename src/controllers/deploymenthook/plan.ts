@@ -8,7 +8,7 @@ import type {
 } from '../../api/deploymenthook.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { jobOutcome } from '../job-outcome.ts';
-import { gatedRevisions } from './gate.ts';
+import { baselineRevision, gatedRevisions } from './gate.ts';
 import { hookStatus } from './hook-status.ts';
 import { hookJobName } from './identity.ts';
 import { imageProblem, inheritedImage, type PodTemplateSpec, templateImageProblem } from './inherit.ts';
@@ -205,10 +205,10 @@ function planDeployment(
   // 2. Does the current revision still need its run? Removing bosun.dev/rerun asks for nothing.
   const done = entry.lastRun?.revision === rollout.revision && (!rerun || entry.rerun === rerun);
   // BeforeRollout: a revision is due once the webhook gated one of its pods; else once rolled out.
-  const due =
-    hook.spec.when === 'BeforeRollout'
-      ? gatedRevisions(snap.gatedPods ?? [], name, hook.metadata.name as string).has(rollout.revision)
-      : rollout.phase === 'Complete';
+  const gated = gatedRevisions(snap.gatedPods ?? [], name, hook.metadata.name as string);
+  if (hook.spec.when === 'BeforeRollout' && matched && entry.baselineRevision === undefined)
+    entry.baselineRevision = baselineRevision(hook, deployment, rollout.revision, gated);
+  const due = hook.spec.when === 'BeforeRollout' ? gated.has(rollout.revision) : rollout.phase === 'Complete';
   if (!matched || !due || done) return entry;
   const jobName = hookJobName({
     hook: hook.metadata.name as string,
