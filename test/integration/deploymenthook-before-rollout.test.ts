@@ -103,6 +103,14 @@ async function setUp(client: KubeClient, ns: string, template: Record<string, un
     hook(ns, 'migrate', { selector: { matchLabels: { app: 'web' } }, when: 'BeforeRollout', template }),
   );
   await waitWebhookCovers(client, ns);
+  // The hook recorded the revision it found: from now on only newer ones wait.
+  await waitHook(
+    client,
+    ns,
+    'migrate',
+    'baseline recorded',
+    (h) => h.status?.deployments?.[0]?.baselineRevision === '1',
+  );
   return hash((await pods(client, ns))[0] as KubeObject) as string;
 }
 
