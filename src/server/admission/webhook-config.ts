@@ -128,11 +128,7 @@ export function setupWebhookConfigController(
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
-      // cert-manager's cainjector owns the CA bundle when the Secret is cert-manager's.
-      const liveCa = (live as { webhooks?: { clientConfig?: { caBundle?: string } }[] } | undefined)
-        ?.webhooks?.[0]?.clientConfig?.caBundle;
-      const webhook = (desired.webhooks as { clientConfig: object }[])[0] as { clientConfig: object };
-      if (!caBundle && liveCa) webhook.clientConfig = { ...webhook.clientConfig, caBundle: liveCa };
+      // Without a bundle of ours (cert-manager's Secret), the one cainjector wrote is neither compared nor applied.
       if (!holds(live?.webhooks, desired.webhooks)) {
         await mgr.client.apply(WEBHOOK_CONFIGURATIONS, desired);
         ctx.log.info(
