@@ -80,9 +80,9 @@ export const namespacedRules: PolicyRule[] = [
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'deletecollection'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'deletecollection'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
-  // BeforeRollout: gated pods are watched, let go (the gate removed) or re-created; the webhook
-  // reads a new pod's ReplicaSet.
-  { apiGroups: [''], resources: ['pods'], verbs: ['watch', 'patch', 'delete'] },
+  // BeforeRollout: gated pods are watched and let go (the gate removed); the webhook reads a new
+  // pod's ReplicaSet.
+  { apiGroups: [''], resources: ['pods'], verbs: ['watch', 'patch'] },
   { apiGroups: ['apps'], resources: ['replicasets', 'deployments'], verbs: ['get'] },
 ];
 

@@ -137,9 +137,22 @@ describe('gatePod: which new pods are held', () => {
       ['migrate'],
     ],
     [
-      'an older revision than the Deployment’s keeps serving',
-      { replicaSet: replicaSet({ revision: '1' }), deployment: deployment('2'), hooks: [hookObject()] },
-      /older than the Deployment/,
+      'an older revision that passed keeps serving while the next one waits',
+      {
+        replicaSet: replicaSet({ revision: '1' }),
+        deployment: deployment('2'),
+        hooks: [hookObject({ lastSucceededRevision: '1', lastRun: { ...ok('2'), phase: 'Running' } })],
+      },
+      /no BeforeRollout hook waits/,
+    ],
+    [
+      'an older revision that never passed gets no exemption',
+      {
+        replicaSet: replicaSet({ revision: '2' }),
+        deployment: deployment('3'),
+        hooks: [hookObject({ lastRun: failed('2') })],
+      },
+      ['migrate'],
     ],
     [
       'a stale Deployment in the cache (revision 1) does not let revision 2 through',
@@ -307,11 +320,11 @@ describe('gateAction: what becomes of a gated pod', () => {
     ],
     ['the Deployment is gone', gatedPod('2', 'migrate'), undefined, [hookObject()], 'ungate'],
     [
-      'the Deployment moved on to revision 3',
+      'the Deployment moved on to revision 3: waits until its ReplicaSet is scaled away',
       gatedPod('2', 'migrate'),
       deployment('3'),
       [hookObject({ lastRun: failed('2') })],
-      'recreate',
+      'wait',
     ],
   ];
   for (const [name, pod, d, hooks, want] of cases)

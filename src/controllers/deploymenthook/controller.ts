@@ -162,7 +162,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       .listNamespace(namespace)
       .map((h) => (h === hook ? { ...h, status: plan.status } : h));
     const settled = await settleGates(deps.mgr.client, snapshot.gatedPods, deps.deployments, hooks);
-    if (settled.ungated || settled.recreated) ctx.log.info(settled, 'settled gated pods');
+    if (settled.ungated) ctx.log.info(settled, 'let gated pods go');
   }
   for (const phase of plan.finished)
     deps.runs.inc({ result: phase === 'Succeeded' ? 'succeeded' : 'failed' });

@@ -1,11 +1,9 @@
 // The controller's side of BeforeRollout hooks: after a hook's status is written, let go of the
-// gated pods whose hooks all passed, have stale ones re-created, and say why a rollout is held.
+// gated pods whose hooks all passed, and say why a rollout is held.
 import { isNotFound, type KubeClient, type KubeObject } from '../../runtime/kube-client.ts';
 import type { Informer } from '../../runtime/manager.ts';
 import { GATE, GATE_HOOKS_ANNOTATION, gateAction, podOwner, ungatePatch } from './gate.ts';
 import type { HookObject, Plan } from './plan.ts';
-
-const PODS = { group: '', version: 'v1', plural: 'pods', namespaced: true } as const;
 
 /** Gated pods waiting for this hook (by name: a deleted hook's pods are let go). */
 export function podsGatedBy(pods: Informer, namespace: string, hook: string): KubeObject[] {
@@ -30,9 +28,8 @@ export async function settleGates(
   pods: KubeObject[],
   deployments: Informer,
   hooks: HookObject[],
-): Promise<{ ungated: number; recreated: number }> {
+): Promise<{ ungated: number }> {
   let ungated = 0;
-  let recreated = 0;
   for (const pod of pods) {
     const ns = pod.metadata.namespace as string;
     const owner = podOwner(pod);
@@ -48,12 +45,9 @@ export async function settleGates(
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
-    } else if (action === 'recreate') {
-      await client.delete(PODS, ns, pod.metadata.name as string, 'Background', { uid: pod.metadata.uid });
-      recreated++;
     }
   }
-  return { ungated, recreated };
+  return { ungated };
 }
 
 /** A BeforeRollout run that failed holds its revision's pods: say so on the Deployment. */

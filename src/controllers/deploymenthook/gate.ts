@@ -48,10 +48,9 @@ export type GateDecision = { gate: false; why: string } | { gate: true; revision
 
 /**
  * A new pod of `replicaSet` (owned by `deployment`) is gated for every BeforeRollout hook that
- * selects the Deployment, unless its revision is older than the Deployment's (the old revision
- * keeps serving), its ReplicaSet existed before the hook (the revision the hook found, also after
- * a `kubectl rollout undo` to it), or the hook already passed for this template (its revision or
- * a revision it had before a rollback).
+ * selects the Deployment, unless its template is the one the hook found (also after a `kubectl
+ * rollout undo` to it) or the hook passed for it (its revision or one it had before a rollback).
+ * An older revision gets no exemption: a template whose hook never passed never runs.
  */
 export function gatePod(input: {
   replicaSet: KubeObject;
@@ -63,8 +62,6 @@ export function gatePod(input: {
   if (owner?.kind !== 'Deployment' || owner.uid !== deployment.metadata.uid)
     return { gate: false, why: 'the ReplicaSet is not controlled by this Deployment' };
   const revision = revisionOf(rs);
-  if (olderThan(revision, revisionOf(deployment)))
-    return { gate: false, why: `revision ${revision} is older than the Deployment's` };
   const revisions = [revision, ...(rs.metadata.annotations?.[HISTORY_ANNOTATION]?.split(',') ?? [])];
   // The revision the hook found (and an undo to it) is never gated. Before the hook recorded it,
   // the ReplicaSet's age decides (whole seconds: one from the hook's second counts as found).
@@ -86,12 +83,12 @@ export function gatePod(input: {
     : { gate: false, why: 'no BeforeRollout hook waits for this revision' };
 }
 
-export type GateAction = 'ungate' | 'recreate' | 'wait';
+export type GateAction = 'ungate' | 'wait';
 
 /**
  * A gated pod goes once each hook it waits for passed its revision (a hook deleted, switched to
- * AfterRollout or no longer selecting the Deployment waits for nothing). A pod still waiting for a
- * revision the Deployment has left is re-created, so that the webhook judges it again (it never ran).
+ * AfterRollout or no longer selecting the Deployment waits for nothing). A pod of a revision the
+ * Deployment has left keeps waiting until its ReplicaSet is scaled away.
  */
 export function gateAction(
   pod: KubeObject,
@@ -106,8 +103,7 @@ export function gateAction(
     .filter((h): h is HookObject => !!h && isBeforeRollout(h))
     .filter((h) => matchesSelector(h.spec.selector, deployment.metadata.labels))
     .filter((h) => !passed(h, deployment, [revision]));
-  if (!blocking.length) return 'ungate';
-  return olderThan(revision, revisionOf(deployment)) ? 'recreate' : 'wait';
+  return blocking.length ? 'wait' : 'ungate';
 }
 
 /** Gated pods of one Deployment at one revision: the revisions a BeforeRollout hook must run for. */
