@@ -83,7 +83,7 @@ export const namespacedRules: PolicyRule[] = [
   // BeforeRollout: gated pods are watched and let go (the gate removed); the webhook reads a new
   // pod's ReplicaSet.
   { apiGroups: [''], resources: ['pods'], verbs: ['watch', 'patch'] },
-  { apiGroups: ['apps'], resources: ['replicasets', 'deployments'], verbs: ['get'] },
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get'] },
 ];
 
 /** Watching every namespace: one ClusterRole with both. */
