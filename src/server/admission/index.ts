@@ -51,7 +51,8 @@ export async function startAdmission(manager: Manager, flags: AdmissionFlags) {
       hooks: (ns) => hooks.listNamespace(ns),
       // A Deployment created a moment ago may not be in the cache yet.
       deployment: async (ns, name) =>
-        deployments.get(ns, name) ?? (await read(Resources.deployments, ns, name)),
+        deployments.get(ns, name) ??
+        (await client.list(Resources.deployments, ns, { fieldSelector: `metadata.name=${name}` })).items[0],
       replicaSet: (ns, name) => read(Resources.replicaSets, ns, name),
     },
   });
