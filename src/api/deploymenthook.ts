@@ -122,6 +122,15 @@ export const deploymentHookSpec = s.object(
         minimum: 0,
       }),
     ),
+    // BeforeRollout (docs/deploymenthook.md#before-the-rollout): gate a new revision's pods on the Job.
+    when: s.optional(
+      s.string({
+        description:
+          'When the Job runs: AfterRollout (default) once a revision has rolled out; BeforeRollout before any pod of a new revision may be scheduled (its pods wait behind the scheduling gate bosun.dev/before-rollout until the Job succeeds). Revisions that existed before the hook are not gated.',
+        enum: ['AfterRollout', 'BeforeRollout'] as const,
+        default: 'AfterRollout',
+      }),
+    ),
     suspend: s.optional(
       s.boolean({
         description:
@@ -251,6 +260,13 @@ export const deploymentHookStatus = s.object(
               }),
             ),
             rerun: s.optional(s.string({ description: 'The bosun.dev/rerun value the last run was for.' })),
+            // BeforeRollout (docs/deploymenthook.md#before-the-rollout).
+            baselineRevision: s.optional(
+              s.string({
+                description:
+                  'BeforeRollout: the revision the hook found (never gated); only newer templates wait for it. 0 for a Deployment created after the hook.',
+              }),
+            ),
           },
           { description: 'What the hook did for one matched Deployment.' },
         ),

@@ -12,6 +12,12 @@ export interface PolicyRule {
 export const clusterScopedRules: PolicyRule[] = [
   // patch: a DaemonJob with labelNodes labels the nodes that succeeded.
   { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
+  // BeforeRollout: the gate's webhook configuration (--admission-address), its scope kept by the leader.
+  {
+    apiGroups: ['admissionregistration.k8s.io'],
+    resources: ['mutatingwebhookconfigurations'],
+    verbs: ['get', 'create', 'patch'],
+  },
 ];
 
 /**
@@ -74,9 +80,11 @@ export const namespacedRules: PolicyRule[] = [
   },
   // StatefulSets and DaemonSets are watched for hooks that select those kinds.
   { apiGroups: ['apps'], resources: ['statefulsets', 'daemonsets'], verbs: ['list', 'watch'] },
-  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'deletecollection'] },
+  // get: the BeforeRollout webhook reads a new pod's ReplicaSet; a preview's are purged by label.
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'deletecollection'] },
   // A DaemonJob creates its per-node pods, holds and releases their result finalizer, deletes them;
-  // a preview's pods are purged by label.
+  // a BeforeRollout hook watches the pods it gates and removes the gate; a preview's pods are
+  // purged by label.
   {
     apiGroups: [''],
     resources: ['pods'],
@@ -88,7 +96,9 @@ export const namespacedRules: PolicyRule[] = [
 /** Watching every namespace: one ClusterRole with both. */
 export const clusterRules: PolicyRule[] = [...namespacedRules, ...clusterScopedRules];
 
-/** In the operator's own namespace: the leader-election Lease. */
+/** In the operator's own namespace: the leader-election Lease and the webhook's certificate Secret. */
 export const leaderElectionRules: PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  // The admission webhook's CA and serving certificate (a Secret), issued and renewed by the operator.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'patch'] },
 ];

@@ -8,6 +8,8 @@ import { KubeClient } from '../runtime/kube-client.ts';
 import { createLogger } from '../runtime/log.ts';
 import { Manager } from '../runtime/manager.ts';
 import { Metrics } from '../runtime/metrics.ts';
+import { startAdmission } from '../server/admission/index.ts';
+import { ADMISSION_OPTIONS, parseAdmissionFlags } from './admission-flags.ts';
 import { HTTP_OPTIONS, httpFlags, startHttp } from './serve.ts';
 
 export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the environment variable shown)
@@ -26,6 +28,11 @@ export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the e
   --public-reads                    with --http-address: reads need no token (BOSUN_PUBLIC_READS=true)
   --github-oauth-secret NS/NAME     with --http-address: sign in with GitHub (BOSUN_GITHUB_OAUTH_SECRET; see bosun serve --help)
   --github-web-url URL              GitHub's web host for the login (BOSUN_GITHUB_WEB_URL; default: https://github.com)
+  --admission-address ADDR          serve the BeforeRollout admission webhook (TLS) here (BOSUN_ADMISSION_ADDRESS; default: off)
+  --admission-url URL               with --admission-address: the API server calls this URL (a local control plane)
+  --admission-service NS/NAME       ... or this Service on port 443 (in a cluster; BOSUN_ADMISSION_SERVICE)
+  --admission-secret NS/NAME        Secret of the webhook's CA and certificate (BOSUN_ADMISSION_SECRET; default: POD_NAMESPACE/bosun-webhook-tls)
+  --admission-webhook NAME          the MutatingWebhookConfiguration (default: bosun-before-rollout)
   --shutdown-timeout SECONDS        time to finish in-flight reconciles on SIGTERM (default: 30)
   --preview-max-initializing N      default cap for repositories that set none (BOSUN_PREVIEW_MAX_INITIALIZING; default: 2)
   --preview-max-running N           (BOSUN_PREVIEW_MAX_RUNNING; default: 6)
@@ -50,6 +57,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       'health-probe-bind-address': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
       ...HTTP_OPTIONS,
+      ...ADMISSION_OPTIONS,
       'log-level': { type: 'string' },
       'preview-max-initializing': { type: 'string' },
       'preview-max-running': { type: 'string' },
@@ -122,6 +130,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   // Registered before start: the same informers (and caches) as the controllers.
   const http = httpAddress ? await startHttp(manager, namespaces, httpFlags(values, httpAddress)) : undefined;
 
+  const admissionFlags = parseAdmissionFlags(values, env);
+  const admission = admissionFlags
+    ? await startAdmission(manager, admissionFlags, hookOptInLabel)
+    : undefined;
+
   let signals = 0;
   const onSignal = (signal: string) => {
     signals++;
@@ -130,7 +143,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       process.exit(1);
     }
     log.info({ signal }, 'received signal');
-    Promise.all([http?.stop(), manager.stop()]).then(
+    Promise.all([http?.stop(), admission?.stop(), manager.stop()]).then(
       () => process.exit(0),
       (e) => {
         log.error({ err: e }, 'shutdown failed');

@@ -111,11 +111,17 @@ describe('install', () => {
       'watchNamespaces={default,kube-public}',
     ]);
     assert.match(rendered, /--namespace=default,kube-public/);
-    // With a namespace restriction, the ClusterRole only reads nodes; the rest is a Role per namespace.
+    // With a namespace restriction, the ClusterRole only reads nodes (and keeps the BeforeRollout
+    // webhook configuration); the rest is a Role per namespace.
     const docs = parseAllDocuments(rendered).map((d) => d.toJSON() as KubeObject | null);
     const clusterRole = docs.find((d) => d?.kind === 'ClusterRole');
     assert.deepEqual(clusterRole?.rules, [
       { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+      {
+        apiGroups: ['admissionregistration.k8s.io'],
+        resources: ['mutatingwebhookconfigurations'],
+        verbs: ['get', 'create', 'patch'],
+      },
     ]);
     const roles = docs.filter((d) => d?.kind === 'Role' && d.metadata.name === 'bosun');
     assert.deepEqual(roles.map((r) => r?.metadata.namespace).sort(), ['default', 'kube-public']);

@@ -17,6 +17,8 @@ import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
+import { GATE } from './gate.ts';
+import { gateEvents, hooksOfGatedPod, podsGatedBy, settleGates } from './gate-act.ts';
 import type { PodTemplateSpec } from './inherit.ts';
 import { hookJob } from './job-manifest.ts';
 import { HOOK_LABEL, RESULT_FINALIZER } from './labels.ts';
@@ -34,6 +36,8 @@ interface Deps {
   optInLabel?: string;
   jobs: Informer;
   templates: Informer;
+  /** Pods a BeforeRollout hook holds (only those: the gate's label selects them). */
+  gatedPods: Informer;
   runs: Counter;
   delay: Histogram;
   /**
@@ -54,9 +58,12 @@ export interface DeploymentHookOptions {
   hookOptInLabel?: string;
 }
 
+/** The cache of one workload kind that hooks select from (and the admission webhook reads). */
+export const workloadInformer = (mgr: Manager, kind: WorkloadKind, optInLabel?: string) =>
+  mgr.informer(WORKLOAD_RESOURCES[kind], optInLabel ? { labelSelector: optInLabel } : {});
+
 export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHookOptions): Controller {
-  const workloadCache = (kind: WorkloadKind) =>
-    mgr.informer(WORKLOAD_RESOURCES[kind], opts.hookOptInLabel ? { labelSelector: opts.hookOptInLabel } : {});
+  const workloadCache = (kind: WorkloadKind) => workloadInformer(mgr, kind, opts.hookOptInLabel);
   const deps: Deps = {
     mgr,
     hooks: mgr.informer<HookObject>(HOOKS),
@@ -68,6 +75,7 @@ export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHook
     ...(opts.hookOptInLabel ? { optInLabel: opts.hookOptInLabel } : {}),
     jobs: mgr.informer(Resources.jobs, { labelSelector: HOOK_LABEL }),
     templates: mgr.informer(Resources.podTemplates),
+    gatedPods: mgr.informer(Resources.pods, { labelSelector: GATE }),
     rejections: new Map(),
     optInChecked: new Map(),
     runs: new Counter({
@@ -100,12 +108,14 @@ export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHook
     controller.watch(deps.workloads[kind], (e) => [
       ...new Set([...hooksSelecting(e.object), ...(e.type === 'updated' ? hooksSelecting(e.old) : [])]),
     ]);
-  controller.watch(deps.templates, (e) =>
-    deps.hooks
-      .listNamespace(e.object.metadata.namespace as string)
-      .filter((h) => h.spec.template.name === e.object.metadata.name)
-      .map(objectKey),
-  );
+  controller
+    .watch(deps.templates, (e) =>
+      deps.hooks
+        .listNamespace(e.object.metadata.namespace as string)
+        .filter((h) => h.spec.template.name === e.object.metadata.name)
+        .map(objectKey),
+    )
+    .watch(deps.gatedPods, (e) => hooksOfGatedPod(e.object));
   mgr.add(controller);
   return controller;
 }
@@ -118,6 +128,14 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   if (!hook || hook.metadata.deletionTimestamp) {
     // The garbage collector deletes the Jobs; let them go.
     await releaseFinalizer(deps.mgr.client, Resources.jobs, RESULT_FINALIZER, jobs, () => true);
+    // Pods gated for a hook that is gone wait for nothing.
+    const all = deps.hooks.listNamespace(namespace);
+    await settleGates(
+      deps.mgr.client,
+      podsGatedBy(deps.gatedPods, namespace, name),
+      deps.workloads.Deployment,
+      all,
+    );
     return undefined;
   }
 
@@ -129,6 +147,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     unmatched: all.filter((d) => !selected(d)),
     jobs,
     now: new Date(),
+    gatedPods: podsGatedBy(deps.gatedPods, namespace, name),
   };
   if (hook.spec.template.name) {
     const pt = deps.templates.get(namespace, hook.spec.template.name);
@@ -165,8 +184,17 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     });
   }
   await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status);
+  plan.events.push(...gateEvents(hook, plan));
   await recordEvents(deps, hook, plan);
   await warnNotOptedIn(deps, ctx, hook);
+  // Only now is each run's result in the status: gated pods whose hooks all passed may go.
+  if (snapshot.gatedPods?.length) {
+    const hooks = deps.hooks
+      .listNamespace(namespace)
+      .map((h) => (h === hook ? { ...h, status: plan.status } : h));
+    const settled = await settleGates(deps.mgr.client, snapshot.gatedPods, deps.workloads.Deployment, hooks);
+    if (settled.ungated) ctx.log.info(settled, 'let gated pods go');
+  }
   for (const phase of plan.finished)
     deps.runs.inc({ result: phase === 'Succeeded' ? 'succeeded' : 'failed' });
   // Only now is each released Job's result (or irrelevance) in the status.

@@ -8,6 +8,7 @@ import type {
 } from '../../api/deploymenthook.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { jobOutcome } from '../job-outcome.ts';
+import { baselineRevision, gatedRevisions } from './gate.ts';
 import { hookStatus } from './hook-status.ts';
 import { hookJobName } from './identity.ts';
 import { imageProblem, inheritedImage, type PodTemplateSpec, templateImageProblem } from './inherit.ts';
@@ -45,6 +46,8 @@ export interface Snapshot {
   templateProblem?: TemplateProblem;
   /** The API server's message when it rejected a Job of this reconcile. */
   rejection?: string;
+  /** BeforeRollout: pods held by the scheduling gate for this hook (their revisions are due). */
+  gatedPods?: KubeObject[];
   now: Date;
 }
 
@@ -206,7 +209,12 @@ function planDeployment(
 
   // 2. Does the current revision still need its run? Removing bosun.dev/rerun asks for nothing.
   const done = entry.lastRun?.revision === rollout.revision && (!rerun || entry.rerun === rerun);
-  if (!matched || rollout.phase !== 'Complete' || done) return entry;
+  // BeforeRollout: a revision is due once the webhook gated one of its pods; else once rolled out.
+  const gated = gatedRevisions(snap.gatedPods ?? [], name, hook.metadata.name as string);
+  if (hook.spec.when === 'BeforeRollout' && matched && entry.baselineRevision === undefined)
+    entry.baselineRevision = baselineRevision(hook, deployment, rollout.revision, gated);
+  const due = hook.spec.when === 'BeforeRollout' ? gated.has(rollout.revision) : rollout.phase === 'Complete';
+  if (!matched || !due || done) return entry;
   const jobName = hookJobName({
     hook: hook.metadata.name as string,
     hookUid: hook.metadata.uid ?? '',

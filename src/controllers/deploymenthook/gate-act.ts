@@ -1,0 +1,64 @@
+// The controller's side of BeforeRollout hooks: after a hook's status is written, let go of the
+// gated pods whose hooks all passed, and say why a rollout is held.
+import { isNotFound, type KubeClient, type KubeObject } from '../../runtime/kube-client.ts';
+import type { Informer } from '../../runtime/manager.ts';
+import { GATE, GATE_HOOKS_ANNOTATION, gateAction, podOwner, ungatePatch } from './gate.ts';
+import type { HookObject, Plan } from './plan.ts';
+
+/** Gated pods waiting for this hook (by name: a deleted hook's pods are let go). */
+export function podsGatedBy(pods: Informer, namespace: string, hook: string): KubeObject[] {
+  return pods
+    .listNamespace(namespace)
+    .filter((p) => (p.metadata.annotations?.[GATE_HOOKS_ANNOTATION] ?? '').split(',').includes(hook));
+}
+
+/** Hooks to notify when a gated pod changes: those it waits for. */
+export const hooksOfGatedPod = (pod: KubeObject) =>
+  (pod.metadata.annotations?.[GATE_HOOKS_ANNOTATION] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((h) => `${pod.metadata.namespace}/${h}`);
+
+/**
+ * Carries out `gateAction` for each pod. `hooks` are the namespace's hooks, with the one just
+ * reconciled at its new status (the cache may not show it yet).
+ */
+export async function settleGates(
+  client: KubeClient,
+  pods: KubeObject[],
+  deployments: Informer,
+  hooks: HookObject[],
+): Promise<{ ungated: number }> {
+  let ungated = 0;
+  for (const pod of pods) {
+    const ns = pod.metadata.namespace as string;
+    const owner = podOwner(pod);
+    const deployment = owner ? deployments.get(ns, owner.deployment) : undefined;
+    const action = gateAction(pod, deployment, hooks);
+    if (action === 'ungate') {
+      try {
+        await client.request('PATCH', `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`, {
+          body: ungatePatch,
+          contentType: 'application/strategic-merge-patch+json',
+        });
+        ungated++;
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+  }
+  return { ungated };
+}
+
+/** A BeforeRollout run that failed holds its revision's pods: say so on the Deployment. */
+export function gateEvents(hook: HookObject, plan: Plan): Plan['events'] {
+  if (hook.spec.when !== 'BeforeRollout') return [];
+  return plan.events
+    .filter((e) => e.reason === 'HookFailed' && e.on !== 'hook')
+    .map((e) => ({
+      on: e.on,
+      type: 'Warning' as const,
+      reason: 'RolloutBlocked',
+      note: `New pods stay unscheduled (scheduling gate ${GATE}) until DeploymentHook ${hook.metadata.name} succeeds: fix it and change its bosun.dev/rerun annotation, or run kubectl rollout undo`,
+    }));
+}
