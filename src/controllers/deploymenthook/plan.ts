@@ -171,7 +171,9 @@ function planDeployment(
     rollout: rollout.phase,
   };
   if (uid) entry.uid = uid;
-  if (rollout.phase !== 'Complete') entry.message = rollout.message;
+  // Only a failed rollout's message: a progressing one changes with every replica and would cost
+  // a status write each time, for what `kubectl rollout status` already shows.
+  if (rollout.phase === 'Failed') entry.message = rollout.message;
   else delete entry.message;
   if (matched) delete entry.unmatched;
   else entry.unmatched = true;
@@ -234,12 +236,7 @@ function planDeployment(
   if (running && ctx.policy === 'Forbid') {
     if (entry.pendingRevision !== rollout.revision) {
       if (entry.pendingRevision) skip(entry, entry.pendingRevision, rollout.revision, say);
-      entry.pendingRevision = rollout.revision;
-      say(
-        'Normal',
-        'Waiting',
-        `Deployment ${name} revision ${rollout.revision} waits for Job ${running.jobName} (concurrencyPolicy Forbid)`,
-      );
+      entry.pendingRevision = rollout.revision; // in the status; its end (run or Skipped) has an Event
     }
     return entry;
   }
@@ -265,14 +262,7 @@ function planDeployment(
     ...(image ? { image } : {}),
   });
   entry.lastRun = { revision: rollout.revision, jobName, phase: 'Running', startTime: iso(now) };
-  setRerun(entry, rerun);
-  say('Normal', 'JobCreated', `Created Job ${jobName} for Deployment ${name} revision ${rollout.revision}`);
-  plan.events.push({
-    on: { deployment: name },
-    type: 'Normal',
-    reason: 'HookStarted',
-    note: `DeploymentHook ${hook.metadata.name} started Job ${jobName} for revision ${rollout.revision}`,
-  });
+  setRerun(entry, rerun); // a start has no Event: the Job and lastRun show it, its end is reported
   return entry;
 }
 
