@@ -559,17 +559,24 @@ describe('planHook', () => {
       assert.equal(settled.requeueAfterMs, undefined);
     });
 
+    const progressing = (revision: string, updated: number, available: number) => {
+      const d = dep('web', revision);
+      d.spec.replicas = 3;
+      d.status = { ...d.status, replicas: 3, updatedReplicas: updated, availableReplicas: available };
+      return d;
+    };
     it('does not rewrite the status as a rollout progresses replica by replica', () => {
-      const progressing = (updated: number, available: number) => {
-        const d = dep('web', '2');
-        d.spec.replicas = 3;
-        d.status = { ...d.status, replicas: 3, updatedReplicas: updated, availableReplicas: available };
-        return d;
-      };
-      const first = planHook(snap(recorded('Succeeded'), [progressing(1, 1)]));
+      const first = planHook(snap(recorded('Succeeded'), [progressing('2', 1, 1)]));
       assert.equal(entry(first)?.rollout, 'Progressing');
-      const later = planHook(snap(hook({ status: first.status }), [progressing(3, 2)]));
+      const later = planHook(snap(hook({ status: first.status }), [progressing('2', 3, 2)]));
       assert.deepEqual(later.status, first.status);
+    });
+
+    it('does not rewrite the status while a completed revision scales (a scale is not a rollout)', () => {
+      const settled = planHook(snap(recorded('Succeeded'), [dep('web', '1')]));
+      const scaling = planHook(snap(hook({ status: settled.status }), [progressing('1', 1, 1)]));
+      assert.deepEqual(scaling.status, settled.status);
+      assert.deepEqual([scaling.create, scaling.events], [[], []]);
     });
   });
 });

@@ -12,7 +12,7 @@ import { hookStatus } from './hook-status.ts';
 import { hookJobName } from './identity.ts';
 import { imageProblem, inheritedImage, type PodTemplateSpec, templateImageProblem } from './inherit.ts';
 import { RERUN_ANNOTATION, RESULT_FINALIZER } from './labels.ts';
-import { rolloutState } from './rollout.ts';
+import { type RolloutState, rolloutState } from './rollout.ts';
 import { follow, iso, type PlannedEvent, type Run, type RunLog } from './runs.ts';
 
 export { hookJobName, type RunIdentity, templateVersion } from './identity.ts';
@@ -168,7 +168,7 @@ function planDeployment(
     ...prev,
     name,
     revision: rollout.revision,
-    rollout: rollout.phase,
+    rollout: recordedPhase(rollout, prev),
   };
   if (uid) entry.uid = uid;
   // Only a failed rollout's message: a progressing one changes with every replica and would cost
@@ -264,6 +264,17 @@ function planDeployment(
   entry.lastRun = { revision: rollout.revision, jobName, phase: 'Running', startTime: iso(now) };
   setRerun(entry, rerun); // a start has no Event: the Job and lastRun show it, its end is reported
   return entry;
+}
+
+/**
+ * The rollout state the status records. A revision whose rollout completed stays `Complete` while
+ * the Deployment only scales (an autoscaler, `kubectl scale`, a re-applied manifest): a scale is
+ * not a rollout and runs nothing, and recording it would cost two status writes each time.
+ */
+function recordedPhase(rollout: RolloutState, prev: DeploymentRunStatus | undefined): RolloutState['phase'] {
+  const scaling =
+    rollout.phase === 'Progressing' && prev?.rollout === 'Complete' && prev.revision === rollout.revision;
+  return scaling ? 'Complete' : rollout.phase;
 }
 
 /** Jobs this hook (this UID) created; those of a deleted namesake are only released. */
