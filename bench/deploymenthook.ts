@@ -5,7 +5,7 @@
 // Also API requests per hook run over each run's whole life (start to recorded result and released
 // finalizer), operator RSS while working and after idling, and the operator's writes while idle.
 //   npm run bench:hooks
-//   BENCH_SIZES=1000,10000   Deployments per size (default 1000)
+//   BENCH_DEPLOYMENTS=1000,10000   Deployments, one size after the other (default 1000)
 //   BENCH_HOOKS=10           hooks per size, spread over the namespaces (default: one per namespace;
 //                            BENCH_HOOKS=1000 at size 1000 gives each Deployment its own hook)
 //   BENCH_NAMESPACES=10 BENCH_WAVES=5
@@ -33,7 +33,7 @@ import {
   table,
 } from './support.ts';
 
-const sizes = (process.env.BENCH_SIZES ?? process.env.BENCH_DEPLOYMENTS ?? '1000').split(',').map(Number);
+const sizes = (process.env.BENCH_DEPLOYMENTS ?? '1000').split(',').map(Number);
 const namespaces = Number(process.env.BENCH_NAMESPACES ?? 10);
 const hooksPerNs = Math.max(1, Math.round(Number(process.env.BENCH_HOOKS ?? namespaces) / namespaces));
 const waves = Number(process.env.BENCH_WAVES ?? 5);
