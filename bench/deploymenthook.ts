@@ -201,17 +201,7 @@ async function runSize(size: number): Promise<Result> {
   const podDelays = keysOf(jobCreatedAt, nsNames).flatMap(([key, at]) =>
     firstPodAt.has(key) ? [(firstPodAt.get(key) as number) - at] : [],
   );
-  // Remove this size (with the operator still running, so no finalizer is left behind).
-  say(`size ${size}: deleting its namespaces`);
-  for (const ns of nsNames)
-    await client.delete({ group: '', version: 'v1', plural: 'namespaces', namespaced: false }, undefined, ns);
-  await waitFor(async () => deployments.list(inScope).length === 0 || { pending: 'Deployments remain' }, {
-    what: `size ${size} namespaces deleted`,
-    timeoutMs: 1_800_000,
-    intervalMs: 2000,
-  });
-  operator.kill('SIGTERM');
-  return {
+  const result: Result = {
     size,
     hooks: hooksPerNs * namespaces,
     seconds: elapsed,
@@ -223,14 +213,23 @@ async function runSize(size: number): Promise<Result> {
     rssIdle,
     idleWrites,
   };
+  printSize(result);
+  // Remove this size (with the operator still running, so no finalizer is left behind).
+  say(`size ${size}: deleting its namespaces`);
+  for (const ns of nsNames)
+    await client.delete({ group: '', version: 'v1', plural: 'namespaces', namespaced: false }, undefined, ns);
+  await waitFor(async () => deployments.list(inScope).length === 0 || { pending: 'Deployments remain' }, {
+    what: `size ${size} namespaces deleted`,
+    timeoutMs: 1_800_000,
+    intervalMs: 2000,
+  });
+  operator.kill('SIGTERM');
+  return result;
 }
 
 function keysOf(m: Map<string, number>, nsNames: string[]): [string, number][] {
   return [...m].filter(([key]) => nsNames.includes(key.slice(0, key.indexOf('/'))));
 }
-
-const results: Result[] = [];
-for (const size of sizes) results.push(await runSize(size));
 
 const row = (name: string, v: number[]) => [
   name,
@@ -239,8 +238,8 @@ const row = (name: string, v: number[]) => [
   fmt(percentile(v, 99)),
   fmt(Math.max(...v)),
 ];
-process.stdout.write(`\n${cluster.startingState}\n`);
-for (const r of results) {
+/** The tables of one size, printed as soon as it is measured. */
+function printSize(r: Result) {
   const perRun = (n: number) => fmt(n / r.runs, 2);
   process.stdout.write(
     table(
@@ -277,6 +276,11 @@ for (const r of results) {
     ),
   );
 }
+
+process.stdout.write(`\n${cluster.startingState}\n`);
+const results: Result[] = [];
+for (const size of sizes) results.push(await runSize(size));
+
 if (results.length > 1) {
   const first = results[0] as Result;
   process.stdout.write(
