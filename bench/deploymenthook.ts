@@ -115,13 +115,12 @@ const deployment = (ns: string, i: number, version: number): KubeObject => ({
     },
   },
 });
-const requestsByVerb = (metrics: string) =>
-  Object.fromEntries(
-    [...WRITE_VERBS, 'GET'].map((m) => [
-      m,
-      metricSum(metrics, 'rest_client_requests_total', `method="${m}"`),
-    ]),
-  );
+const requestsByVerb = (metrics: string): Record<string, number> => ({
+  ...Object.fromEntries(
+    WRITE_VERBS.map((m) => [m, metricSum(metrics, 'rest_client_requests_total', `method="${m}"`)]),
+  ),
+  all: metricSum(metrics, 'rest_client_requests_total'),
+});
 const writes = (r: Record<string, number>) => WRITE_VERBS.reduce((sum, m) => sum + (r[m] ?? 0), 0);
 
 async function runSize(size: number): Promise<Result> {
@@ -265,7 +264,7 @@ function printSize(r: Result) {
           fmt(percentile(r.hookDelays, 99) / percentile(r.podDelays, 99), 2),
         ],
         ['hook runs started', r.runs],
-        ['API requests per hook run (all verbs)', perRun(writes(r.requests) + (r.requests.GET ?? 0))],
+        ['API requests per hook run (all verbs)', perRun(r.requests.all ?? 0)],
         ['API writes per hook run', perRun(writes(r.requests))],
         ...WRITE_VERBS.map((m) => [`  ${m} per hook run`, perRun(r.requests[m] ?? 0)]),
         ['  of POST: Events per hook run (POSTs that are not Jobs)', perRun((r.requests.POST ?? 0) - r.runs)],
@@ -299,7 +298,7 @@ if (results.length > 1) {
         r.size,
         fmt(percentile(r.hookDelays, 50)),
         fmt(percentile(r.hookDelays, 99)),
-        fmt((writes(r.requests) + (r.requests.GET ?? 0)) / r.runs, 2),
+        fmt((r.requests.all ?? 0) / r.runs, 2),
         fmt(r.rssWorking),
         fmt(r.rssIdle),
         r === first ? '' : fmt(((r.rssWorking - first.rssWorking) * 1024) / (r.size - first.size), 1),
