@@ -407,6 +407,83 @@ describe('DeploymentHook', () => {
     assert.equal((await hookJobs(client, ns)).length, 0, 'no new Job');
   });
 
+  it('reports each run once by its end, and writes nothing once settled, even after a restart', async (t) => {
+    const ns = await testNamespace(t, 'idle');
+    const client = await testClient();
+    const count = 20;
+    const names = Array.from({ length: count }, (_, i) => `web-${i}`);
+    let op = await startOperator(t, { namespaces: [ns] });
+    for (const d of names) {
+      await client.apply(HOOKS, hook(ns, d, { selector: { matchLabels: { app: d } }, template: inline() }));
+      await client.apply(Resources.deployments, deployment(ns, d));
+    }
+    for (const d of names) await waitHook(client, ns, d, 'revision 1 done', succeededFor('1', d), 120_000);
+    await waitFor(
+      async () =>
+        (await hookJobs(client, ns)).every((j) => !j.metadata.finalizers?.length) || {
+          pending: 'finalizers',
+        },
+      { what: 'every result finalizer released' },
+    );
+    // One Event per run, on the Deployment; none on a hook whose runs succeeded.
+    for (const d of names) {
+      const events = await waitFor(
+        async () => {
+          const list = (await eventsFor(client, ns, d)).filter(
+            (e) => e.reportingController === 'bosun.dev/operator',
+          );
+          return list.length ? list : undefined;
+        },
+        { what: `the Event of ${d}` },
+      );
+      assert.deepEqual(
+        events.map((e) => [e.regarding.kind, e.type, e.reason]),
+        [['Deployment', 'Normal', 'HookSucceeded']],
+      );
+    }
+    const hookEvents = (await client.list(Resources.events, ns)).items.filter(
+      (e) => e.regarding.kind === 'DeploymentHook',
+    );
+    assert.deepEqual(hookEvents, []);
+
+    // A restarted operator lists and reconciles every hook (what a re-watch or relist does), then
+    // every Deployment is touched without a new revision: nothing is written.
+    await op.kill();
+    op = await startOperator(t, { namespaces: [ns] });
+    const writes = async () =>
+      [
+        ...(await op.metrics()).matchAll(
+          /rest_client_requests_total\{method="(POST|PUT|PATCH|DELETE)",code="\d+"\} (\d+)/g,
+        ),
+      ]
+        .map((m) => Number(m[2]))
+        .reduce((a, b) => a + b, 0);
+    const reconciles = async () =>
+      Number(
+        /controller_runtime_reconcile_total\{controller="deploymenthook",result="success"\} (\d+)/.exec(
+          await op.metrics(),
+        )?.[1] ?? 0,
+      );
+    await waitFor(
+      async () => (await reconciles()) >= count || { pending: `${await reconciles()} reconciles` },
+      {
+        what: 'every hook reconciled after the restart',
+      },
+    );
+    const afterStart = await reconciles();
+    for (const d of names)
+      await client.mergePatch(Resources.deployments, ns, d, {
+        metadata: { annotations: { touched: 'yes' } },
+      });
+    await waitFor(
+      async () =>
+        (await reconciles()) >= afterStart + count || { pending: `${await reconciles()} reconciles` },
+      { what: 'every hook reconciled after the touch' },
+    );
+    assert.equal(await writes(), 0, 'a settled hook writes nothing');
+    assert.equal((await hookJobs(client, ns)).length, count, 'no new Job');
+  });
+
   it('runs once for the current revision when created after the rollout; deleting the hook deletes its Jobs', async (t) => {
     const ns = await testNamespace(t, 'late');
     const client = await testClient();

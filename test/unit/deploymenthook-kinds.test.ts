@@ -210,24 +210,40 @@ describe('planHook with several kinds', () => {
     now: new Date('2026-11-23T10:00:00Z'),
   });
 
-  it('a Deployment and a StatefulSet named alike get an entry and a Job each, with events on the right kind', () => {
-    const p = planHook(snapOf(hook(), [deployment, sts('web-a')]));
+  it('a Deployment and a StatefulSet named alike get an entry and a Job each; their ends are Events on the right kind', () => {
+    const started = planHook(snapOf(hook(), [deployment, sts('web-a')]));
     assert.deepEqual(
-      p.status.deployments?.map((e) => [e.kind, e.name, e.revision]),
+      started.status.deployments?.map((e) => [e.kind, e.name, e.revision]),
       [
         ['Deployment', 'web', '1'],
         ['StatefulSet', 'web', 'web-a'],
       ],
     );
-    assert.equal(new Set(p.create.map((c) => c.name)).size, 2);
+    assert.equal(new Set(started.create.map((c) => c.name)).size, 2);
+    assert.deepEqual(started.events, [], 'a start is not an Event');
+    const done = (name: string) => ({
+      metadata: {
+        name,
+        namespace: 'shop',
+        ownerReferences: [
+          { apiVersion: 'bosun.dev/v1alpha1', kind: 'DeploymentHook', name: 'migrate', uid: 'h-1' },
+        ],
+      },
+      status: {
+        conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: '2026-11-23T10:00:30Z' }],
+      },
+    });
+    const ended = planHook({
+      ...snapOf(hook(started.status), [deployment, sts('web-a')]),
+      jobs: started.create.map((c) => done(c.name)),
+    });
     assert.deepEqual(
-      p.events.filter((e) => e.on !== 'hook').map((e) => e.on),
+      ended.events.filter((e) => e.on !== 'hook').map((e) => e.on),
       [
         { deployment: 'web', kind: 'Deployment' },
         { deployment: 'web', kind: 'StatefulSet' },
       ],
     );
-    assert.match(p.events.map((e) => e.note).join('\n'), /for StatefulSet web revision web-a/);
   });
 
   it("a StatefulSet rolled back to a revision that already ran runs again, and the first run's Job is not adopted", () => {

@@ -361,7 +361,7 @@ describe('planHook', () => {
       const p = planHook(snap(running('Forbid'), [dep('web', '2')], [job(nameOf('1'))]));
       assert.deepEqual(p.create, []);
       assert.equal(entry(p)?.pendingRevision, '2');
-      assert.deepEqual(reasons(p), ['Waiting']);
+      assert.deepEqual(reasons(p), [], 'waiting is in the status; its end has the Event');
     });
 
     it('Forbid: a waiting revision is skipped when the next rollout fails', () => {
@@ -496,6 +496,87 @@ describe('planHook', () => {
       const done = planHook(snap(h, [dep('web', '1')], [job(nameOf('1'), { phase: 'Succeeded' })]));
       assert.equal(entry(done)?.lastRun?.phase, 'Succeeded');
       assert.deepEqual(done.release, [nameOf('1')]);
+    });
+  });
+
+  describe('what a run costs: one Event per ended run, no writes when nothing changed', () => {
+    const recorded = (phase?: Run['phase']) =>
+      hook({
+        status: {
+          deployments: [
+            {
+              name: 'web',
+              uid: 'web-uid-1',
+              revision: '1',
+              rollout: 'Complete',
+              ...(phase ? { lastRun: run('1', nameOf('1'), phase) } : {}),
+            },
+          ],
+        },
+      });
+    type Seen = [on: string, type: string, reason: string];
+    const cases: [what: string, h: HookObject, jobs: KubeObject[], events: Seen[]][] = [
+      ['a run starts', recorded(), [], []],
+      ['a run is still running', recorded('Running'), [job(nameOf('1'))], []],
+      [
+        'a run succeeds',
+        recorded('Running'),
+        [job(nameOf('1'), { phase: 'Succeeded' })],
+        [['web', 'Normal', 'HookSucceeded']],
+      ],
+      [
+        'a run fails',
+        recorded('Running'),
+        [job(nameOf('1'), { phase: 'Failed' })],
+        [
+          ['hook', 'Warning', 'Failed'],
+          ['web', 'Warning', 'HookFailed'],
+        ],
+      ],
+    ];
+    for (const [what, h, jobs, events] of cases)
+      it(`${what}: Events ${JSON.stringify(events.map((e) => e[2]))}`, () => {
+        const p = planHook(snap(h, [dep('web', '1')], jobs));
+        assert.deepEqual(
+          p.events.map((e) => [e.on === 'hook' ? 'hook' : e.on.deployment, e.type, e.reason]),
+          events,
+        );
+      });
+
+    it('plans nothing once the result is recorded: no Job, no Event, the same status, no release', () => {
+      const first = planHook(
+        snap(recorded('Running'), [dep('web', '1')], [job(nameOf('1'), { phase: 'Succeeded' })]),
+      );
+      const settled = planHook(
+        snap(
+          hook({ status: first.status }),
+          [dep('web', '1')],
+          [job(nameOf('1'), { phase: 'Succeeded', finalizer: false })],
+        ),
+      );
+      assert.deepEqual(settled.status, first.status);
+      assert.deepEqual([settled.create, settled.stop, settled.release, settled.events], [[], [], [], []]);
+      assert.equal(settled.requeueAfterMs, undefined);
+    });
+
+    const progressing = (revision: string, updated: number, available: number) => {
+      const d = dep('web', revision);
+      d.spec.replicas = 3;
+      d.status = { ...d.status, replicas: 3, updatedReplicas: updated, availableReplicas: available };
+      return d;
+    };
+    it('does not rewrite the status as a rollout progresses replica by replica', () => {
+      const first = planHook(snap(recorded('Succeeded'), [progressing('2', 1, 1)]));
+      assert.equal(entry(first)?.rollout, 'Progressing');
+      const later = planHook(snap(hook({ status: first.status }), [progressing('2', 3, 2)]));
+      assert.deepEqual(later.status, first.status);
+    });
+
+    it('does not rewrite the status while a completed revision scales (a scale is not a rollout)', () => {
+      const settled = planHook(snap(recorded('Succeeded'), [dep('web', '1')]));
+      const scaling = planHook(snap(hook({ status: settled.status }), [progressing('1', 1, 1)]));
+      assert.deepEqual(scaling.status, settled.status);
+      assert.deepEqual([scaling.create, scaling.events], [[], []]);
     });
   });
 });

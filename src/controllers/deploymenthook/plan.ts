@@ -13,7 +13,7 @@ import { hookStatus } from './hook-status.ts';
 import { hookJobName } from './identity.ts';
 import { imageProblem, inheritedImage, type PodTemplateSpec, templateImageProblem } from './inherit.ts';
 import { RERUN_ANNOTATION, RESULT_FINALIZER } from './labels.ts';
-import { rolloutState } from './rollout.ts';
+import { type RolloutState, rolloutState } from './rollout.ts';
 import { follow, iso, type PlannedEvent, type Run, type RunLog } from './runs.ts';
 import { kindAndName, kindOf, type WorkloadKind } from './workloads.ts';
 
@@ -176,10 +176,12 @@ function planDeployment(
     name,
     kind,
     revision: rollout.revision,
-    rollout: rollout.phase,
+    rollout: recordedPhase(rollout, prev),
   };
   if (uid) entry.uid = uid;
-  if (rollout.phase !== 'Complete') entry.message = rollout.message;
+  // Only a failed rollout's message: a progressing one changes with every replica and would cost
+  // a status write each time, for what `kubectl rollout status` already shows.
+  if (rollout.phase === 'Failed') entry.message = rollout.message;
   else delete entry.message;
   if (matched) delete entry.unmatched;
   else entry.unmatched = true;
@@ -249,12 +251,7 @@ function planDeployment(
   if (running && ctx.policy === 'Forbid') {
     if (entry.pendingRevision !== rollout.revision) {
       if (entry.pendingRevision) skip(entry, workload, entry.pendingRevision, rollout.revision, say);
-      entry.pendingRevision = rollout.revision;
-      say(
-        'Normal',
-        'Waiting',
-        `${workload} revision ${rollout.revision} waits for Job ${running.jobName} (concurrencyPolicy Forbid)`,
-      );
+      entry.pendingRevision = rollout.revision; // in the status; its end (run or Skipped) has an Event
     }
     return entry;
   }
@@ -280,15 +277,19 @@ function planDeployment(
     ...(image ? { image } : {}),
   });
   entry.lastRun = { revision: rollout.revision, jobName, phase: 'Running', startTime: iso(now) };
-  setRerun(entry, rerun);
-  say('Normal', 'JobCreated', `Created Job ${jobName} for ${workload} revision ${rollout.revision}`);
-  plan.events.push({
-    on: { deployment: name, kind },
-    type: 'Normal',
-    reason: 'HookStarted',
-    note: `DeploymentHook ${hook.metadata.name} started Job ${jobName} for revision ${rollout.revision}`,
-  });
+  setRerun(entry, rerun); // a start has no Event: the Job and lastRun show it, its end is reported
   return entry;
+}
+
+/**
+ * The rollout state the status records. A revision whose rollout completed stays `Complete` while
+ * the Deployment only scales (an autoscaler, `kubectl scale`, a re-applied manifest): a scale is
+ * not a rollout and runs nothing, and recording it would cost two status writes each time.
+ */
+function recordedPhase(rollout: RolloutState, prev: DeploymentRunStatus | undefined): RolloutState['phase'] {
+  const scaling =
+    rollout.phase === 'Progressing' && prev?.rollout === 'Complete' && prev.revision === rollout.revision;
+  return scaling ? 'Complete' : rollout.phase;
 }
 
 /** Jobs this hook (this UID) created; those of a deleted namesake are only released. */

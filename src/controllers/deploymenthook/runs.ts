@@ -1,5 +1,5 @@
 // Following hook runs recorded in the status: a run ends when its Job finishes (or has been missing
-// from the cache for too long), and each end is reported once, by Events on the hook and Deployment.
+// from the cache for too long), and each end is reported once, by Events (see `report`).
 import type { DeploymentRunStatus } from '../../api/deploymenthook.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { type JobOutcome, jobOutcome } from '../job-outcome.ts';
@@ -59,29 +59,30 @@ export function follow(run: Run, workload: Workload, jobs: KubeObject[], now: Da
 
 type Workload = { kind: WorkloadKind; name: string };
 
+/**
+ * One Event per ended run, on the workload whose revision it ran for (where a person looks after
+ * a rollout); a failure is a problem, so it is a Warning on the hook as well.
+ */
 function report(run: Run, { kind, name: deployment }: Workload, log: RunLog) {
   log.finished.push(run.phase);
-  const what = `Job ${run.jobName} for ${kind} ${deployment} revision ${run.revision}`;
+  const what = `Job ${run.jobName} for revision ${run.revision}`;
   if (run.phase === 'Succeeded') {
-    log.events.push(
-      { on: 'hook', type: 'Normal', reason: 'Succeeded', note: `${what} succeeded` },
-      {
-        on: { deployment, kind },
-        type: 'Normal',
-        reason: 'HookSucceeded',
-        note: `Job ${run.jobName} for revision ${run.revision} succeeded`,
-      },
-    );
+    log.events.push({
+      on: { deployment, kind },
+      type: 'Normal',
+      reason: 'HookSucceeded',
+      note: `${what} succeeded`,
+    });
     return;
   }
   const why = `${run.reason ?? 'Failed'}${run.message ? `: ${run.message}` : ''}`;
   log.events.push(
-    { on: 'hook', type: 'Warning', reason: 'Failed', note: `${what} failed (${why})` },
     {
-      on: { deployment, kind },
+      on: 'hook',
       type: 'Warning',
-      reason: 'HookFailed',
-      note: `Job ${run.jobName} for revision ${run.revision} failed (${why})`,
+      reason: 'Failed',
+      note: `Job ${run.jobName} for ${kind} ${deployment} revision ${run.revision} failed (${why})`,
     },
+    { on: { deployment, kind }, type: 'Warning', reason: 'HookFailed', note: `${what} failed (${why})` },
   );
 }
