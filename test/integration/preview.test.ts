@@ -32,6 +32,7 @@ async function setup(
   repo: Record<string, unknown> = {},
   tpl: Record<string, unknown> = {},
 ) {
+  await installCrds(); // the templates are created before the operator starts
   const ns = await testNamespace(t, 'pv');
   const client = await testClient();
   await client.create(PREVIEW_TEMPLATES, template(ns, 'web', tpl));

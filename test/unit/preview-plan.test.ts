@@ -79,6 +79,8 @@ describe('planCapacity', () => {
     name: string;
     previews: PreviewObject[];
     caps?: Caps;
+    /** Previews whose initialization Job has finished (Complete or Failed). */
+    initFinished?: string[];
     want: Partial<Record<'admit' | 'initialize' | 'run' | 'stop' | 'undeploy', string[]>>;
   }[] = [
     {
@@ -211,6 +213,42 @@ describe('planCapacity', () => {
       want: { initialize: [] },
     },
     {
+      name: 'a finished initialization Job frees its slot in the pass that records it',
+      previews: [
+        preview('done', { branch: 'a', status: admitted({ initStatus: 'initializing' }) }),
+        preview('queued', {
+          branch: 'b',
+          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
+        }),
+      ],
+      initFinished: ['done'],
+      want: { initialize: ['queued'] },
+    },
+    {
+      name: 'an initializing preview whose Job is not finished (or not seen yet) keeps its slot',
+      previews: [
+        preview('busy', { branch: 'a', status: admitted({ initStatus: 'initializing' }) }),
+        preview('done', { branch: 'c', status: admitted({ initStatus: 'initializing' }) }),
+        preview('queued', {
+          branch: 'b',
+          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
+        }),
+      ],
+      caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
+      initFinished: ['done'],
+      want: { initialize: [] },
+    },
+    {
+      name: 'orders by creation time, then by name, in ordinal order',
+      previews: [
+        preview('b-2', { created: '2026-11-23T10:00:00Z', branch: 'b2' }),
+        preview('b10', { created: '2026-11-23T10:00:00Z', branch: 'b10' }),
+        preview('B', { created: '2026-11-23T10:00:00Z', branch: 'B' }),
+      ],
+      caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 1 },
+      want: { admit: ['b10'] },
+    },
+    {
       name: 'starting one more stops the least recently started; the new one waits for it',
       previews: [
         preview('running', {
@@ -271,7 +309,8 @@ describe('planCapacity', () => {
   for (const c of cases) {
     it(c.name, () => {
       const blocked = (p: PreviewObject) => p.metadata.name === 'bad';
-      const g = planCapacity(c.previews, noDeployment, c.caps ?? CAPS, blocked);
+      const initFinished = (p: PreviewObject) => !!c.initFinished?.includes(p.metadata.name as string);
+      const g = planCapacity(c.previews, noDeployment, c.caps ?? CAPS, blocked, initFinished);
       for (const [k, v] of Object.entries(c.want))
         assert.deepEqual(sorted(g[k as keyof typeof c.want]), v.sort(), k);
     });

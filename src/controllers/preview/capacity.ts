@@ -18,11 +18,13 @@ export interface Grants {
 
 const name = (p: PreviewObject) => p.metadata.name as string;
 const created = (p: PreviewObject) => p.metadata.creationTimestamp ?? '';
+/** Ordinal order (timestamps are RFC 3339 in UTC, names are DNS labels): the same on every host, and fast. */
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byAge = (a: PreviewObject, b: PreviewObject) =>
-  created(a).localeCompare(created(b)) || name(a).localeCompare(name(b));
+  compare(created(a), created(b)) || compare(name(a), name(b));
 const lastUsed = (p: PreviewObject) => p.status?.lastScaled ?? p.status?.admittedAt ?? created(p);
 const byLeastRecentlyUsed = (a: PreviewObject, b: PreviewObject) =>
-  lastUsed(a).localeCompare(lastUsed(b)) || byAge(a, b);
+  compare(lastUsed(a), lastUsed(b)) || byAge(a, b);
 
 /** Pods asked for or still there: starting, running and stopping previews all count. */
 export const isRunning = (p: PreviewObject, deployment?: KubeObject) =>
@@ -48,11 +50,16 @@ export function planCapacity(
   caps: Caps,
   /** Previews that cannot be deployed yet (no template, a bad template): they wait without a slot. */
   blocked: (p: PreviewObject) => boolean,
+  /**
+   * The preview's initialization Job has finished: its slot is free although its status says
+   * initializing until this pass records the outcome, so another preview may start at once.
+   */
+  initFinished: (p: PreviewObject) => boolean = () => false,
 ): Grants {
   const live = previews.filter((p) => !isDeleting(p)).sort(byAge);
   const admitted = live.filter(isAdmitted);
   const running = new Set(admitted.filter((p) => isRunning(p, deployments(p))));
-  const initializing = admitted.filter((p) => p.status?.initStatus === 'initializing');
+  const initializing = admitted.filter((p) => p.status?.initStatus === 'initializing' && !initFinished(p));
   const grants: Grants = {
     admit: new Set(),
     initialize: new Set(),
@@ -97,9 +104,7 @@ export function planCapacity(
   // Initialization slots, first queued first.
   const queued = admitted
     .filter((p) => p.status?.initStatus === 'todo')
-    .sort(
-      (a, b) => (a.status?.initQueuedAt ?? '').localeCompare(b.status?.initQueuedAt ?? '') || byAge(a, b),
-    );
+    .sort((a, b) => compare(a.status?.initQueuedAt ?? '', b.status?.initQueuedAt ?? '') || byAge(a, b));
   const freeInit = Math.max(0, caps.maxInitializing - initializing.length);
   for (const p of queued.slice(0, freeInit)) grants.initialize.add(name(p));
 
