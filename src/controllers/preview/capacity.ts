@@ -44,6 +44,20 @@ function newestOfEachBranch(previews: PreviewObject[]): Set<string> {
   return new Set([...newest.values()].map(name));
 }
 
+/** Stopped or failed previews that may be undeployed, least recently used first. */
+function idlePreviews(live: PreviewObject[], admitted: PreviewObject[], running: Set<PreviewObject>) {
+  const sticky = newestOfEachBranch(live);
+  return admitted
+    .filter(
+      (p) =>
+        (p.status?.phase === 'Stopped' || p.status?.phase === 'Failed') &&
+        !running.has(p) &&
+        p.status?.initStatus !== 'initializing' &&
+        !sticky.has(name(p)),
+    )
+    .sort(byLeastRecentlyUsed);
+}
+
 export function planCapacity(
   previews: PreviewObject[],
   deployments: (p: PreviewObject) => KubeObject | undefined,
@@ -56,7 +70,9 @@ export function planCapacity(
    */
   initFinished: (p: PreviewObject) => boolean = () => false,
 ): Grants {
-  const live = previews.filter((p) => !isDeleting(p)).sort(byAge);
+  // Only the few previews whose order matters are sorted: a pass over 10,000 settled previews
+  // stays linear.
+  const live = previews.filter((p) => !isDeleting(p));
   const admitted = live.filter(isAdmitted);
   const running = new Set(admitted.filter((p) => isRunning(p, deployments(p))));
   const initializing = admitted.filter((p) => p.status?.initStatus === 'initializing' && !initFinished(p));
@@ -80,21 +96,12 @@ export function planCapacity(
   // to undeploy them for others of the same burst.
   const pending = live
     .filter((p) => !isAdmitted(p) && p.metadata.finalizers?.includes(CLEANUP_FINALIZER) && !blocked(p))
-    .reverse();
+    .sort((a, b) => byAge(b, a));
   const freeDeploy = Math.max(0, caps.maxDeployed - admitted.length);
   for (const p of pending.slice(0, freeDeploy)) grants.admit.add(name(p));
   grants.counts.pending = pending.length - grants.admit.size;
-  const sticky = newestOfEachBranch(live);
-  const idle = admitted
-    .filter(
-      (p) =>
-        (p.status?.phase === 'Stopped' || p.status?.phase === 'Failed') &&
-        !running.has(p) &&
-        p.status?.initStatus !== 'initializing' &&
-        !sticky.has(name(p)),
-    )
-    .sort(byLeastRecentlyUsed);
   const excess = Math.max(0, admitted.length - caps.maxDeployed);
+  const idle = excess > 0 || pending.length > freeDeploy ? idlePreviews(live, admitted, running) : [];
   for (const p of idle.slice(0, excess)) grants.undeploy.add(name(p));
   for (const p of pending.slice(freeDeploy)) {
     const victim = idle.find((v) => !grants.undeploy.has(name(v)) && created(v) < created(p));
@@ -111,9 +118,9 @@ export function planCapacity(
   // Run slots: a preview asked to run starts if there is room; otherwise the least recently
   // started running previews are stopped first, and it starts once their pods are gone.
   const keep = [...running].filter((p) => p.spec.state === 'Running');
-  const waiting = admitted.filter(
-    (p) => p.spec.state === 'Running' && p.status?.initStatus === 'ready' && !running.has(p),
-  );
+  const waiting = admitted
+    .filter((p) => p.spec.state === 'Running' && p.status?.initStatus === 'ready' && !running.has(p))
+    .sort(byAge);
   const freeRun = Math.max(0, caps.maxRunning - running.size);
   for (const p of keep) grants.run.add(name(p));
   for (const p of waiting.slice(0, freeRun)) grants.run.add(name(p));
