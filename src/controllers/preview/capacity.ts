@@ -98,7 +98,8 @@ export function planCapacity(
     .filter((p) => !isAdmitted(p) && p.metadata.finalizers?.includes(CLEANUP_FINALIZER) && !blocked(p))
     .sort((a, b) => byAge(b, a));
   const freeDeploy = Math.max(0, caps.maxDeployed - admitted.length);
-  for (const p of pending.slice(0, freeDeploy)) grants.admit.add(name(p));
+  const admitting = pending.slice(0, freeDeploy);
+  for (const p of admitting) grants.admit.add(name(p));
   grants.counts.pending = pending.length - grants.admit.size;
   const excess = Math.max(0, admitted.length - caps.maxDeployed);
   const idle = excess > 0 || pending.length > freeDeploy ? idlePreviews(live, admitted, running) : [];
@@ -108,10 +109,15 @@ export function planCapacity(
     if (victim) grants.undeploy.add(name(victim));
   }
 
-  // Initialization slots, first queued first.
-  const queued = admitted
-    .filter((p) => p.status?.initStatus === 'todo')
-    .sort((a, b) => compare(a.status?.initQueuedAt ?? '', b.status?.initQueuedAt ?? '') || byAge(a, b));
+  // Initialization slots, first queued first. Previews admitted in this pass queue behind the
+  // others (oldest first) and may start at once: a slot they do not use (a build comes first, or
+  // nothing to initialize) stays free.
+  const queued = [
+    ...admitted
+      .filter((p) => p.status?.initStatus === 'todo')
+      .sort((a, b) => compare(a.status?.initQueuedAt ?? '', b.status?.initQueuedAt ?? '') || byAge(a, b)),
+    ...[...admitting].sort(byAge),
+  ];
   const freeInit = Math.max(0, caps.maxInitializing - initializing.length);
   for (const p of queued.slice(0, freeInit)) grants.initialize.add(name(p));
 
