@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { labelledWith } from '../../src/controllers/preview/children.ts';
 import { CLEANUP_FINALIZER } from '../../src/controllers/preview/labels.ts';
 import {
   type PreviewGrants,
@@ -180,5 +181,29 @@ describe('SettledPreviews', () => {
     const stale = { ...deployment, metadata: { ...deployment.metadata, annotations: {} } };
     assert.equal(isEmptyPlan(preview, planOf(preview, jobs, stale)), false);
     assert.ok(deployment.metadata.annotations?.[RENDER_HASH_ANNOTATION]);
+  });
+});
+
+describe('labelledWith', () => {
+  const o = (name: string, preview?: string): KubeObject => ({
+    metadata: { name, namespace: 'ns', ...(preview ? { labels: { 'bosun.dev/preview': preview } } : {}) },
+  });
+  it('groups the cached objects by preview label value, once, on first use', () => {
+    let reads = 0;
+    const of = labelledWith(() => {
+      reads++;
+      return [o('a-init-0', 'a'), o('a', 'a'), o('b', 'b'), o('unrelated')];
+    });
+    assert.equal(reads, 0, 'nothing is grouped before a purge asks');
+    assert.deepEqual(
+      of('a').map((x) => x.metadata.name),
+      ['a-init-0', 'a'],
+    );
+    assert.deepEqual(
+      of('b').map((x) => x.metadata.name),
+      ['b'],
+    );
+    assert.deepEqual(of('c'), []);
+    assert.equal(reads, 1);
   });
 });

@@ -16,7 +16,6 @@ import {
 import type { Manager } from '../../runtime/manager.ts';
 import type { RestMapper } from '../../runtime/rest-mapper.ts';
 import { setCondition, updateStatusIfChanged } from '../../runtime/status.ts';
-import type { PreviewChildren } from './children.ts';
 import type { Expectations } from './expectations.ts';
 import { CLEANUP_FINALIZER, PREVIEW_LABEL, ROLE_LABEL } from './labels.ts';
 import type { PreviewPlan } from './lifecycle.ts';
@@ -29,8 +28,8 @@ export interface ActDeps {
   expectations: Expectations;
   transitions: Counter;
   templates: { get(namespace: string | undefined, name: string): KubeObject | undefined };
-  /** The kinds the controller watches, answered from its caches by the purge. */
-  watched: { ref: ResourceRef; children: PreviewChildren }[];
+  /** The kinds the controller watches: the purge finds them in its caches, by preview label value. */
+  watched: { ref: ResourceRef; labelled: (labelValue: string) => KubeObject[] }[];
 }
 
 const core = (plural: string): ResourceRef => ({ group: '', version: 'v1', plural, namespaced: true });
@@ -191,7 +190,7 @@ async function purge(deps: ActDeps, preview: PreviewObject): Promise<boolean> {
   const watched = (ref: ResourceRef) => deps.watched.some((w) => sameResource(w.ref, ref));
   const listed = [...PURGED, ...(await extraKinds(deps, preview))].filter((ref) => !watched(ref));
   const existing = async (ref: ResourceRef) =>
-    deps.watched.find((w) => sameResource(w.ref, ref))?.children.of(namespace, value) ??
+    deps.watched.find((w) => sameResource(w.ref, ref))?.labelled(value) ??
     (await client.list(ref, namespace, { labelSelector, limit: 1 })).items;
   const left = await Promise.all(
     [...deps.watched.map((w) => w.ref), ...listed].map(async (ref) => {

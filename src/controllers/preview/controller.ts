@@ -14,7 +14,7 @@ import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, type ActResult, actOnPreview } from './act.ts';
 import { planCapacity } from './capacity.ts';
-import { PreviewChildren } from './children.ts';
+import { labelledWith } from './children.ts';
 import { Expectations } from './expectations.ts';
 import { PREVIEW_LABEL } from './labels.ts';
 import { deployable, type PreviewGrants, planPreview } from './lifecycle.ts';
@@ -31,7 +31,7 @@ import {
 import { appName } from './render.ts';
 import { grantBits, isEmptyPlan, newReads, noting, type Reads, SettledPreviews } from './settled.ts';
 
-interface Deps extends ActDeps {
+interface Deps extends Omit<ActDeps, 'watched'> {
   previews: Informer<PreviewObject>;
   repositories: Informer<RepositoryObject>;
   templates: Informer<TemplateObject>;
@@ -64,7 +64,6 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     caps: { ...DEFAULT_CAPS, ...opts.caps },
     expectations: new Expectations(),
     settled: new SettledPreviews(),
-    watched: [],
     transitions: new Counter({
       name: 'bosun_preview_transitions_total',
       help: 'Preview lifecycle Events recorded, by reason',
@@ -84,10 +83,6 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     const preview = owner && deps.previews.get(o.metadata.namespace, owner.name);
     return preview ? [repositoryKey(preview)] : [];
   };
-  deps.watched.push(
-    { ref: Resources.jobs, children: new PreviewChildren(deps.jobs) },
-    { ref: Resources.deployments, children: new PreviewChildren(deps.deployments) },
-  );
   deps.previews.onEvent((e) => {
     if (e.type === 'deleted') deps.settled.forget(objectKey(e.object));
   });
@@ -167,11 +162,18 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     deps.settled.planned(key, empty, reads, signature);
     if (!empty) plans.push({ preview: p, plan });
   }
+  const acting: ActDeps = {
+    ...deps,
+    watched: [
+      { ref: Resources.jobs, labelled: labelledWith(() => deps.jobs.listNamespace(namespace)) },
+      { ref: Resources.deployments, labelled: labelledWith(() => deps.deployments.listNamespace(namespace)) },
+    ],
+  };
   const results: ActResult[] = [];
   const failures: unknown[] = [];
   await inParallel(plans, 16, async ({ preview, plan }) => {
     // One preview's failure must not hold back the others; the pass is retried afterwards.
-    await actOnPreview(deps, ctx, preview, plan).then(
+    await actOnPreview(acting, ctx, preview, plan).then(
       (r) => void results.push(r),
       (e) => void failures.push(e),
     );
