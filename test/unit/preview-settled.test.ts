@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { nextBatch, type Planned } from '../../src/controllers/preview/batch.ts';
 import { labelledWith } from '../../src/controllers/preview/children.ts';
 import { CLEANUP_FINALIZER } from '../../src/controllers/preview/labels.ts';
 import {
@@ -206,4 +207,49 @@ describe('labelledWith', () => {
     assert.deepEqual(of('c'), []);
     assert.equal(reads, 1);
   });
+});
+
+describe('nextBatch', () => {
+  const planned = (name: string, kind: 'new' | 'admitted' | 'deleting' | 'undeploy'): Planned => ({
+    preview: {
+      metadata: {
+        name,
+        ...(kind === 'deleting' ? { deletionTimestamp: '2026-11-23T12:00:00Z' } : {}),
+      },
+      spec: { repository: 'shop', branch: name, commit: 'abcdef0123' },
+      ...(kind === 'new' ? {} : { status: { admittedAt: '2026-11-23T11:00:00Z' } }),
+    },
+    plan: {
+      status: {},
+      create: [],
+      deleteJobs: [],
+      events: [],
+      ...(kind === 'undeploy' ? { undeploy: true } : {}),
+    },
+  });
+  const names = (b: Planned[]) => b.map((p) => p.preview.metadata.name as string);
+  const plans = [
+    planned('new-1', 'new'),
+    planned('adm-1', 'admitted'),
+    planned('new-2', 'new'),
+    planned('del-1', 'deleting'),
+    planned('adm-2', 'admitted'),
+    planned('und-1', 'undeploy'),
+  ];
+  const cases: { name: string; limit: number; want: string[]; more: boolean }[] = [
+    { name: 'everything when it fits', limit: 6, want: names(plans), more: false },
+    {
+      name: 'undeploys first, then admitted previews, new ones last, each in list order',
+      limit: 5,
+      want: ['del-1', 'und-1', 'adm-1', 'adm-2', 'new-1'],
+      more: true,
+    },
+    { name: 'a small batch', limit: 1, want: ['del-1'], more: true },
+  ];
+  for (const c of cases)
+    it(c.name, () => {
+      const { batch, more } = nextBatch(plans, c.limit);
+      assert.deepEqual(names(batch), c.want);
+      assert.equal(more, c.more);
+    });
 });

@@ -13,6 +13,7 @@ import { RestMapper } from '../../runtime/rest-mapper.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, type ActResult, actOnPreview } from './act.ts';
+import { nextBatch, type Planned } from './batch.ts';
 import { planCapacity } from './capacity.ts';
 import { labelledWith } from './children.ts';
 import { Expectations } from './expectations.ts';
@@ -127,7 +128,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   };
   const grants = planCapacity(previews, deployment, caps, blocked, initFinished);
   const version = (o: KubeObject | undefined) => o?.metadata.resourceVersion ?? '';
-  const plans = [];
+  const plans: Planned[] = [];
   for (const p of previews) {
     const n = p.metadata.name as string;
     const g: PreviewGrants = {
@@ -169,9 +170,10 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       { ref: Resources.deployments, labelled: labelledWith(() => deps.deployments.listNamespace(namespace)) },
     ],
   };
+  const { batch, more } = nextBatch(plans);
   const results: ActResult[] = [];
   const failures: unknown[] = [];
-  await inParallel(plans, 16, async ({ preview, plan }) => {
+  await inParallel(batch, 16, async ({ preview, plan }) => {
     // One preview's failure must not hold back the others; the pass is retried afterwards.
     await actOnPreview(acting, ctx, preview, plan).then(
       (r) => void results.push(r),
@@ -192,6 +194,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     });
   }
   if (failures.length) throw failures[0];
+  if (more) return { requeueAfterMs: 0 };
   return results.includes('purging') ? { requeueAfterMs: 1000 } : undefined;
 }
 
