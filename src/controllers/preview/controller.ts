@@ -181,11 +181,16 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     );
   });
   if (repository) {
+    // What this pass recorded: a grant it did not use (a build comes first, a later batch) counts not.
+    const admitted = batch.filter((b) => b.plan.status.admittedAt && !b.preview.status?.admittedAt).length;
+    const started = batch.filter(
+      (b) => b.plan.status.initStatus === 'initializing' && b.preview.status?.initStatus !== 'initializing',
+    ).length;
     const counts = {
-      deployed: grants.counts.deployed + grants.admit.size,
+      deployed: grants.counts.deployed + admitted,
       running: grants.counts.running,
-      initializing: grants.counts.initializing + grants.initialize.size,
-      pending: grants.counts.pending,
+      initializing: grants.counts.initializing + started,
+      pending: grants.counts.pending + grants.admit.size - admitted,
     };
     await updateStatusIfChanged(deps.mgr.client, PREVIEW_REPOSITORIES, repository, {
       ...repository.status,
