@@ -493,7 +493,8 @@ process.stdout.write(
   '\nA preview: Preview, initialize Job + its Succeeded pod, Deployment (1 container; 0 replicas unless running, + ReplicaSet), ' +
     'Service (+ EndpointSlice); no build, Ingress, cleanup or extra resources. ' +
     'Time to settle includes creating the previews and running their initialize Jobs. ' +
-    "Passes and mean pass time are the preview controller's (one pass plans and acts on every preview of a repository) while filling; " +
+    "Passes and mean pass time are the preview controller's (one pass decides the caps over every preview of a repository, " +
+    'then plans and acts on those whose inputs changed) while filling; ' +
     "a no-op pass is one caused by touching the repository's annotations once settled (nothing to do).\n",
 );
 const lifeTable = lifeSteps.map(([name], i) => {

@@ -7,7 +7,7 @@ import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
 import { Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
-import { eventsFor, getOrUndefined, startOperator } from '../support/operator.ts';
+import { eventsFor, getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
 import {
   PREVIEW_REPOSITORIES,
   PREVIEW_TEMPLATES,
@@ -27,6 +27,7 @@ async function setup(
   /** Creates objects before the operator starts: they reach it as one burst. */
   before?: (ns: string, client: KubeClient) => Promise<void>,
 ) {
+  await installCrds(); // the templates are created before the operator starts
   const ns = await testNamespace(t, 'cap');
   const client = await testClient();
   await client.create(PREVIEW_TEMPLATES, template(ns, 'web', tpl));

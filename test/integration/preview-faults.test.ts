@@ -5,7 +5,7 @@ import { it } from 'node:test';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
-import { startOperator } from '../support/operator.ts';
+import { installCrds, startOperator } from '../support/operator.ts';
 import {
   PREVIEW_REPOSITORIES,
   PREVIEW_TEMPLATES,
@@ -18,6 +18,7 @@ import {
 
 it('SIGKILL at random during 50 previews: caps never exceeded, no Job duplicated, all settle', async (t) => {
   const caps = { maxDeployed: 30, maxInitializing: 3, maxRunning: 4 };
+  await installCrds(); // the templates are created before the operator starts
   const ns = await testNamespace(t, 'chaos');
   const client = await testClient();
   await client.create(PREVIEW_TEMPLATES, template(ns, 'web'));

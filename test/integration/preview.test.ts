@@ -32,6 +32,7 @@ async function setup(
   repo: Record<string, unknown> = {},
   tpl: Record<string, unknown> = {},
 ) {
+  await installCrds(); // the templates are created before the operator starts
   const ns = await testNamespace(t, 'pv');
   const client = await testClient();
   await client.create(PREVIEW_TEMPLATES, template(ns, 'web', tpl));
@@ -111,8 +112,15 @@ describe('Preview', () => {
     assert.equal(second.status.image, 'registry.local/acme/shop:1234567890');
     const jobs = (await client.list(Resources.jobs, ns)).items.map((j) => j.metadata.name).sort();
     assert.deepEqual(jobs, ['shop-pr7-build-1234567', 'shop-pr7-build-abcdef0', 'shop-pr7-init-0']);
-    const d = await client.get(Resources.deployments, ns, 'shop-pr7');
-    assert.equal(d.spec.template.spec.containers[0].image, 'registry.local/acme/shop:1234567890');
+    // The status records the decision before the apply: the Deployment follows.
+    await waitFor(
+      async () => {
+        const d = await client.get(Resources.deployments, ns, 'shop-pr7');
+        const image = d.spec.template.spec.containers[0].image;
+        return image === 'registry.local/acme/shop:1234567890' || { pending: `image ${image}` };
+      },
+      { what: 'the Deployment on the new image', timeoutMs: 60_000 },
+    );
   });
 
   it('a failed build is Failed with its logs kept; a reset builds again', async (t) => {

@@ -79,6 +79,8 @@ describe('planCapacity', () => {
     name: string;
     previews: PreviewObject[];
     caps?: Caps;
+    /** Previews whose initialization Job has finished (Complete or Failed). */
+    initFinished?: string[];
     want: Partial<Record<'admit' | 'initialize' | 'run' | 'stop' | 'undeploy', string[]>>;
   }[] = [
     {
@@ -211,6 +213,56 @@ describe('planCapacity', () => {
       want: { initialize: [] },
     },
     {
+      name: 'previews admitted in this pass initialize behind the queued ones, oldest first',
+      previews: [
+        preview('queued', {
+          branch: 'q',
+          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
+        }),
+        preview('new-b', { branch: 'b', created: '2026-11-23T11:02:00Z' }),
+        preview('new-a', { branch: 'a', created: '2026-11-23T11:01:00Z' }),
+        preview('new-c', { branch: 'c', created: '2026-11-23T11:03:00Z' }),
+      ],
+      caps: { maxInitializing: 2, maxRunning: 1, maxDeployed: 3 },
+      want: { admit: ['new-b', 'new-c'], initialize: ['queued', 'new-b'] },
+    },
+    {
+      name: 'a finished initialization Job frees its slot in the pass that records it',
+      previews: [
+        preview('done', { branch: 'a', status: admitted({ initStatus: 'initializing' }) }),
+        preview('queued', {
+          branch: 'b',
+          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
+        }),
+      ],
+      initFinished: ['done'],
+      want: { initialize: ['queued'] },
+    },
+    {
+      name: 'an initializing preview whose Job is not finished (or not seen yet) keeps its slot',
+      previews: [
+        preview('busy', { branch: 'a', status: admitted({ initStatus: 'initializing' }) }),
+        preview('done', { branch: 'c', status: admitted({ initStatus: 'initializing' }) }),
+        preview('queued', {
+          branch: 'b',
+          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
+        }),
+      ],
+      caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
+      initFinished: ['done'],
+      want: { initialize: [] },
+    },
+    {
+      name: 'orders by creation time, then by name, in ordinal order',
+      previews: [
+        preview('b-2', { created: '2026-11-23T10:00:00Z', branch: 'b2' }),
+        preview('b10', { created: '2026-11-23T10:00:00Z', branch: 'b10' }),
+        preview('B', { created: '2026-11-23T10:00:00Z', branch: 'B' }),
+      ],
+      caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 1 },
+      want: { admit: ['b10'] },
+    },
+    {
       name: 'starting one more stops the least recently started; the new one waits for it',
       previews: [
         preview('running', {
@@ -271,7 +323,8 @@ describe('planCapacity', () => {
   for (const c of cases) {
     it(c.name, () => {
       const blocked = (p: PreviewObject) => p.metadata.name === 'bad';
-      const g = planCapacity(c.previews, noDeployment, c.caps ?? CAPS, blocked);
+      const initFinished = (p: PreviewObject) => !!c.initFinished?.includes(p.metadata.name as string);
+      const g = planCapacity(c.previews, noDeployment, c.caps ?? CAPS, blocked, initFinished);
       for (const [k, v] of Object.entries(c.want))
         assert.deepEqual(sorted(g[k as keyof typeof c.want]), v.sort(), k);
     });
@@ -293,7 +346,11 @@ describe('planCapacity', () => {
     );
     assert.equal(g.admit.size, 50);
     assert.equal(g.counts.pending, 50);
-    assert.equal(g.initialize.size, 0, 'nothing is queued for initialization before it was admitted');
+    assert.equal(g.initialize.size, 20, 'the newly admitted may start initializing at once, up to the cap');
+    assert.ok(
+      [...g.initialize].every((n) => g.admit.has(n)),
+      'only admitted previews initialize',
+    );
   });
 });
 
@@ -469,6 +526,23 @@ describe('planPreview', () => {
     const pl = plan(p, { grants: { initialize: true } });
     assert.deepEqual(created(pl), ['p-init-0']);
     assert.equal(pl.status.initStatus, 'initializing');
+  });
+
+  it('a preview admitted with an initialization slot queues and starts it in one pass', () => {
+    const noBuild = template({ build: undefined });
+    const repo = { ...repository, spec: { ...repository.spec, image: 'registry.local/shop:1' } };
+    const p = preview('p', { status: {} });
+    const pl = plan(p, { tpl: noBuild, repo, grants: { admit: true, initialize: true } });
+    assert.equal(pl.status.admittedAt, '2026-11-23T12:00:00Z');
+    assert.equal(pl.status.initStatus, 'initializing');
+    assert.ok(pl.status.initQueuedAt, 'queued, then started');
+    assert.deepEqual(created(pl), ['p-init-0']);
+    const waits = plan(p, { tpl: noBuild, repo, grants: { admit: true } });
+    assert.equal(waits.status.initStatus, 'todo');
+    assert.deepEqual(created(waits), []);
+    const building = plan(p, { grants: { admit: true, initialize: true } });
+    assert.equal(building.status.initStatus, undefined, 'a build comes first; the slot stays unused');
+    assert.deepEqual(created(building), ['p-build-abcdef0']);
   });
 
   it('a failed initialization is Failed, its Job kept for the logs', () => {

@@ -28,6 +28,8 @@ export interface ActDeps {
   expectations: Expectations;
   transitions: Counter;
   templates: { get(namespace: string | undefined, name: string): KubeObject | undefined };
+  /** The kinds the controller watches: the purge finds them in its caches, by preview label value. */
+  watched: { ref: ResourceRef; labelled: (labelValue: string) => KubeObject[] }[];
 }
 
 const core = (plural: string): ResourceRef => ({ group: '', version: 'v1', plural, namespaced: true });
@@ -43,6 +45,8 @@ const PURGED: ResourceRef[] = [
   core('persistentvolumeclaims'),
   { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespaced: true },
 ];
+
+const sameResource = (a: ResourceRef, b: ResourceRef) => a.group === b.group && a.plural === b.plural;
 
 /** Errors that the same request would meet again: the input must change first. */
 const isRejection = (e: unknown) =>
@@ -174,22 +178,29 @@ async function recordRejections(
 
 /**
  * Deletes everything labelled with the preview (one collection delete per kind, all kinds at once)
- * and releases the finalizer once nothing is left.
+ * and releases the finalizer once nothing is left. Jobs and Deployments are looked up in the
+ * controller's caches (they carry an owner reference to the Preview, so one the cache had not
+ * shown yet is still collected with it); the other kinds are listed.
  */
 async function purge(deps: ActDeps, preview: PreviewObject): Promise<boolean> {
   const { client } = deps.mgr;
   const namespace = preview.metadata.namespace as string;
-  const labelSelector = `${PREVIEW_LABEL}=${labelValue(preview.metadata.name as string)}`;
-  const kinds = [...PURGED, ...(await extraKinds(deps, preview))];
+  const value = labelValue(preview.metadata.name as string);
+  const labelSelector = `${PREVIEW_LABEL}=${value}`;
+  const watched = (ref: ResourceRef) => deps.watched.some((w) => sameResource(w.ref, ref));
+  const listed = [...PURGED, ...(await extraKinds(deps, preview))].filter((ref) => !watched(ref));
+  const existing = async (ref: ResourceRef) =>
+    deps.watched.find((w) => sameResource(w.ref, ref))?.labelled(value) ??
+    (await client.list(ref, namespace, { labelSelector, limit: 1 })).items;
   const left = await Promise.all(
-    kinds.map(async (ref) => {
-      const list = await client.list(ref, namespace, { labelSelector, limit: 1 });
-      if (list.items.length && list.items.some((o) => !o.metadata.deletionTimestamp))
+    [...deps.watched.map((w) => w.ref), ...listed].map(async (ref) => {
+      const items = await existing(ref);
+      if (items.some((o) => !o.metadata.deletionTimestamp))
         await client.request('DELETE', resourcePath(ref, namespace), {
           query: { labelSelector },
           body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
         });
-      return list.items.length;
+      return items.length;
     }),
   );
   if (left.some((n) => n > 0)) return false;
@@ -213,10 +224,7 @@ async function extraKinds(deps: ActDeps, preview: PreviewObject): Promise<Resour
   for (const r of resources) {
     try {
       const ref = await deps.mapper.resourceFor(r.apiVersion as string, r.kind as string);
-      if (
-        !refs.some((x) => x.group === ref.group && x.plural === ref.plural) &&
-        !PURGED.some((x) => x.group === ref.group && x.plural === ref.plural)
-      )
+      if (!refs.some((x) => sameResource(x, ref)) && !PURGED.some((x) => sameResource(x, ref)))
         refs.push(ref);
     } catch (e) {
       if (!isRejection(e)) throw e;

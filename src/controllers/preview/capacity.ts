@@ -18,11 +18,13 @@ export interface Grants {
 
 const name = (p: PreviewObject) => p.metadata.name as string;
 const created = (p: PreviewObject) => p.metadata.creationTimestamp ?? '';
+/** Ordinal order (timestamps are RFC 3339 in UTC, names are DNS labels): the same on every host, and fast. */
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byAge = (a: PreviewObject, b: PreviewObject) =>
-  created(a).localeCompare(created(b)) || name(a).localeCompare(name(b));
+  compare(created(a), created(b)) || compare(name(a), name(b));
 const lastUsed = (p: PreviewObject) => p.status?.lastScaled ?? p.status?.admittedAt ?? created(p);
 const byLeastRecentlyUsed = (a: PreviewObject, b: PreviewObject) =>
-  lastUsed(a).localeCompare(lastUsed(b)) || byAge(a, b);
+  compare(lastUsed(a), lastUsed(b)) || byAge(a, b);
 
 /** Pods asked for or still there: starting, running and stopping previews all count. */
 export const isRunning = (p: PreviewObject, deployment?: KubeObject) =>
@@ -42,17 +44,38 @@ function newestOfEachBranch(previews: PreviewObject[]): Set<string> {
   return new Set([...newest.values()].map(name));
 }
 
+/** Stopped or failed previews that may be undeployed, least recently used first. */
+function idlePreviews(live: PreviewObject[], admitted: PreviewObject[], running: Set<PreviewObject>) {
+  const sticky = newestOfEachBranch(live);
+  return admitted
+    .filter(
+      (p) =>
+        (p.status?.phase === 'Stopped' || p.status?.phase === 'Failed') &&
+        !running.has(p) &&
+        p.status?.initStatus !== 'initializing' &&
+        !sticky.has(name(p)),
+    )
+    .sort(byLeastRecentlyUsed);
+}
+
 export function planCapacity(
   previews: PreviewObject[],
   deployments: (p: PreviewObject) => KubeObject | undefined,
   caps: Caps,
   /** Previews that cannot be deployed yet (no template, a bad template): they wait without a slot. */
   blocked: (p: PreviewObject) => boolean,
+  /**
+   * The preview's initialization Job has finished: its slot is free although its status says
+   * initializing until this pass records the outcome, so another preview may start at once.
+   */
+  initFinished: (p: PreviewObject) => boolean = () => false,
 ): Grants {
-  const live = previews.filter((p) => !isDeleting(p)).sort(byAge);
+  // Only the few previews whose order matters are sorted: a pass over 10,000 settled previews
+  // stays linear.
+  const live = previews.filter((p) => !isDeleting(p));
   const admitted = live.filter(isAdmitted);
   const running = new Set(admitted.filter((p) => isRunning(p, deployments(p))));
-  const initializing = admitted.filter((p) => p.status?.initStatus === 'initializing');
+  const initializing = admitted.filter((p) => p.status?.initStatus === 'initializing' && !initFinished(p));
   const grants: Grants = {
     admit: new Set(),
     initialize: new Set(),
@@ -73,42 +96,37 @@ export function planCapacity(
   // to undeploy them for others of the same burst.
   const pending = live
     .filter((p) => !isAdmitted(p) && p.metadata.finalizers?.includes(CLEANUP_FINALIZER) && !blocked(p))
-    .reverse();
+    .sort((a, b) => byAge(b, a));
   const freeDeploy = Math.max(0, caps.maxDeployed - admitted.length);
-  for (const p of pending.slice(0, freeDeploy)) grants.admit.add(name(p));
+  const admitting = pending.slice(0, freeDeploy);
+  for (const p of admitting) grants.admit.add(name(p));
   grants.counts.pending = pending.length - grants.admit.size;
-  const sticky = newestOfEachBranch(live);
-  const idle = admitted
-    .filter(
-      (p) =>
-        (p.status?.phase === 'Stopped' || p.status?.phase === 'Failed') &&
-        !running.has(p) &&
-        p.status?.initStatus !== 'initializing' &&
-        !sticky.has(name(p)),
-    )
-    .sort(byLeastRecentlyUsed);
   const excess = Math.max(0, admitted.length - caps.maxDeployed);
+  const idle = excess > 0 || pending.length > freeDeploy ? idlePreviews(live, admitted, running) : [];
   for (const p of idle.slice(0, excess)) grants.undeploy.add(name(p));
   for (const p of pending.slice(freeDeploy)) {
     const victim = idle.find((v) => !grants.undeploy.has(name(v)) && created(v) < created(p));
     if (victim) grants.undeploy.add(name(victim));
   }
 
-  // Initialization slots, first queued first.
-  const queued = admitted
-    .filter((p) => p.status?.initStatus === 'todo')
-    .sort(
-      (a, b) => (a.status?.initQueuedAt ?? '').localeCompare(b.status?.initQueuedAt ?? '') || byAge(a, b),
-    );
+  // Initialization slots, first queued first. Previews admitted in this pass queue behind the
+  // others (oldest first) and may start at once: a slot they do not use (a build comes first, or
+  // nothing to initialize) stays free.
+  const queued = [
+    ...admitted
+      .filter((p) => p.status?.initStatus === 'todo')
+      .sort((a, b) => compare(a.status?.initQueuedAt ?? '', b.status?.initQueuedAt ?? '') || byAge(a, b)),
+    ...[...admitting].sort(byAge),
+  ];
   const freeInit = Math.max(0, caps.maxInitializing - initializing.length);
   for (const p of queued.slice(0, freeInit)) grants.initialize.add(name(p));
 
   // Run slots: a preview asked to run starts if there is room; otherwise the least recently
   // started running previews are stopped first, and it starts once their pods are gone.
   const keep = [...running].filter((p) => p.spec.state === 'Running');
-  const waiting = admitted.filter(
-    (p) => p.spec.state === 'Running' && p.status?.initStatus === 'ready' && !running.has(p),
-  );
+  const waiting = admitted
+    .filter((p) => p.spec.state === 'Running' && p.status?.initStatus === 'ready' && !running.has(p))
+    .sort(byAge);
   const freeRun = Math.max(0, caps.maxRunning - running.size);
   for (const p of keep) grants.run.add(name(p));
   for (const p of waiting.slice(0, freeRun)) grants.run.add(name(p));

@@ -2,6 +2,8 @@
 // previews and their Jobs and Deployments (snapshot), lets planCapacity hand out deploy,
 // initialization and run slots and planPreview decide each preview's step (pure), then acts.
 // Keys are never processed twice at once, so capacity decisions of a repository are serialized.
+// A pass plans only the previews whose inputs changed since a plan with nothing to do (settled.ts):
+// capacity is decided over all of them, the rest of the pass is proportional to what moved.
 import { Counter } from 'prom-client';
 import { Controller, type ReconcileContext, type ReconcileResult, toSelf } from '../../runtime/controller.ts';
 import { type KubeObject, Resources } from '../../runtime/kube-client.ts';
@@ -11,10 +13,12 @@ import { RestMapper } from '../../runtime/rest-mapper.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, type ActResult, actOnPreview } from './act.ts';
+import { nextBatch, type Planned } from './batch.ts';
 import { planCapacity } from './capacity.ts';
+import { labelledWith } from './children.ts';
 import { Expectations } from './expectations.ts';
 import { PREVIEW_LABEL } from './labels.ts';
-import { deployable, planPreview } from './lifecycle.ts';
+import { deployable, type PreviewGrants, planPreview } from './lifecycle.ts';
 import {
   type Caps,
   DEFAULT_CAPS,
@@ -26,8 +30,9 @@ import {
   type TemplateObject,
 } from './model.ts';
 import { appName } from './render.ts';
+import { grantBits, isEmptyPlan, newReads, noting, type Reads, SettledPreviews } from './settled.ts';
 
-interface Deps extends ActDeps {
+interface Deps extends Omit<ActDeps, 'watched'> {
   previews: Informer<PreviewObject>;
   repositories: Informer<RepositoryObject>;
   templates: Informer<TemplateObject>;
@@ -35,6 +40,7 @@ interface Deps extends ActDeps {
   deployments: Informer;
   caps: Caps;
   expectations: Expectations;
+  settled: SettledPreviews;
 }
 
 export interface PreviewControllerOptions {
@@ -53,9 +59,12 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     repositories: mgr.informer<RepositoryObject>(PREVIEW_REPOSITORIES),
     templates: mgr.informer<TemplateObject>(PREVIEW_TEMPLATES),
     jobs: mgr.informer(Resources.jobs, { labelSelector: PREVIEW_LABEL }),
-    deployments: mgr.informer(Resources.deployments, { labelSelector: PREVIEW_LABEL }),
+    // Every Deployment, as the DeploymentHook controller caches them: one shared cache instead
+    // of a second copy of the previews' Deployments (lookups check the preview label).
+    deployments: mgr.informer(Resources.deployments),
     caps: { ...DEFAULT_CAPS, ...opts.caps },
     expectations: new Expectations(),
+    settled: new SettledPreviews(),
     transitions: new Counter({
       name: 'bosun_preview_transitions_total',
       help: 'Preview lifecycle Events recorded, by reason',
@@ -75,6 +84,9 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     const preview = owner && deps.previews.get(o.metadata.namespace, owner.name);
     return preview ? [repositoryKey(preview)] : [];
   };
+  deps.previews.onEvent((e) => {
+    if (e.type === 'deleted') deps.settled.forget(objectKey(e.object));
+  });
   controller
     .watch(deps.previews, (e) => [
       ...new Set([repositoryKey(e.object), ...(e.type === 'updated' ? [repositoryKey(e.old)] : [])]),
@@ -103,47 +115,82 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     return { requeueAfterMs: 250 };
   }
   const caps: Caps = { ...deps.caps, ...stripUndefined(repository?.spec.capacity ?? {}) };
-  const deployment = (p: PreviewObject) => deps.deployments.get(namespace, appName(p));
+  const deployment = (p: PreviewObject) => {
+    const d = deps.deployments.get(namespace, appName(p));
+    return d?.metadata.labels?.[PREVIEW_LABEL] === undefined ? undefined : d;
+  };
   const job = (jobName: string) => deps.jobs.get(namespace, jobName);
   const template = (t: string) => deps.templates.get(namespace, t);
   const blocked = (p: PreviewObject) => !deployable({ preview: p, repository, template });
-  const grants = planCapacity(previews, deployment, caps, blocked);
-  const plans = previews.map((p) => {
+  const initFinished = (p: PreviewObject) => {
+    const init = p.status?.initJobName ? job(p.status.initJobName) : undefined;
+    return !!init && jobFinished(init);
+  };
+  const grants = planCapacity(previews, deployment, caps, blocked, initFinished);
+  const version = (o: KubeObject | undefined) => o?.metadata.resourceVersion ?? '';
+  const plans: Planned[] = [];
+  for (const p of previews) {
     const n = p.metadata.name as string;
-    return {
-      preview: p,
-      plan: planPreview({
-        preview: p,
-        repository,
-        template,
-        job,
-        deployment: deployment(p),
-        grants: {
-          admit: grants.admit.has(n),
-          initialize: grants.initialize.has(n),
-          run: grants.run.has(n),
-          stop: grants.stop.has(n),
-          undeploy: grants.undeploy.has(n),
-        },
-        now,
-      }),
+    const g: PreviewGrants = {
+      admit: grants.admit.has(n),
+      initialize: grants.initialize.has(n),
+      run: grants.run.has(n),
+      stop: grants.stop.has(n),
+      undeploy: grants.undeploy.has(n),
     };
-  });
+    const signature = (reads: Reads) =>
+      [
+        version(p),
+        version(repository),
+        version(deployment(p)),
+        grantBits(g),
+        ...reads.templates.map((t) => version(template(t))),
+        ...reads.jobs.map((j) => version(job(j))),
+      ].join('|');
+    const key = objectKey(p);
+    if (deps.settled.unchanged(key, signature)) continue;
+    const reads = newReads();
+    const plan = planPreview({
+      preview: p,
+      repository,
+      template: noting(reads.templates, template),
+      job: noting(reads.jobs, job),
+      deployment: deployment(p),
+      grants: g,
+      now,
+    });
+    const empty = isEmptyPlan(p, plan);
+    deps.settled.planned(key, empty, reads, signature);
+    if (!empty) plans.push({ preview: p, plan });
+  }
+  const acting: ActDeps = {
+    ...deps,
+    watched: [
+      { ref: Resources.jobs, labelled: labelledWith(() => deps.jobs.listNamespace(namespace)) },
+      { ref: Resources.deployments, labelled: labelledWith(() => deps.deployments.listNamespace(namespace)) },
+    ],
+  };
+  const { batch, more } = nextBatch(plans);
   const results: ActResult[] = [];
   const failures: unknown[] = [];
-  await inParallel(plans, 16, async ({ preview, plan }) => {
+  await inParallel(batch, 16, async ({ preview, plan }) => {
     // One preview's failure must not hold back the others; the pass is retried afterwards.
-    await actOnPreview(deps, ctx, preview, plan).then(
+    await actOnPreview(acting, ctx, preview, plan).then(
       (r) => void results.push(r),
       (e) => void failures.push(e),
     );
   });
   if (repository) {
+    // What this pass recorded: a grant it did not use (a build comes first, a later batch) counts not.
+    const admitted = batch.filter((b) => b.plan.status.admittedAt && !b.preview.status?.admittedAt).length;
+    const started = batch.filter(
+      (b) => b.plan.status.initStatus === 'initializing' && b.preview.status?.initStatus !== 'initializing',
+    ).length;
     const counts = {
-      deployed: grants.counts.deployed + grants.admit.size,
+      deployed: grants.counts.deployed + admitted,
       running: grants.counts.running,
-      initializing: grants.counts.initializing + grants.initialize.size,
-      pending: grants.counts.pending,
+      initializing: grants.counts.initializing + started,
+      pending: grants.counts.pending + grants.admit.size - admitted,
     };
     await updateStatusIfChanged(deps.mgr.client, PREVIEW_REPOSITORIES, repository, {
       ...repository.status,
@@ -152,8 +199,16 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     });
   }
   if (failures.length) throw failures[0];
+  if (more) return { requeueAfterMs: 0 };
   return results.includes('purging') ? { requeueAfterMs: 1000 } : undefined;
 }
+
+/** Complete or Failed: the Job holds no initialization slot any more. */
+const jobFinished = (j: KubeObject) =>
+  (j.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) =>
+      (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

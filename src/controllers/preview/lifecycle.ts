@@ -328,7 +328,9 @@ function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, 
     init = 'todo';
     status.initQueuedAt = p.snap.now.toISOString(); // milliseconds: FIFO among previews queued in one second
     status.initAttempt ??= 0;
-  } else if (init === 'todo' && snap.grants.initialize) {
+  }
+  // A preview queued in this very pass starts at once when it was granted a slot.
+  if (init === 'todo' && snap.grants.initialize) {
     const job = renderInitJob(input, rendered, status.initAttempt ?? 0) as KubeObject;
     init = 'initializing';
     status.initJobName = job.metadata.name;

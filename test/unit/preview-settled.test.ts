@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { nextBatch, type Planned } from '../../src/controllers/preview/batch.ts';
+import { labelledWith } from '../../src/controllers/preview/children.ts';
+import { CLEANUP_FINALIZER } from '../../src/controllers/preview/labels.ts';
+import {
+  type PreviewGrants,
+  type PreviewPlan,
+  planPreview,
+  RENDER_HASH_ANNOTATION,
+} from '../../src/controllers/preview/lifecycle.ts';
+import type { PreviewObject, RepositoryObject, TemplateObject } from '../../src/controllers/preview/model.ts';
+import {
+  isEmptyPlan,
+  newReads,
+  noting,
+  type Reads,
+  SettledPreviews,
+} from '../../src/controllers/preview/settled.ts';
+import type { KubeObject } from '../../src/runtime/kube-client.ts';
+
+const NOW = new Date('2026-11-23T12:00:00Z');
+const GRANTS: PreviewGrants = { admit: true, initialize: true, run: false, stop: false, undeploy: false };
+
+const template: TemplateObject = {
+  metadata: { name: 'web', namespace: 'ns', uid: 't', generation: 1, resourceVersion: '7' },
+  spec: {
+    app: { port: 8080, template: { spec: { containers: [{ name: 'web' }] } } },
+    initialize: { template: { spec: { containers: [{ name: 'init' }] } } },
+  } as TemplateObject['spec'],
+};
+const repository: RepositoryObject = {
+  metadata: { name: 'shop', namespace: 'ns', uid: 'r', generation: 1, resourceVersion: '3' },
+  spec: { repository: 'acme/shop', template: 'web', image: 'registry.example/shop:1' },
+};
+
+/**
+ * A preview planned (and its plans carried out) until its plan is empty: a settled preview,
+ * initialized and stopped, or initializing while its Job runs.
+ */
+function settle(initJob: 'finished' | 'running' = 'finished'): {
+  preview: PreviewObject;
+  jobs: Map<string, KubeObject>;
+  deployment: KubeObject;
+} {
+  let preview: PreviewObject = {
+    metadata: {
+      name: 'p',
+      namespace: 'ns',
+      uid: 'u',
+      generation: 1,
+      resourceVersion: '1',
+      creationTimestamp: '2026-11-23T10:00:00Z',
+      finalizers: [CLEANUP_FINALIZER],
+    },
+    spec: { repository: 'shop', branch: 'main', commit: 'abcdef0123', state: 'Stopped' },
+  };
+  const jobs = new Map<string, KubeObject>();
+  let deployment: KubeObject = { metadata: { name: 'p', namespace: 'ns' } };
+  for (let pass = 0; pass < 10; pass++) {
+    const plan = planOf(preview, jobs, deployment);
+    if (isEmptyPlan(preview, plan)) {
+      assert.equal(preview.status?.phase, initJob === 'finished' ? 'Stopped' : 'Initializing');
+      return { preview, jobs, deployment };
+    }
+    for (const j of plan.create)
+      jobs.set(j.metadata.name as string, {
+        ...j,
+        metadata: { ...j.metadata, resourceVersion: '5' },
+        status: initJob === 'finished' ? { conditions: [{ type: 'Complete', status: 'True' }] } : {},
+      });
+    const app = plan.apply?.objects.find((o) => o.kind === 'Deployment');
+    if (app) deployment = app;
+    preview = { ...preview, status: plan.status };
+  }
+  throw new Error('the preview never settled');
+}
+
+function planOf(
+  preview: PreviewObject,
+  jobs: Map<string, KubeObject>,
+  deployment: KubeObject,
+  reads: Reads = newReads(),
+  grants = GRANTS,
+): PreviewPlan {
+  return planPreview({
+    preview,
+    repository,
+    template: noting(reads.templates, (n) => (n === 'web' ? template : undefined)),
+    job: noting(reads.jobs, (n) => jobs.get(n)),
+    deployment,
+    grants,
+    now: NOW,
+  });
+}
+
+describe('isEmptyPlan', () => {
+  const { preview, jobs, deployment } = settle();
+  const empty = planOf(preview, jobs, deployment);
+  const cases: { name: string; plan: PreviewPlan; want: boolean }[] = [
+    { name: 'a settled preview has nothing to do', plan: empty, want: true },
+    {
+      name: 'a status change is something to do',
+      plan: { ...empty, status: { ...empty.status, phase: 'Starting' } },
+      want: false,
+    },
+    {
+      name: 'a status field set to undefined is no change',
+      plan: { ...empty, status: { ...empty.status, rejectedHash: undefined } },
+      want: true,
+    },
+    {
+      name: 'an Event',
+      plan: { ...empty, events: [{ type: 'Normal', reason: 'Started', note: 'x' }] },
+      want: false,
+    },
+    { name: 'a Job to create', plan: { ...empty, create: [{ metadata: { name: 'j' } }] }, want: false },
+    { name: 'a Job to delete', plan: { ...empty, deleteJobs: ['j'] }, want: false },
+    { name: 'scaling', plan: { ...empty, scale: 0 }, want: false },
+    { name: 'an apply', plan: { ...empty, apply: { objects: [], hash: 'h' } }, want: false },
+    { name: 'a capacity stop', plan: { ...empty, stop: true }, want: false },
+    { name: 'a capacity undeploy', plan: { ...empty, undeploy: true }, want: false },
+    { name: 'a purge', plan: { ...empty, purge: true }, want: false },
+    { name: 'the finalizer', plan: { ...empty, addFinalizer: true }, want: false },
+  ];
+  for (const c of cases) it(c.name, () => assert.equal(isEmptyPlan(preview, c.plan), c.want));
+});
+
+describe('SettledPreviews', () => {
+  const { preview, jobs, deployment } = settle('running');
+  const version = (o?: KubeObject) => o?.metadata.resourceVersion ?? '';
+  const signatureIn =
+    (state: { jobs: Map<string, KubeObject>; preview: PreviewObject; grants: string }) => (reads: Reads) =>
+      [
+        version(state.preview),
+        state.grants,
+        ...reads.templates.map((t) => (t === 'web' ? version(template) : '')),
+        ...reads.jobs.map((j) => version(state.jobs.get(j))),
+      ].join('|');
+
+  it('notes every template and Job a plan looked up, once', () => {
+    const reads = newReads();
+    planOf(preview, jobs, deployment, reads);
+    assert.deepEqual(reads.templates, ['web']);
+    assert.deepEqual(reads.jobs, [...jobs.keys()]);
+  });
+
+  it('skips a preview only while nothing its empty plan read has changed', () => {
+    const settled = new SettledPreviews();
+    const reads = newReads();
+    const state = { jobs: new Map(jobs), preview, grants: '11000' };
+    const plan = planOf(preview, state.jobs, deployment, reads);
+    settled.planned('ns/p', isEmptyPlan(preview, plan), reads, signatureIn(state));
+    assert.equal(settled.unchanged('ns/p', signatureIn(state)), true);
+
+    const [initJob] = [...jobs.keys()] as [string];
+    const moved = { ...state, jobs: new Map(state.jobs) };
+    moved.jobs.set(initJob, { ...(jobs.get(initJob) as KubeObject), metadata: { resourceVersion: '9' } });
+    assert.equal(settled.unchanged('ns/p', signatureIn(moved)), false, 'a Job it read changed');
+    const deleted = { ...state, jobs: new Map() };
+    assert.equal(settled.unchanged('ns/p', signatureIn(deleted)), false, 'a Job it read is gone');
+    assert.equal(settled.unchanged('ns/p', signatureIn({ ...state, grants: '00100' })), false, 'grants');
+    const edited = {
+      ...state,
+      preview: { ...preview, metadata: { ...preview.metadata, resourceVersion: '2' } },
+    };
+    assert.equal(settled.unchanged('ns/p', signatureIn(edited)), false, 'the preview changed');
+  });
+
+  it('forgets a preview whose plan had something to do, and a deleted one', () => {
+    const settled = new SettledPreviews();
+    const state = { jobs, preview, grants: '11000' };
+    settled.planned('ns/p', true, newReads(), signatureIn(state));
+    settled.planned('ns/p', false, newReads(), signatureIn(state));
+    assert.equal(settled.unchanged('ns/p', signatureIn(state)), false);
+    settled.planned('ns/p', true, newReads(), signatureIn(state));
+    settled.forget('ns/p');
+    assert.equal(settled.size, 0);
+  });
+
+  it('a settled preview whose Deployment lost the render hash has something to do again', () => {
+    const stale = { ...deployment, metadata: { ...deployment.metadata, annotations: {} } };
+    assert.equal(isEmptyPlan(preview, planOf(preview, jobs, stale)), false);
+    assert.ok(deployment.metadata.annotations?.[RENDER_HASH_ANNOTATION]);
+  });
+});
+
+describe('labelledWith', () => {
+  const o = (name: string, preview?: string): KubeObject => ({
+    metadata: { name, namespace: 'ns', ...(preview ? { labels: { 'bosun.dev/preview': preview } } : {}) },
+  });
+  it('groups the cached objects by preview label value, once, on first use', () => {
+    let reads = 0;
+    const of = labelledWith(() => {
+      reads++;
+      return [o('a-init-0', 'a'), o('a', 'a'), o('b', 'b'), o('unrelated')];
+    });
+    assert.equal(reads, 0, 'nothing is grouped before a purge asks');
+    assert.deepEqual(
+      of('a').map((x) => x.metadata.name),
+      ['a-init-0', 'a'],
+    );
+    assert.deepEqual(
+      of('b').map((x) => x.metadata.name),
+      ['b'],
+    );
+    assert.deepEqual(of('c'), []);
+    assert.equal(reads, 1);
+  });
+});
+
+describe('nextBatch', () => {
+  const planned = (name: string, kind: 'new' | 'admitted' | 'deleting' | 'undeploy'): Planned => ({
+    preview: {
+      metadata: {
+        name,
+        ...(kind === 'deleting' ? { deletionTimestamp: '2026-11-23T12:00:00Z' } : {}),
+      },
+      spec: { repository: 'shop', branch: name, commit: 'abcdef0123' },
+      ...(kind === 'new' ? {} : { status: { admittedAt: '2026-11-23T11:00:00Z' } }),
+    },
+    plan: {
+      status: {},
+      create: [],
+      deleteJobs: [],
+      events: [],
+      ...(kind === 'undeploy' ? { undeploy: true } : {}),
+    },
+  });
+  const names = (b: Planned[]) => b.map((p) => p.preview.metadata.name as string);
+  const plans = [
+    planned('new-1', 'new'),
+    planned('adm-1', 'admitted'),
+    planned('new-2', 'new'),
+    planned('del-1', 'deleting'),
+    planned('adm-2', 'admitted'),
+    planned('und-1', 'undeploy'),
+  ];
+  const cases: { name: string; limit: number; want: string[]; more: boolean }[] = [
+    { name: 'everything when it fits', limit: 6, want: names(plans), more: false },
+    {
+      name: 'undeploys first, then admitted previews, new ones last, each in list order',
+      limit: 5,
+      want: ['del-1', 'und-1', 'adm-1', 'adm-2', 'new-1'],
+      more: true,
+    },
+    { name: 'a small batch', limit: 1, want: ['del-1'], more: true },
+  ];
+  for (const c of cases)
+    it(c.name, () => {
+      const { batch, more } = nextBatch(plans, c.limit);
+      assert.deepEqual(names(batch), c.want);
+      assert.equal(more, c.more);
+    });
+});
