@@ -12,6 +12,10 @@ export function registerControllers(
 ): void {
   setupDeploymentHookController(mgr, opts);
   setupDaemonJobController(mgr, opts);
-  setupPreviewController(mgr, { workers: opts.workers, caps: opts.previewCaps });
+  setupPreviewController(mgr, {
+    workers: opts.workers,
+    caps: opts.previewCaps,
+    ...(opts.hookOptInLabel ? { hookOptInLabel: opts.hookOptInLabel } : {}),
+  });
   setupPreviewGitHubController(mgr, opts);
 }

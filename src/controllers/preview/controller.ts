@@ -47,6 +47,8 @@ export interface PreviewControllerOptions {
   workers: number;
   /** Operator-wide caps for repositories that set none. */
   caps?: Partial<Caps>;
+  /** The DeploymentHook's opt-in label: its Deployment cache is then not every Deployment. */
+  hookOptInLabel?: string;
 }
 
 const repositoryKey = (p: PreviewObject) => `${p.metadata.namespace}/${p.spec.repository}`;
@@ -60,8 +62,12 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     templates: mgr.informer<TemplateObject>(PREVIEW_TEMPLATES),
     jobs: mgr.informer(Resources.jobs, { labelSelector: PREVIEW_LABEL }),
     // Every Deployment, as the DeploymentHook controller caches them: one shared cache instead
-    // of a second copy of the previews' Deployments (lookups check the preview label).
-    deployments: mgr.informer(Resources.deployments),
+    // of a second copy of the previews' Deployments (lookups check the preview label). When hooks
+    // see only opted-in workloads, the previews' own Deployments are a cache of their own.
+    deployments: mgr.informer(
+      Resources.deployments,
+      opts.hookOptInLabel ? { labelSelector: PREVIEW_LABEL } : {},
+    ),
     caps: { ...DEFAULT_CAPS, ...opts.caps },
     expectations: new Expectations(),
     settled: new SettledPreviews(),
