@@ -72,6 +72,8 @@ export interface ExecConfig {
 
 const EXEC_API_VERSIONS = ['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'];
 const EXEC_TIMEOUT_MS = 60_000;
+/** How long a failed plugin run answers for itself before the plugin runs again. */
+export const EXEC_RETRY_MS = 5_000;
 /** Fetch new credentials this long before they expire, so none expires in flight. */
 const EXPIRY_MARGIN_MS = 10_000;
 
@@ -90,6 +92,7 @@ interface ExecCredential {
 export class ExecPlugin implements AuthSource {
   private cached: { creds: Credentials; expiresAt: number } | undefined;
   private running: Promise<Credentials> | undefined;
+  private failed: { error: Error; until: number } | undefined;
   /** How many times the plugin ran, for tests. */
   runs = 0;
   private readonly config: ExecConfig;
@@ -124,10 +127,17 @@ export class ExecPlugin implements AuthSource {
 
   async credentials(): Promise<Credentials> {
     if (this.cached && this.now() < this.cached.expiresAt - EXPIRY_MARGIN_MS) return this.cached.creds;
+    // A plugin that just failed is not run again by every request meanwhile.
+    if (this.failed && this.now() < this.failed.until) throw this.failed.error;
     // Concurrent requests share one run of the plugin.
-    this.running ??= this.run().finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.run()
+      .catch((error: Error) => {
+        this.failed = { error, until: this.now() + EXEC_RETRY_MS };
+        throw error;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 

@@ -172,9 +172,13 @@ export function resolveContext(kc: KubeconfigFile, read: Read): Kubeconfig {
   if (server.protocol !== 'https:')
     throw new Error(`kubeconfig ${kc.path}: server ${cluster.server} must be an https:// URL`);
   const ca = data(cluster['certificate-authority-data'], cluster['certificate-authority'], clusterDir);
+  // As kubectl: verifying against a CA and not verifying at all cannot both be meant.
+  if (ca && cluster['insecure-skip-tls-verify'])
+    throw new Error(
+      `kubeconfig ${kc.path}: the cluster sets both a certificate authority and insecure-skip-tls-verify; remove one`,
+    );
   const tls: TlsOptions = {
-    // kubectl refuses a CA together with insecure-skip-tls-verify; the explicit skip wins here.
-    ...(ca && !cluster['insecure-skip-tls-verify'] ? { ca } : {}),
+    ...(ca ? { ca } : {}),
     rejectUnauthorized: !cluster['insecure-skip-tls-verify'],
     ...(cluster['tls-server-name'] ? { servername: cluster['tls-server-name'] } : {}),
   };

@@ -14,6 +14,7 @@ import {
   resolveContext,
 } from '../../src/runtime/kubeconfig.ts';
 import {
+  EXEC_RETRY_MS,
   ExecPlugin,
   parseExecCredential,
   TOKEN_FILE_TTL_MS,
@@ -87,7 +88,7 @@ describe('kubeconfig: resolving the current context', () => {
     },
     {
       name: 'insecure-skip-tls-verify',
-      cluster: { server, 'insecure-skip-tls-verify': true, 'certificate-authority': 'ca.crt' },
+      cluster: { server, 'insecure-skip-tls-verify': true },
       tls: { rejectUnauthorized: false },
     },
     {
@@ -145,6 +146,11 @@ describe('kubeconfig: resolving the current context', () => {
     ],
     ['no server', one({}, {}), /has no server/],
     ['plain http', one({ server: 'http://127.0.0.1:8080' }, {}), /must be an https:\/\/ URL/],
+    [
+      'a CA and insecure-skip-tls-verify',
+      one({ server, 'insecure-skip-tls-verify': true, 'certificate-authority-data': 'Q0E=' }, {}),
+      /both a certificate authority and insecure-skip-tls-verify; remove one/,
+    ],
     ['certificate without key', one({ server }, { 'client-certificate': 'client.crt' }), /needs its key/],
     [
       'missing CA file',
@@ -301,6 +307,22 @@ describe('kubeconfig: credentials over time', () => {
     assert.equal(command('./bin/plugin.sh'), '/etc/kc/bin/plugin.sh');
     assert.equal(command('/usr/bin/plugin'), '/usr/bin/plugin');
     assert.equal(command('aws'), 'aws');
+  });
+
+  it('a failing exec plugin is not run again by every request until EXEC_RETRY_MS passed', async () => {
+    let now = 1_000_000;
+    const plugin = new ExecPlugin(
+      { apiVersion: V1, command: '/nonexistent/bosun-plugin' },
+      '/etc/kc',
+      {},
+      () => now,
+    );
+    await assert.rejects(plugin.credentials(), /exec plugin "\/nonexistent\/bosun-plugin" not found/);
+    await assert.rejects(plugin.credentials(), /not found/);
+    assert.equal(plugin.runs, 1, 'the second request got the remembered failure');
+    now += EXEC_RETRY_MS;
+    await assert.rejects(plugin.credentials(), /not found/);
+    assert.equal(plugin.runs, 2);
   });
 });
 
