@@ -154,13 +154,24 @@ describe('DeploymentHook kinds', () => {
     await waitHook(client, ns, 'migrate', 'the first revision ran', succeeded('StatefulSet', 'db'), 120_000);
 
     // Only the pod at or above ordinal 1 updates: kubectl calls this finished, the hook waits.
+    const rev1 = entryOf(await client.get(HOOKS, ns, 'migrate'), 'StatefulSet', 'db')?.revision;
     await client.apply(WORKLOAD_RESOURCES.StatefulSet, sts('registry.example/db:2', 1));
+    await waitFor(
+      async () => {
+        const s = (await client.get(WORKLOAD_RESOURCES.StatefulSet, ns, 'db')).status ?? {};
+        return s.updateRevision !== s.currentRevision && s.updatedReplicas === 1 && s.readyReplicas === 2;
+      },
+      { what: 'the partitioned step to finish (pod 1 updated, both ready)', timeoutMs: 120_000 },
+    );
     const partial = await waitHook(
       client,
       ns,
       'migrate',
-      'the partitioned rollout reported',
-      (h) => /partitioned rollout: 1 of 2 pods/.test(entryOf(h, 'StatefulSet', 'db')?.message ?? ''),
+      'the hook to see the partitioned revision as still rolling out',
+      (h) => {
+        const e = entryOf(h, 'StatefulSet', 'db');
+        return !!e && e.revision !== rev1 && e.rollout === 'Progressing';
+      },
       120_000,
     );
     const rev2 = entryOf(partial, 'StatefulSet', 'db')?.revision;
