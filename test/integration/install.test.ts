@@ -111,12 +111,12 @@ describe('install', () => {
       'watchNamespaces={default,kube-public}',
     ]);
     assert.match(rendered, /--namespace=default,kube-public/);
-    // With a namespace restriction, the ClusterRole only reads nodes (and keeps the BeforeRollout
-    // webhook configuration); the rest is a Role per namespace.
+    // With a namespace restriction, the ClusterRole only reads (and, for labelNodes, labels) nodes
+    // and keeps the BeforeRollout webhook configuration; the rest is a Role per namespace.
     const docs = parseAllDocuments(rendered).map((d) => d.toJSON() as KubeObject | null);
     const clusterRole = docs.find((d) => d?.kind === 'ClusterRole');
     assert.deepEqual(clusterRole?.rules, [
-      { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
       {
         apiGroups: ['admissionregistration.k8s.io'],
         resources: ['mutatingwebhookconfigurations'],
@@ -280,12 +280,11 @@ describe('install', () => {
         },
       }),
     );
-    await refused('creating Pods', () =>
-      sa.client.create(Resources.pods, {
+    await refused('creating a ServiceAccount', () =>
+      sa.client.create(Resources.serviceAccounts, {
         apiVersion: 'v1',
-        kind: 'Pod',
+        kind: 'ServiceAccount',
         metadata: { name: 'x', namespace: ns },
-        spec: { containers: [{ name: 'x', image: 'x' }] },
       }),
     );
     await refused('changing a hook spec', () =>
