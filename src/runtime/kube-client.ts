@@ -263,6 +263,19 @@ export class KubeClient {
     });
   }
 
+  /** RFC 6902 JSON patch; a failed `test` operation is a 422 (reason Invalid). */
+  jsonPatch<T extends KubeObject = KubeObject>(
+    ref: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+    ops: { op: 'test' | 'replace' | 'add' | 'remove'; path: string; value?: unknown }[],
+  ) {
+    return this.request<T>('PATCH', resourcePath(ref, namespace, name), {
+      body: ops,
+      contentType: 'application/json-patch+json',
+    });
+  }
+
   mergePatch<T extends KubeObject = KubeObject>(
     ref: ResourceRef,
     namespace: string | undefined,

@@ -34,8 +34,10 @@ export function ownedBy(
 }
 
 /**
- * Removes `finalizer` from each object that `releasable` accepts. The patch carries the
- * resourceVersion read, so a stale snapshot fails (409) instead of dropping a newer finalizer list.
+ * Removes `finalizer` from each object that `releasable` accepts. The patch tests that the
+ * finalizer list is still the one read, so a stale snapshot cannot drop a finalizer added since;
+ * unlike a patch pinned to the resourceVersion, a status change meanwhile (a kubelet's, a Job
+ * controller's) does not make it fail.
  */
 export async function releaseFinalizer(
   client: KubeClient,
@@ -48,14 +50,13 @@ export async function releaseFinalizer(
     const finalizers = o.metadata.finalizers ?? [];
     if (!finalizers.includes(finalizer) || !releasable(o)) continue;
     try {
-      await client.mergePatch(ref, o.metadata.namespace, o.metadata.name as string, {
-        metadata: {
-          finalizers: finalizers.filter((f) => f !== finalizer),
-          resourceVersion: o.metadata.resourceVersion,
-        },
-      });
+      await client.jsonPatch(ref, o.metadata.namespace, o.metadata.name as string, [
+        { op: 'test', path: '/metadata/finalizers', value: finalizers },
+        { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== finalizer) },
+      ]);
     } catch (e) {
-      if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
+      // Gone, or its finalizers changed since the read: the next reconcile sees the new list.
+      if (!(e instanceof ApiError && (e.code === 404 || e.code === 422))) throw e;
     }
   }
 }
