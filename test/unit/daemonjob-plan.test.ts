@@ -241,6 +241,42 @@ describe('planDaemonJob: releasing result finalizers', () => {
   });
 });
 
+describe('planDaemonJob: deleting a pod only once the status read holds its result', () => {
+  // A status write that fails (409) after a delete would leave the next reconcile a deleted try
+  // (PodDeleted) and a fresh retry budget, or no NodeDeleted report: each row plans from the status
+  // before the write, then from the status the plan wrote.
+  const onFailure = { template: { spec: { ...template.spec, restartPolicy: 'OnFailure' } } };
+  const onFailureHash = templateHash(onFailure.template);
+  const cases: [string, Record<string, unknown>, string, KubeObject[], KubeObject[]][] = [
+    [
+      'OnFailure restarts past backoffLimit',
+      { backoffLimit: 2, ...onFailure },
+      onFailureHash,
+      [node('n1')],
+      [pod('n1', 'Running', { restarts: 3, hash: onFailureHash })],
+    ],
+    [
+      'activeDeadlineSeconds passed',
+      { activeDeadlineSeconds: 30 },
+      hash,
+      [node('n1')],
+      [pod('n1', 'Running', { age: 60 })],
+    ],
+    ['node not Ready too long', {}, hash, [node('n1', { downFor: 400 })], [pod('n1', 'Running')]],
+    ['node deleted', {}, hash, [node('n1')], [pod('n1', 'Succeeded'), pod('gone', 'Running')]],
+  ];
+  for (const [name, spec, runHash, nodes, pods] of cases)
+    it(name, () => {
+      const before = daemonJob(spec, { templateHash: runHash, startTime: RUN_START });
+      const first = plan({ daemonJob: before, nodes, pods });
+      assert.deepEqual(first.remove, [], 'not yet');
+      const after = plan({ daemonJob: daemonJob(spec, first.status), nodes, pods });
+      assert.equal(after.remove.length, 1, 'once the status read holds it');
+      assert.deepEqual(after.start, []);
+      assert.deepEqual(after.status.failedNodes, first.status.failedNodes);
+    });
+});
+
 describe('planDaemonJob: nodes that go away', () => {
   it('deletes the pod of a node deleted mid-run and reports NodeDeleted only', () => {
     const status = runStatus({ nodeResults: { n1: 'Succeeded' } });
@@ -249,13 +285,20 @@ describe('planDaemonJob: nodes that go away', () => {
       nodes: [node('n1')],
       pods: [pod('gone', 'Running')],
     });
-    assert.deepEqual(first.remove, ['dj-gone']);
+    assert.deepEqual(first.remove, [], 'not before the status read holds the report');
     assert.equal(first.status.phase, 'Complete');
     assert.deepEqual(
       first.status.failedNodes?.map((f) => f.reason),
       ['NodeDeleted'],
     );
     assert.deepEqual(reasons(first), ['NodeDeleted', 'Completed']);
+    const recorded = plan({
+      daemonJob: daemonJob({}, first.status),
+      nodes: [node('n1')],
+      pods: [pod('gone', 'Running')],
+    });
+    assert.deepEqual(recorded.remove, ['dj-gone']);
+    assert.deepEqual(reasons(recorded), []);
     // The next reconcile sees the pod being deleted: still no NodeFailed, no result, no second report.
     const next = plan({
       daemonJob: daemonJob({}, first.status),
@@ -348,7 +391,7 @@ describe('planDaemonJob: nodes that are not Ready (timeout 300 s unless set)', (
       if (gaveUp) {
         assert.equal(p.status.phase, 'Failed');
         assert.equal(p.status.nodeResults?.n2, 'Failed');
-        assert.deepEqual(p.remove, ['dj-n2']);
+        assert.deepEqual(p.remove, [], 'not before the status read holds the failure');
         assert.equal(p.status.failedNodes?.[0]?.reason, 'NodeNotReady');
         assert.ok(reasons(p).includes('NodeNotReady'));
         assert.equal(p.requeueAfterMs, undefined);
@@ -554,7 +597,7 @@ describe('planDaemonJob: retries, deadlines and the TTL', () => {
       pods: [pod('n1', 'Running', { restarts: 3, hash: templateHash(onFailure.template) })],
     });
     assert.equal(p.status.failedNodes?.[0]?.reason, 'BackoffLimitExceeded');
-    assert.deepEqual(p.remove, ['dj-n1']);
+    assert.deepEqual(p.remove, [], 'not before the status read holds the failure');
   });
 
   it('activeDeadlineSeconds covers every try of a node: past it, the running pod goes and the node fails', () => {
@@ -565,7 +608,7 @@ describe('planDaemonJob: retries, deadlines and the TTL', () => {
       },
     );
     assert.equal(running.status.failedNodes?.[0]?.reason, 'DeadlineExceeded');
-    assert.deepEqual(running.remove, ['dj-n1-1']);
+    assert.deepEqual(running.remove, [], 'not before the status read holds the failure');
     const within = retrying([pod('n1', 'Failed', { age: 15 })], { activeDeadlineSeconds: 40 });
     assert.deepEqual(
       within.start.map((s) => s.activeDeadlineSeconds),

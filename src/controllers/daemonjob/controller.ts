@@ -1,5 +1,5 @@
-// The DaemonJob controller: snapshot (the DaemonJob, the nodes, its pods) → planDaemonJob → delete
-// and create per-node pods, write the status, record Events, release the pods the plan lets go.
+// The DaemonJob controller: snapshot (the DaemonJob, the nodes, its pods) → planDaemonJob → create
+// per-node pods, write the status, record Events, then delete and release the pods the plan lets go.
 // Bosun creates the pods itself, as the DaemonSet controller does: a Job per node would put every
 // node through kube-controller-manager's Job controller (a few workers, several writes per Job).
 import { isDeepStrictEqual } from 'node:util';
@@ -103,9 +103,6 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   }
   const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), pods, now: new Date() };
   let plan = planDaemonJob(snapshot);
-  await inParallel(plan.remove, 16, async (pod) => {
-    await client.delete(Resources.pods, namespace, pod);
-  });
   const hash = templateHash(dj.spec.template);
   let rejected: string | undefined;
   await inParallel(plan.start, 16, async (start) => {
@@ -134,6 +131,10 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       });
     });
   }
+  // After the status write, like the releases: the plan deletes only pods whose result the status holds.
+  await inParallel(plan.remove, 16, async (pod) => {
+    await client.delete(Resources.pods, namespace, pod);
+  });
   const releasable = new Set(plan.release);
   await release(deps, Resources.pods, pods, (p) => releasable.has(p.metadata.name as string));
   return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };

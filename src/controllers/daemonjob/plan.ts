@@ -49,7 +49,11 @@ export interface PodToStart {
 export interface Plan {
   status: DaemonJobStatus;
   start: PodToStart[];
-  /** Pods to delete: their node is gone or not Ready for too long, past a deadline or the TTL. */
+  /**
+   * Pods to delete: their node is gone or not Ready for too long, past a deadline or the TTL. Only
+   * once the status read holds the result they stand for: deleting earlier, a lost status write
+   * would make the next reconcile see a deleted try (PodDeleted) and retry the node.
+   */
   remove: string[];
   /** Pods whose result finalizer may go. */
   release: string[];
@@ -177,6 +181,10 @@ export function planDaemonJob(snap: Snapshot): Plan {
     if (left <= 0) plan.remove.push(podName);
     else wake(left);
   };
+  // Pods go only once the status read holds what they tell, so that a failed status write loses nothing.
+  const reportedGone = new Set(
+    sameRun ? (prior.failedNodes ?? []).filter((f) => f.reason === 'NodeDeleted').map((f) => f.node) : [],
+  );
   const current = new Map<string, { pod: KubeObject; outcome: PodOutcome }[]>();
   for (const pod of snap.pods) {
     const podName = pod.metadata.name as string;
@@ -192,9 +200,9 @@ export function planDaemonJob(snap: Snapshot): Plan {
     if (!nodesByName.has(node)) {
       // Its node is gone: no result to record, only a report if it was running for this run.
       if (finished) letGo(pod, outcome);
+      else if (!ofThisRun || reportedGone.has(node)) plan.remove.push(podName);
       else {
-        plan.remove.push(podName);
-        if (ofThisRun && !failures.some((f) => f.node === node && f.reason === 'NodeDeleted')) {
+        if (!failures.some((f) => f.node === node && f.reason === 'NodeDeleted')) {
           failures.push({
             node,
             reason: 'NodeDeleted',
@@ -233,7 +241,7 @@ export function planDaemonJob(snap: Snapshot): Plan {
     // reading a DaemonJob from before this plan's status write cannot find them gone and start again.
     if (isFinal(recorded[node]))
       for (const t of tries) if (t.outcome.phase !== 'Running') letGo(t.pod, t.outcome);
-    if (isFinal(results[node])) {
+    if (isFinal(recorded[node])) {
       // A pod still running for a node that has its result was given up on: delete it.
       if (latest.outcome.phase === 'Running' && !latest.pod.metadata.deletionTimestamp)
         plan.remove.push(latestName);
@@ -270,8 +278,8 @@ export function planDaemonJob(snap: Snapshot): Plan {
           'BackoffLimitExceeded',
           `the pod restarted ${restarts(latest.pod)} times, more than backoffLimit ${backoffLimit}`,
         );
-      if (isFinal(results[node])) plan.remove.push(latestName);
-      else {
+      // Given up on: the pod is deleted once the status read records the failure (above).
+      if (!isFinal(results[node])) {
         activeAll++;
         running.add(node);
         if (deadlineLeft !== undefined) wake(deadlineLeft);
