@@ -1,8 +1,10 @@
 // planDaemonJob as table tests: snapshots in, decisions out, with a fixed clock.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { shortHash } from '../../src/api/names.ts';
 import {
   type DaemonJobObject,
+  nodeResultLabel,
   type Plan,
   planDaemonJob,
   type Snapshot,
@@ -646,7 +648,7 @@ describe('planDaemonJob: retries, deadlines and the TTL', () => {
 });
 
 describe('planDaemonJob: labelNodes', () => {
-  const key = 'daemonjob.bosun.dev/dj';
+  const key = 'daemonjob.bosun.dev/ns.dj';
   // Each row: labelNodes, the nodes' results and labels → the nodes to label.
   const cases: [string, boolean, Record<string, string>, Record<string, Record<string, string>>, string[]][] =
     [
@@ -668,5 +670,40 @@ describe('planDaemonJob: labelNodes', () => {
         nodes: ['n1', 'n2'].map((n) => node(n, { labels: labels[n] ?? {} })),
       });
       assert.deepEqual(p.labelNodes, want);
+    });
+
+  it('a DaemonJob of the same name in another namespace has a key of its own', () => {
+    // That one's label on n1 does not count as this one's, nor the other way round: no ping-pong.
+    const p = plan({
+      daemonJob: daemonJob({ labelNodes: true }, runStatus({ nodeResults: { n1: 'Succeeded' } })),
+      nodes: [
+        node('n1', { labels: { 'daemonjob.bosun.dev/other.dj': hash, 'daemonjob.bosun.dev/dj': hash } }),
+      ],
+    });
+    assert.deepEqual(p.labelNodes, ['n1']);
+  });
+
+  // Each row: namespace, name → the key; the part after the '/' has at most 63 characters.
+  const long = 'a'.repeat(70);
+  const keys: [string, string, string][] = [
+    ['ns', 'dj', 'daemonjob.bosun.dev/ns.dj'],
+    ['team-a', 'disk.setup', 'daemonjob.bosun.dev/team-a.disk.setup'],
+    ['a', long.slice(0, 61), `daemonjob.bosun.dev/a.${long.slice(0, 61)}`],
+    [
+      'a',
+      long.slice(0, 62),
+      `daemonjob.bosun.dev/a.${long.slice(0, 52)}-${shortHash(`a.${long.slice(0, 62)}`)}`,
+    ],
+    [
+      'b',
+      long.slice(0, 62),
+      `daemonjob.bosun.dev/b.${long.slice(0, 52)}-${shortHash(`b.${long.slice(0, 62)}`)}`,
+    ],
+  ];
+  for (const [namespace, name, want] of keys)
+    it(`the key of ${namespace}/${name.length > 20 ? `${name.slice(0, 4)}… (${name.length})` : name}`, () => {
+      const key = nodeResultLabel(namespace, name);
+      assert.equal(key, want);
+      assert.match(key.split('/')[1] as string, /^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/);
     });
 });

@@ -124,7 +124,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
   if (plan.labelNodes.length) {
-    const labels = { [nodeResultLabel(name)]: hash };
+    const labels = { [nodeResultLabel(namespace, name)]: hash };
     await inParallel(plan.labelNodes, 16, async (node) => {
       await client.mergePatch(Resources.nodes, undefined, node, { metadata: { labels } }).catch((e) => {
         if (!(e instanceof ApiError && e.code === 404)) throw e; // the node went meanwhile

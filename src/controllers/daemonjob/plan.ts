@@ -92,8 +92,12 @@ function canonical(v: unknown): string {
 /** One name per DaemonJob, node, template and try: a create repeated after a crash is AlreadyExists. */
 export const nodePodName = (daemonJob: string, node: string, hash: string, attempt: number) =>
   boundedName([daemonJob, node, hash.slice(0, 6), String(attempt)]);
-/** The label spec.labelNodes puts on the nodes that succeeded. */
-export const nodeResultLabel = (daemonJob: string) => `${NODE_RESULT_LABEL_PREFIX}${labelValue(daemonJob)}`;
+/**
+ * The label key spec.labelNodes puts on the nodes that succeeded: daemonjob.bosun.dev/<namespace>.<name>,
+ * unique per DaemonJob as a namespace has no dot, shortened with a hash past the 63 characters of a key's name.
+ */
+export const nodeResultLabel = (namespace: string, daemonJob: string) =>
+  `${NODE_RESULT_LABEL_PREFIX}${labelValue(`${namespace}.${daemonJob}`)}`;
 export const podNode = (pod: KubeObject) => pod.metadata.annotations?.[NODE_ANNOTATION] ?? '';
 const attemptOf = (pod: KubeObject) => Number(pod.metadata.labels?.[ATTEMPT_LABEL] ?? 0) || 0;
 const ownerUid = (pod: KubeObject) => pod.metadata.ownerReferences?.find((r) => r.controller)?.uid;
@@ -371,7 +375,7 @@ export function planDaemonJob(snap: Snapshot): Plan {
   }
 
   if (dj.spec.labelNodes) {
-    const key = nodeResultLabel(name);
+    const key = nodeResultLabel(dj.metadata.namespace as string, name);
     for (const node of eligible)
       if (results[node] === 'Succeeded' && nodesByName.get(node)?.metadata.labels?.[key] !== hash)
         plan.labelNodes.push(node);
