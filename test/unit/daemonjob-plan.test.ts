@@ -707,3 +707,122 @@ describe('planDaemonJob: labelNodes', () => {
       assert.match(key.split('/')[1] as string, /^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/);
     });
 });
+
+describe('planDaemonJob: per-node Jobs of a Bosun upgraded mid-run', () => {
+  type JobState = 'Running' | 'Complete' | 'Failed' | 'Deleting';
+  const job = (node: string, state: JobState, o: { hash?: string; uid?: string } = {}): KubeObject => ({
+    metadata: {
+      name: `job-${node}`,
+      annotations: { 'bosun.dev/node': node },
+      labels: { 'bosun.dev/template-hash': o.hash ?? hash },
+      ownerReferences: [
+        {
+          apiVersion: 'bosun.dev/v1alpha1',
+          kind: 'DaemonJob',
+          name: 'dj',
+          uid: o.uid ?? 'u',
+          controller: true,
+        },
+      ],
+      finalizers: ['bosun.dev/node-result'],
+      ...(state === 'Deleting' ? { deletionTimestamp: ago(1) } : {}),
+    },
+    status:
+      state === 'Complete' || state === 'Failed'
+        ? {
+            conditions: [
+              {
+                type: state,
+                status: 'True',
+                lastTransitionTime: ago(10),
+                ...(state === 'Failed'
+                  ? { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }
+                  : {}),
+              },
+            ],
+          }
+        : {},
+  });
+  interface Row {
+    name: string;
+    status?: object;
+    jobs: KubeObject[];
+    spec?: Record<string, unknown>;
+    want: { start: string[]; results?: Record<string, string>; releaseJobs: string[]; active: number };
+  }
+  const rows: Row[] = [
+    {
+      name: 'a running Job is its node’s try: no second pod, and it holds a maxParallel slot',
+      spec: { maxParallel: 2 },
+      jobs: [job('n1', 'Running')],
+      want: { start: ['n2'], releaseJobs: [], active: 2 },
+    },
+    {
+      name: 'a running Job of an older template holds a slot and keeps its finalizer',
+      spec: { maxParallel: 1 },
+      jobs: [job('n1', 'Running', { hash: 'old' })],
+      want: { start: [], releaseJobs: [], active: 0 },
+    },
+    {
+      name: 'a Job that completed: recorded, finalizer kept until the status read holds it',
+      jobs: [job('n1', 'Complete')],
+      want: { start: ['n2', 'n3'], results: { n1: 'Succeeded' }, releaseJobs: [], active: 2 },
+    },
+    {
+      name: 'a Job that failed: the node failed with the Job’s reason',
+      jobs: [job('n1', 'Failed')],
+      want: { start: ['n2', 'n3'], results: { n1: 'Failed' }, releaseJobs: [], active: 2 },
+    },
+    {
+      name: 'a finished Job whose result the status read holds: released',
+      status: { nodeResults: { n1: 'Succeeded' } },
+      jobs: [job('n1', 'Complete')],
+      want: { start: ['n2', 'n3'], results: { n1: 'Succeeded' }, releaseJobs: ['job-n1'], active: 2 },
+    },
+    {
+      name: 'Jobs of an older template, of a deleted DaemonJob, of a gone node, or deleted: released',
+      jobs: [
+        job('n1', 'Complete', { hash: 'old' }),
+        {
+          ...job('n2', 'Running', { uid: 'gone' }),
+          metadata: { ...job('n2', 'Running', { uid: 'gone' }).metadata, name: 'job-other' },
+        },
+        job('gone', 'Running'),
+        job('n3', 'Deleting'),
+      ],
+      want: {
+        start: ['n1', 'n2', 'n3'],
+        releaseJobs: ['job-n1', 'job-other', 'job-gone', 'job-n3'],
+        active: 3,
+      },
+    },
+  ];
+  for (const { name, status, jobs, spec, want } of rows)
+    it(name, () => {
+      const p = plan({
+        daemonJob: daemonJob(spec, runStatus(status)),
+        nodes: ['n1', 'n2', 'n3'].map((n) => node(n)),
+        legacyJobs: jobs,
+      });
+      assert.deepEqual(started(p), want.start);
+      assert.deepEqual(p.status.nodeResults, want.results);
+      assert.deepEqual(p.releaseJobs, want.releaseJobs);
+      assert.equal(p.status.active, want.active);
+    });
+
+  it('a failed Job is reported with its reason', () => {
+    const p = plan({
+      daemonJob: daemonJob({}, runStatus()),
+      nodes: [node('n1')],
+      legacyJobs: [job('n1', 'Failed')],
+    });
+    assert.deepEqual(p.status.failedNodes, [
+      {
+        node: 'n1',
+        reason: 'BackoffLimitExceeded',
+        message: 'Job job-n1 failed with BackoffLimitExceeded: Job has reached the specified backoff limit',
+      },
+    ]);
+    assert.equal(p.status.phase, 'Failed');
+  });
+});

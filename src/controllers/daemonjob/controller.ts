@@ -31,7 +31,10 @@ interface Deps {
   daemonJobs: Informer<DaemonJobObject>;
   nodes: Informer;
   pods: Informer;
-  /** Per-node Jobs left by an earlier Bosun, which made a Job per node: only their finalizer is released. */
+  /**
+   * Per-node Jobs left by an earlier Bosun, which made a Job per node: a running one is its node's
+   * try, a finished one's result is recorded, then their finalizer is released.
+   */
   legacyJobs: Informer;
   started: Counter;
   /**
@@ -96,12 +99,12 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   // Of this DaemonJob and of any earlier one of the same name, deleted before we saw it go.
   const pods = ownedBy(deps.pods.listNamespace(namespace), 'DaemonJob', name);
   const legacyJobs = ownedBy(deps.legacyJobs.listNamespace(namespace), 'DaemonJob', name);
-  await release(deps, Resources.jobs, legacyJobs, () => true);
   if (!dj || dj.metadata.deletionTimestamp) {
+    await release(deps, Resources.jobs, legacyJobs, () => true);
     await release(deps, Resources.pods, pods, () => true);
     return undefined;
   }
-  const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), pods, now: new Date() };
+  const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), pods, legacyJobs, now: new Date() };
   let plan = planDaemonJob(snapshot);
   const hash = templateHash(dj.spec.template);
   let rejected: string | undefined;
@@ -135,6 +138,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   await inParallel(plan.remove, 16, async (pod) => {
     await client.delete(Resources.pods, namespace, pod);
   });
+  const releasableJobs = new Set(plan.releaseJobs);
+  await release(deps, Resources.jobs, legacyJobs, (j) => releasableJobs.has(j.metadata.name as string));
   const releasable = new Set(plan.release);
   await release(deps, Resources.pods, pods, (p) => releasable.has(p.metadata.name as string));
   return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { DaemonJobSpec, DaemonJobStatus } from '../../api/daemonjob.ts';
 import { boundedName, labelValue } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
+import { jobOutcome } from '../job-outcome.ts';
 import { isEligible, isReady, notReadySince, parallelism } from './eligibility.ts';
 import {
   ATTEMPT_LABEL,
@@ -26,6 +27,8 @@ export interface Snapshot {
   nodes: KubeObject[];
   /** Pods that name this DaemonJob as owner, of this object or of an earlier one of the same name. */
   pods: KubeObject[];
+  /** Per-node Jobs that name this DaemonJob as owner, left by a Bosun that made a Job per node. */
+  legacyJobs?: KubeObject[];
   now: Date;
   /** Kubernetes rejected a per-node pod just now, with this message. */
   rejected?: string;
@@ -57,6 +60,8 @@ export interface Plan {
   remove: string[];
   /** Pods whose result finalizer may go. */
   release: string[];
+  /** Legacy per-node Jobs whose result finalizer may go. */
+  releaseJobs: string[];
   /** With spec.labelNodes: nodes that succeeded in this run and lack the result label. */
   labelNodes: string[];
   events: PlannedEvent[];
@@ -121,7 +126,15 @@ export function planDaemonJob(snap: Snapshot): Plan {
   const prior = dj.status ?? {};
   const sameRun = prior.templateHash === hash;
   const startTime = sameRun && prior.startTime ? prior.startTime : iso(now);
-  const plan: Plan = { status: {}, start: [], remove: [], release: [], labelNodes: [], events: [] };
+  const plan: Plan = {
+    status: {},
+    start: [],
+    remove: [],
+    release: [],
+    releaseJobs: [],
+    labelNodes: [],
+    events: [],
+  };
   if (!sameRun)
     plan.events.push({
       type: 'Normal',
@@ -189,6 +202,31 @@ export function planDaemonJob(snap: Snapshot): Plan {
   const reportedGone = new Set(
     sameRun ? (prior.failedNodes ?? []).filter((f) => f.reason === 'NodeDeleted').map((f) => f.node) : [],
   );
+  // Jobs of a Bosun that made a Job per node, upgraded mid-run: a running one is its node's try, a
+  // finished one's result is recorded before its finalizer goes.
+  for (const job of snap.legacyJobs ?? []) {
+    const jobName = job.metadata.name as string;
+    const node = podNode(job);
+    const outcome = jobOutcome(job);
+    const ours = ownerUid(job) === dj.metadata.uid && nodesByName.has(node);
+    const ofThisRun = ours && job.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash;
+    if (ours && outcome.phase === 'Running') {
+      activeAll++;
+      if (ofThisRun && !isFinal(results[node])) running.add(node);
+      continue;
+    }
+    if (ofThisRun && outcome.reason !== 'JobDeleted' && !isFinal(recorded[node])) {
+      if (isFinal(results[node])) continue;
+      if (outcome.phase === 'Succeeded') results[node] = 'Succeeded';
+      else {
+        const { reason = 'Failed', message = '' } = outcome;
+        fail(node, reason, `Job ${jobName} failed with ${reason}${message ? `: ${message}` : ''}`);
+        plan.events.push({ type: 'Warning', reason: 'NodeFailed', note: `Node ${node} failed: ${reason}` });
+      }
+      continue;
+    }
+    if (job.metadata.finalizers?.includes(NODE_RESULT_FINALIZER)) plan.releaseJobs.push(jobName);
+  }
   const current = new Map<string, { pod: KubeObject; outcome: PodOutcome }[]>();
   for (const pod of snap.pods) {
     const podName = pod.metadata.name as string;
@@ -245,9 +283,13 @@ export function planDaemonJob(snap: Snapshot): Plan {
     // reading a DaemonJob from before this plan's status write cannot find them gone and start again.
     if (isFinal(recorded[node]))
       for (const t of tries) if (t.outcome.phase !== 'Running') letGo(t.pod, t.outcome);
-    if (isFinal(recorded[node])) {
+    if (isFinal(results[node])) {
       // A pod still running for a node that has its result was given up on: delete it.
-      if (latest.outcome.phase === 'Running' && !latest.pod.metadata.deletionTimestamp)
+      if (
+        isFinal(recorded[node]) &&
+        latest.outcome.phase === 'Running' &&
+        !latest.pod.metadata.deletionTimestamp
+      )
         plan.remove.push(latestName);
       continue;
     }
