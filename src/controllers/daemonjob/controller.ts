@@ -23,6 +23,7 @@ import { isReady } from './eligibility.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
 import { type DaemonJobObject, nodeResultLabel, planDaemonJob, templateHash } from './plan.ts';
 import { nodePod } from './pod-manifest.ts';
+import { templateRejection } from './pod-rejection.ts';
 
 export const DAEMONJOBS = resourceOf(DaemonJobKind);
 
@@ -115,8 +116,9 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       const { created } = await client.createIfAbsent(Resources.pods, nodePod(dj, start, hash));
       if (created) deps.started.inc({ result: 'started' });
     } catch (e) {
-      if (!(e instanceof ApiError && (e.code === 422 || e.code === 400))) throw e;
-      rejected = `Kubernetes rejected the per-node pod: ${e.message}`;
+      const why = templateRejection(e);
+      if (why === undefined) throw e;
+      rejected = `Kubernetes rejected the per-node pod: ${why}`;
     }
   });
   if (rejected) {
