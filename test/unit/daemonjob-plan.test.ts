@@ -349,7 +349,7 @@ describe('planDaemonJob: nodes that go away', () => {
       });
     let nodes = fresh(5000);
     let status: object | undefined;
-    // Each round: start what is new, let every Job succeed, record, release (TTL deletes them).
+    // Each round: start what is new, let every pod succeed, record, release (TTL deletes them).
     const runToCompletion = () => {
       const starting = plan({ daemonJob: daemonJob({}, status), nodes });
       status = starting.status;
