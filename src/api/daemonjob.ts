@@ -56,7 +56,7 @@ export const daemonJobSpec = s.object(
     labelNodes: s.optional(
       s.boolean({
         description:
-          'When true, each node that succeeded in the current run gets the label daemonjob.bosun.dev/<name> set to the template hash (for node selectors of later workloads and `kubectl get nodes -L`).',
+          'When true, each node that succeeded in the current run gets the label daemonjob.bosun.dev/<namespace>.<name> (shortened with a hash past 63 characters) set to the template hash (for node selectors of later workloads and `kubectl get nodes -L`).',
       }),
     ),
     suspend: s.optional(

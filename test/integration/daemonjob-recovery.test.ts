@@ -1,5 +1,5 @@
 // DaemonJob runs that must end or recover: a node that dies mid-run, a DaemonJob deleted and
-// created again while the operator was away, a template Kubernetes rejects.
+// created again while the operator was away, a template Kubernetes rejects (validation, Pod Security).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DAEMONJOBS } from '../../src/controllers/daemonjob/controller.ts';
@@ -202,5 +202,46 @@ describe('DaemonJob recovery', () => {
       { what: 'the rejection reported for the new generation' },
     );
     assert.ok((await requests(await op.metrics(), 'POST', 422)) > (await requests(after, 'POST', 422)));
+  });
+
+  it('reports a pod Pod Security admission forbids (403) as a rejected template, not an error retried forever', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'djpsa');
+    await client.mergePatch(Resources.namespaces, undefined, ns, {
+      metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+    });
+    await pool(t, client, ns, 2);
+    const op = await startOperator(t, { namespaces: [ns] });
+    await client.apply(DAEMONJOBS, daemonJob(ns, 'priv', {}));
+    const rejected = await waitFor(
+      async () => {
+        const d = await get(client, ns, 'priv');
+        return condition(d, 'Failed')?.reason === 'InvalidTemplate'
+          ? d
+          : { pending: JSON.stringify(d.status) };
+      },
+      { what: 'the InvalidTemplate condition', timeoutMs: 60_000 },
+    );
+    assert.equal(rejected.status.phase, 'Failed');
+    assert.match(condition(rejected, 'Failed').message, /violates PodSecurity "restricted/);
+    await waitFor(
+      async () =>
+        (await eventsFor(client, ns, 'priv')).some((e) => e.reason === 'InvalidTemplate') || {
+          pending: 'no InvalidTemplate Event',
+        },
+      { what: 'a Warning Event' },
+    );
+    const before = await op.metrics();
+    await client.mergePatch(DAEMONJOBS, ns, 'priv', { metadata: { labels: { touched: 'yes' } } });
+    await waitFor(
+      async () => reconciles(await op.metrics()) > reconciles(before) || { pending: 'a reconcile' },
+      { what: 'a reconcile after a metadata change' },
+    );
+    assert.equal(
+      await requests(await op.metrics(), 'POST', 403),
+      await requests(before, 'POST', 403),
+      'not created again',
+    );
+    assert.equal((await podsOf(client, ns)).length, 0);
   });
 });

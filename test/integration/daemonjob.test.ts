@@ -400,7 +400,9 @@ describe('DaemonJob', () => {
     );
     const done = await waitPhase(client, ns, 'audit', 'Failed');
     const labelOf = async (node: string) =>
-      (await client.get(Resources.nodes, undefined, node)).metadata.labels?.['daemonjob.bosun.dev/audit'];
+      (await client.get(Resources.nodes, undefined, node)).metadata.labels?.[
+        `daemonjob.bosun.dev/${ns}.audit`
+      ];
     await waitFor(
       async () => (await labelOf(nodes[2] as string)) === done.status.templateHash || { pending: 'no label' },
       { what: 'the result label on the nodes that succeeded' },

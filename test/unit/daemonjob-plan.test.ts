@@ -1,8 +1,10 @@
 // planDaemonJob as table tests: snapshots in, decisions out, with a fixed clock.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { shortHash } from '../../src/api/names.ts';
 import {
   type DaemonJobObject,
+  nodeResultLabel,
   type Plan,
   planDaemonJob,
   type Snapshot,
@@ -241,6 +243,42 @@ describe('planDaemonJob: releasing result finalizers', () => {
   });
 });
 
+describe('planDaemonJob: deleting a pod only once the status read holds its result', () => {
+  // A status write that fails (409) after a delete would leave the next reconcile a deleted try
+  // (PodDeleted) and a fresh retry budget, or no NodeDeleted report: each row plans from the status
+  // before the write, then from the status the plan wrote.
+  const onFailure = { template: { spec: { ...template.spec, restartPolicy: 'OnFailure' } } };
+  const onFailureHash = templateHash(onFailure.template);
+  const cases: [string, Record<string, unknown>, string, KubeObject[], KubeObject[]][] = [
+    [
+      'OnFailure restarts past backoffLimit',
+      { backoffLimit: 2, ...onFailure },
+      onFailureHash,
+      [node('n1')],
+      [pod('n1', 'Running', { restarts: 3, hash: onFailureHash })],
+    ],
+    [
+      'activeDeadlineSeconds passed',
+      { activeDeadlineSeconds: 30 },
+      hash,
+      [node('n1')],
+      [pod('n1', 'Running', { age: 60 })],
+    ],
+    ['node not Ready too long', {}, hash, [node('n1', { downFor: 400 })], [pod('n1', 'Running')]],
+    ['node deleted', {}, hash, [node('n1')], [pod('n1', 'Succeeded'), pod('gone', 'Running')]],
+  ];
+  for (const [name, spec, runHash, nodes, pods] of cases)
+    it(name, () => {
+      const before = daemonJob(spec, { templateHash: runHash, startTime: RUN_START });
+      const first = plan({ daemonJob: before, nodes, pods });
+      assert.deepEqual(first.remove, [], 'not yet');
+      const after = plan({ daemonJob: daemonJob(spec, first.status), nodes, pods });
+      assert.equal(after.remove.length, 1, 'once the status read holds it');
+      assert.deepEqual(after.start, []);
+      assert.deepEqual(after.status.failedNodes, first.status.failedNodes);
+    });
+});
+
 describe('planDaemonJob: nodes that go away', () => {
   it('deletes the pod of a node deleted mid-run and reports NodeDeleted only', () => {
     const status = runStatus({ nodeResults: { n1: 'Succeeded' } });
@@ -249,13 +287,20 @@ describe('planDaemonJob: nodes that go away', () => {
       nodes: [node('n1')],
       pods: [pod('gone', 'Running')],
     });
-    assert.deepEqual(first.remove, ['dj-gone']);
+    assert.deepEqual(first.remove, [], 'not before the status read holds the report');
     assert.equal(first.status.phase, 'Complete');
     assert.deepEqual(
       first.status.failedNodes?.map((f) => f.reason),
       ['NodeDeleted'],
     );
     assert.deepEqual(reasons(first), ['NodeDeleted', 'Completed']);
+    const recorded = plan({
+      daemonJob: daemonJob({}, first.status),
+      nodes: [node('n1')],
+      pods: [pod('gone', 'Running')],
+    });
+    assert.deepEqual(recorded.remove, ['dj-gone']);
+    assert.deepEqual(reasons(recorded), []);
     // The next reconcile sees the pod being deleted: still no NodeFailed, no result, no second report.
     const next = plan({
       daemonJob: daemonJob({}, first.status),
@@ -304,7 +349,7 @@ describe('planDaemonJob: nodes that go away', () => {
       });
     let nodes = fresh(5000);
     let status: object | undefined;
-    // Each round: start what is new, let every Job succeed, record, release (TTL deletes them).
+    // Each round: start what is new, let every pod succeed, record, release (TTL deletes them).
     const runToCompletion = () => {
       const starting = plan({ daemonJob: daemonJob({}, status), nodes });
       status = starting.status;
@@ -348,7 +393,7 @@ describe('planDaemonJob: nodes that are not Ready (timeout 300 s unless set)', (
       if (gaveUp) {
         assert.equal(p.status.phase, 'Failed');
         assert.equal(p.status.nodeResults?.n2, 'Failed');
-        assert.deepEqual(p.remove, ['dj-n2']);
+        assert.deepEqual(p.remove, [], 'not before the status read holds the failure');
         assert.equal(p.status.failedNodes?.[0]?.reason, 'NodeNotReady');
         assert.ok(reasons(p).includes('NodeNotReady'));
         assert.equal(p.requeueAfterMs, undefined);
@@ -554,7 +599,7 @@ describe('planDaemonJob: retries, deadlines and the TTL', () => {
       pods: [pod('n1', 'Running', { restarts: 3, hash: templateHash(onFailure.template) })],
     });
     assert.equal(p.status.failedNodes?.[0]?.reason, 'BackoffLimitExceeded');
-    assert.deepEqual(p.remove, ['dj-n1']);
+    assert.deepEqual(p.remove, [], 'not before the status read holds the failure');
   });
 
   it('activeDeadlineSeconds covers every try of a node: past it, the running pod goes and the node fails', () => {
@@ -565,7 +610,7 @@ describe('planDaemonJob: retries, deadlines and the TTL', () => {
       },
     );
     assert.equal(running.status.failedNodes?.[0]?.reason, 'DeadlineExceeded');
-    assert.deepEqual(running.remove, ['dj-n1-1']);
+    assert.deepEqual(running.remove, [], 'not before the status read holds the failure');
     const within = retrying([pod('n1', 'Failed', { age: 15 })], { activeDeadlineSeconds: 40 });
     assert.deepEqual(
       within.start.map((s) => s.activeDeadlineSeconds),
@@ -603,7 +648,7 @@ describe('planDaemonJob: retries, deadlines and the TTL', () => {
 });
 
 describe('planDaemonJob: labelNodes', () => {
-  const key = 'daemonjob.bosun.dev/dj';
+  const key = 'daemonjob.bosun.dev/ns.dj';
   // Each row: labelNodes, the nodes' results and labels → the nodes to label.
   const cases: [string, boolean, Record<string, string>, Record<string, Record<string, string>>, string[]][] =
     [
@@ -626,4 +671,158 @@ describe('planDaemonJob: labelNodes', () => {
       });
       assert.deepEqual(p.labelNodes, want);
     });
+
+  it('a DaemonJob of the same name in another namespace has a key of its own', () => {
+    // That one's label on n1 does not count as this one's, nor the other way round: no ping-pong.
+    const p = plan({
+      daemonJob: daemonJob({ labelNodes: true }, runStatus({ nodeResults: { n1: 'Succeeded' } })),
+      nodes: [
+        node('n1', { labels: { 'daemonjob.bosun.dev/other.dj': hash, 'daemonjob.bosun.dev/dj': hash } }),
+      ],
+    });
+    assert.deepEqual(p.labelNodes, ['n1']);
+  });
+
+  // Each row: namespace, name → the key; the part after the '/' has at most 63 characters.
+  const long = 'a'.repeat(70);
+  const keys: [string, string, string][] = [
+    ['ns', 'dj', 'daemonjob.bosun.dev/ns.dj'],
+    ['team-a', 'disk.setup', 'daemonjob.bosun.dev/team-a.disk.setup'],
+    ['a', long.slice(0, 61), `daemonjob.bosun.dev/a.${long.slice(0, 61)}`],
+    [
+      'a',
+      long.slice(0, 62),
+      `daemonjob.bosun.dev/a.${long.slice(0, 52)}-${shortHash(`a.${long.slice(0, 62)}`)}`,
+    ],
+    [
+      'b',
+      long.slice(0, 62),
+      `daemonjob.bosun.dev/b.${long.slice(0, 52)}-${shortHash(`b.${long.slice(0, 62)}`)}`,
+    ],
+  ];
+  for (const [namespace, name, want] of keys)
+    it(`the key of ${namespace}/${name.length > 20 ? `${name.slice(0, 4)}… (${name.length})` : name}`, () => {
+      const key = nodeResultLabel(namespace, name);
+      assert.equal(key, want);
+      assert.match(key.split('/')[1] as string, /^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/);
+    });
+});
+
+describe('planDaemonJob: per-node Jobs of a Bosun upgraded mid-run', () => {
+  type JobState = 'Running' | 'Complete' | 'Failed' | 'Deleting';
+  const job = (node: string, state: JobState, o: { hash?: string; uid?: string } = {}): KubeObject => ({
+    metadata: {
+      name: `job-${node}`,
+      annotations: { 'bosun.dev/node': node },
+      labels: { 'bosun.dev/template-hash': o.hash ?? hash },
+      ownerReferences: [
+        {
+          apiVersion: 'bosun.dev/v1alpha1',
+          kind: 'DaemonJob',
+          name: 'dj',
+          uid: o.uid ?? 'u',
+          controller: true,
+        },
+      ],
+      finalizers: ['bosun.dev/node-result'],
+      ...(state === 'Deleting' ? { deletionTimestamp: ago(1) } : {}),
+    },
+    status:
+      state === 'Complete' || state === 'Failed'
+        ? {
+            conditions: [
+              {
+                type: state,
+                status: 'True',
+                lastTransitionTime: ago(10),
+                ...(state === 'Failed'
+                  ? { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }
+                  : {}),
+              },
+            ],
+          }
+        : {},
+  });
+  interface Row {
+    name: string;
+    status?: object;
+    jobs: KubeObject[];
+    spec?: Record<string, unknown>;
+    want: { start: string[]; results?: Record<string, string>; releaseJobs: string[]; active: number };
+  }
+  const rows: Row[] = [
+    {
+      name: 'a running Job is its node’s try: no second pod, and it holds a maxParallel slot',
+      spec: { maxParallel: 2 },
+      jobs: [job('n1', 'Running')],
+      want: { start: ['n2'], releaseJobs: [], active: 2 },
+    },
+    {
+      name: 'a running Job of an older template holds a slot and keeps its finalizer',
+      spec: { maxParallel: 1 },
+      jobs: [job('n1', 'Running', { hash: 'old' })],
+      want: { start: [], releaseJobs: [], active: 0 },
+    },
+    {
+      name: 'a Job that completed: recorded, finalizer kept until the status read holds it',
+      jobs: [job('n1', 'Complete')],
+      want: { start: ['n2', 'n3'], results: { n1: 'Succeeded' }, releaseJobs: [], active: 2 },
+    },
+    {
+      name: 'a Job that failed: the node failed with the Job’s reason',
+      jobs: [job('n1', 'Failed')],
+      want: { start: ['n2', 'n3'], results: { n1: 'Failed' }, releaseJobs: [], active: 2 },
+    },
+    {
+      name: 'a finished Job whose result the status read holds: released',
+      status: { nodeResults: { n1: 'Succeeded' } },
+      jobs: [job('n1', 'Complete')],
+      want: { start: ['n2', 'n3'], results: { n1: 'Succeeded' }, releaseJobs: ['job-n1'], active: 2 },
+    },
+    {
+      name: 'Jobs of an older template, of a deleted DaemonJob, of a gone node, or deleted: released',
+      jobs: [
+        job('n1', 'Complete', { hash: 'old' }),
+        {
+          ...job('n2', 'Running', { uid: 'gone' }),
+          metadata: { ...job('n2', 'Running', { uid: 'gone' }).metadata, name: 'job-other' },
+        },
+        job('gone', 'Running'),
+        job('n3', 'Deleting'),
+      ],
+      want: {
+        start: ['n1', 'n2', 'n3'],
+        releaseJobs: ['job-n1', 'job-other', 'job-gone', 'job-n3'],
+        active: 3,
+      },
+    },
+  ];
+  for (const { name, status, jobs, spec, want } of rows)
+    it(name, () => {
+      const p = plan({
+        daemonJob: daemonJob(spec, runStatus(status)),
+        nodes: ['n1', 'n2', 'n3'].map((n) => node(n)),
+        legacyJobs: jobs,
+      });
+      assert.deepEqual(started(p), want.start);
+      assert.deepEqual(p.status.nodeResults, want.results);
+      assert.deepEqual(p.releaseJobs, want.releaseJobs);
+      assert.equal(p.status.active, want.active);
+    });
+
+  it('a failed Job is reported with its reason', () => {
+    const p = plan({
+      daemonJob: daemonJob({}, runStatus()),
+      nodes: [node('n1')],
+      legacyJobs: [job('n1', 'Failed')],
+    });
+    assert.deepEqual(p.status.failedNodes, [
+      {
+        node: 'n1',
+        reason: 'BackoffLimitExceeded',
+        message: 'Job job-n1 failed with BackoffLimitExceeded: Job has reached the specified backoff limit',
+      },
+    ]);
+    assert.equal(p.status.phase, 'Failed');
+  });
 });

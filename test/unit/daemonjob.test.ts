@@ -5,7 +5,8 @@ import { validate } from '../../src/api/schema.ts';
 import { isEligible, parallelism, tolerates } from '../../src/controllers/daemonjob/eligibility.ts';
 import type { DaemonJobObject } from '../../src/controllers/daemonjob/plan.ts';
 import { nodePod } from '../../src/controllers/daemonjob/pod-manifest.ts';
-import type { KubeObject } from '../../src/runtime/kube-client.ts';
+import { templateRejection } from '../../src/controllers/daemonjob/pod-rejection.ts';
+import { ApiError, type KubeObject } from '../../src/runtime/kube-client.ts';
 
 const node = (
   name: string,
@@ -252,4 +253,33 @@ describe('per-node pod', () => {
     ]);
     assert.deepEqual(pod.spec.initContainers[0].env, [{ name: 'BOSUN_NODE_NAME', value: 'mine' }]);
   });
+});
+
+describe('a per-node pod create that fails: rejected template or retried', () => {
+  const podSecurity =
+    'pods "dj-n1-abc123-0" is forbidden: violates PodSecurity "restricted:latest": privileged (container "c" must not set securityContext.privileged=true)';
+  // Each row: the error → whether it marks the template rejected (InvalidTemplate) instead of retrying.
+  const cases: [string, unknown, boolean][] = [
+    [
+      '422 invalid',
+      new ApiError(422, 'Invalid', 'Pod "x" is invalid: spec.containers[0].image: Required value'),
+      true,
+    ],
+    ['400 bad request', new ApiError(400, 'BadRequest', 'json: cannot unmarshal string'), true],
+    ['403 Pod Security admission', new ApiError(403, 'Forbidden', podSecurity), true],
+    [
+      '403 RBAC',
+      new ApiError(403, 'Forbidden', 'pods is forbidden: User "bosun" cannot create resource "pods"'),
+      false,
+    ],
+    ['409 conflict', new ApiError(409, 'AlreadyExists', 'pods "x" already exists'), false],
+    ['500', new ApiError(500, 'InternalError', 'etcdserver: request timed out'), false],
+    ['a network error', new Error('ECONNRESET'), false],
+  ];
+  for (const [name, error, rejected] of cases)
+    it(name, () => {
+      const why = templateRejection(error);
+      assert.equal(why !== undefined, rejected);
+      if (rejected) assert.equal(why, (error as Error).message);
+    });
 });

@@ -1,5 +1,5 @@
-// The DaemonJob controller: snapshot (the DaemonJob, the nodes, its pods) → planDaemonJob → delete
-// and create per-node pods, write the status, record Events, release the pods the plan lets go.
+// The DaemonJob controller: snapshot (the DaemonJob, the nodes, its pods) → planDaemonJob → create
+// per-node pods, write the status, record Events, then delete and release the pods the plan lets go.
 // Bosun creates the pods itself, as the DaemonSet controller does: a Job per node would put every
 // node through kube-controller-manager's Job controller (a few workers, several writes per Job).
 import { isDeepStrictEqual } from 'node:util';
@@ -23,6 +23,7 @@ import { isReady } from './eligibility.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
 import { type DaemonJobObject, nodeResultLabel, planDaemonJob, templateHash } from './plan.ts';
 import { nodePod } from './pod-manifest.ts';
+import { templateRejection } from './pod-rejection.ts';
 
 export const DAEMONJOBS = resourceOf(DaemonJobKind);
 
@@ -31,7 +32,10 @@ interface Deps {
   daemonJobs: Informer<DaemonJobObject>;
   nodes: Informer;
   pods: Informer;
-  /** Per-node Jobs left by an earlier Bosun, which made a Job per node: only their finalizer is released. */
+  /**
+   * Per-node Jobs left by an earlier Bosun, which made a Job per node: a running one is its node's
+   * try, a finished one's result is recorded, then their finalizer is released.
+   */
   legacyJobs: Informer;
   started: Counter;
   /**
@@ -96,16 +100,13 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   // Of this DaemonJob and of any earlier one of the same name, deleted before we saw it go.
   const pods = ownedBy(deps.pods.listNamespace(namespace), 'DaemonJob', name);
   const legacyJobs = ownedBy(deps.legacyJobs.listNamespace(namespace), 'DaemonJob', name);
-  await release(deps, Resources.jobs, legacyJobs, () => true);
   if (!dj || dj.metadata.deletionTimestamp) {
+    await release(deps, Resources.jobs, legacyJobs, () => true);
     await release(deps, Resources.pods, pods, () => true);
     return undefined;
   }
-  const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), pods, now: new Date() };
+  const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), pods, legacyJobs, now: new Date() };
   let plan = planDaemonJob(snapshot);
-  await inParallel(plan.remove, 16, async (pod) => {
-    await client.delete(Resources.pods, namespace, pod);
-  });
   const hash = templateHash(dj.spec.template);
   let rejected: string | undefined;
   await inParallel(plan.start, 16, async (start) => {
@@ -115,8 +116,9 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       const { created } = await client.createIfAbsent(Resources.pods, nodePod(dj, start, hash));
       if (created) deps.started.inc({ result: 'started' });
     } catch (e) {
-      if (!(e instanceof ApiError && (e.code === 422 || e.code === 400))) throw e;
-      rejected = `Kubernetes rejected the per-node pod: ${e.message}`;
+      const why = templateRejection(e);
+      if (why === undefined) throw e;
+      rejected = `Kubernetes rejected the per-node pod: ${why}`;
     }
   });
   if (rejected) {
@@ -127,13 +129,19 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
   if (plan.labelNodes.length) {
-    const labels = { [nodeResultLabel(name)]: hash };
+    const labels = { [nodeResultLabel(namespace, name)]: hash };
     await inParallel(plan.labelNodes, 16, async (node) => {
       await client.mergePatch(Resources.nodes, undefined, node, { metadata: { labels } }).catch((e) => {
         if (!(e instanceof ApiError && e.code === 404)) throw e; // the node went meanwhile
       });
     });
   }
+  // After the status write, like the releases: the plan deletes only pods whose result the status holds.
+  await inParallel(plan.remove, 16, async (pod) => {
+    await client.delete(Resources.pods, namespace, pod);
+  });
+  const releasableJobs = new Set(plan.releaseJobs);
+  await release(deps, Resources.jobs, legacyJobs, (j) => releasableJobs.has(j.metadata.name as string));
   const releasable = new Set(plan.release);
   await release(deps, Resources.pods, pods, (p) => releasable.has(p.metadata.name as string));
   return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { DaemonJobSpec, DaemonJobStatus } from '../../api/daemonjob.ts';
 import { boundedName, labelValue } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
+import { jobOutcome } from '../job-outcome.ts';
 import { isEligible, isReady, notReadySince, parallelism } from './eligibility.ts';
 import {
   ATTEMPT_LABEL,
@@ -26,6 +27,8 @@ export interface Snapshot {
   nodes: KubeObject[];
   /** Pods that name this DaemonJob as owner, of this object or of an earlier one of the same name. */
   pods: KubeObject[];
+  /** Per-node Jobs that name this DaemonJob as owner, left by a Bosun that made a Job per node. */
+  legacyJobs?: KubeObject[];
   now: Date;
   /** Kubernetes rejected a per-node pod just now, with this message. */
   rejected?: string;
@@ -49,10 +52,16 @@ export interface PodToStart {
 export interface Plan {
   status: DaemonJobStatus;
   start: PodToStart[];
-  /** Pods to delete: their node is gone or not Ready for too long, past a deadline or the TTL. */
+  /**
+   * Pods to delete: their node is gone or not Ready for too long, past a deadline or the TTL. Only
+   * once the status read holds the result they stand for: deleting earlier, a lost status write
+   * would make the next reconcile see a deleted try (PodDeleted) and retry the node.
+   */
   remove: string[];
   /** Pods whose result finalizer may go. */
   release: string[];
+  /** Legacy per-node Jobs whose result finalizer may go. */
+  releaseJobs: string[];
   /** With spec.labelNodes: nodes that succeeded in this run and lack the result label. */
   labelNodes: string[];
   events: PlannedEvent[];
@@ -88,8 +97,12 @@ function canonical(v: unknown): string {
 /** One name per DaemonJob, node, template and try: a create repeated after a crash is AlreadyExists. */
 export const nodePodName = (daemonJob: string, node: string, hash: string, attempt: number) =>
   boundedName([daemonJob, node, hash.slice(0, 6), String(attempt)]);
-/** The label spec.labelNodes puts on the nodes that succeeded. */
-export const nodeResultLabel = (daemonJob: string) => `${NODE_RESULT_LABEL_PREFIX}${labelValue(daemonJob)}`;
+/**
+ * The label key spec.labelNodes puts on the nodes that succeeded: daemonjob.bosun.dev/<namespace>.<name>,
+ * unique per DaemonJob as a namespace has no dot, shortened with a hash past the 63 characters of a key's name.
+ */
+export const nodeResultLabel = (namespace: string, daemonJob: string) =>
+  `${NODE_RESULT_LABEL_PREFIX}${labelValue(`${namespace}.${daemonJob}`)}`;
 export const podNode = (pod: KubeObject) => pod.metadata.annotations?.[NODE_ANNOTATION] ?? '';
 const attemptOf = (pod: KubeObject) => Number(pod.metadata.labels?.[ATTEMPT_LABEL] ?? 0) || 0;
 const ownerUid = (pod: KubeObject) => pod.metadata.ownerReferences?.find((r) => r.controller)?.uid;
@@ -113,7 +126,15 @@ export function planDaemonJob(snap: Snapshot): Plan {
   const prior = dj.status ?? {};
   const sameRun = prior.templateHash === hash;
   const startTime = sameRun && prior.startTime ? prior.startTime : iso(now);
-  const plan: Plan = { status: {}, start: [], remove: [], release: [], labelNodes: [], events: [] };
+  const plan: Plan = {
+    status: {},
+    start: [],
+    remove: [],
+    release: [],
+    releaseJobs: [],
+    labelNodes: [],
+    events: [],
+  };
   if (!sameRun)
     plan.events.push({
       type: 'Normal',
@@ -177,6 +198,35 @@ export function planDaemonJob(snap: Snapshot): Plan {
     if (left <= 0) plan.remove.push(podName);
     else wake(left);
   };
+  // Pods go only once the status read holds what they tell, so that a failed status write loses nothing.
+  const reportedGone = new Set(
+    sameRun ? (prior.failedNodes ?? []).filter((f) => f.reason === 'NodeDeleted').map((f) => f.node) : [],
+  );
+  // Jobs of a Bosun that made a Job per node, upgraded mid-run: a running one is its node's try, a
+  // finished one's result is recorded before its finalizer goes.
+  for (const job of snap.legacyJobs ?? []) {
+    const jobName = job.metadata.name as string;
+    const node = podNode(job);
+    const outcome = jobOutcome(job);
+    const ours = ownerUid(job) === dj.metadata.uid && nodesByName.has(node);
+    const ofThisRun = ours && job.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash;
+    if (ours && outcome.phase === 'Running') {
+      activeAll++;
+      if (ofThisRun && !isFinal(results[node])) running.add(node);
+      continue;
+    }
+    if (ofThisRun && outcome.reason !== 'JobDeleted' && !isFinal(recorded[node])) {
+      if (isFinal(results[node])) continue;
+      if (outcome.phase === 'Succeeded') results[node] = 'Succeeded';
+      else {
+        const { reason = 'Failed', message = '' } = outcome;
+        fail(node, reason, `Job ${jobName} failed with ${reason}${message ? `: ${message}` : ''}`);
+        plan.events.push({ type: 'Warning', reason: 'NodeFailed', note: `Node ${node} failed: ${reason}` });
+      }
+      continue;
+    }
+    if (job.metadata.finalizers?.includes(NODE_RESULT_FINALIZER)) plan.releaseJobs.push(jobName);
+  }
   const current = new Map<string, { pod: KubeObject; outcome: PodOutcome }[]>();
   for (const pod of snap.pods) {
     const podName = pod.metadata.name as string;
@@ -192,9 +242,9 @@ export function planDaemonJob(snap: Snapshot): Plan {
     if (!nodesByName.has(node)) {
       // Its node is gone: no result to record, only a report if it was running for this run.
       if (finished) letGo(pod, outcome);
+      else if (!ofThisRun || reportedGone.has(node)) plan.remove.push(podName);
       else {
-        plan.remove.push(podName);
-        if (ofThisRun && !failures.some((f) => f.node === node && f.reason === 'NodeDeleted')) {
+        if (!failures.some((f) => f.node === node && f.reason === 'NodeDeleted')) {
           failures.push({
             node,
             reason: 'NodeDeleted',
@@ -235,7 +285,11 @@ export function planDaemonJob(snap: Snapshot): Plan {
       for (const t of tries) if (t.outcome.phase !== 'Running') letGo(t.pod, t.outcome);
     if (isFinal(results[node])) {
       // A pod still running for a node that has its result was given up on: delete it.
-      if (latest.outcome.phase === 'Running' && !latest.pod.metadata.deletionTimestamp)
+      if (
+        isFinal(recorded[node]) &&
+        latest.outcome.phase === 'Running' &&
+        !latest.pod.metadata.deletionTimestamp
+      )
         plan.remove.push(latestName);
       continue;
     }
@@ -270,8 +324,8 @@ export function planDaemonJob(snap: Snapshot): Plan {
           'BackoffLimitExceeded',
           `the pod restarted ${restarts(latest.pod)} times, more than backoffLimit ${backoffLimit}`,
         );
-      if (isFinal(results[node])) plan.remove.push(latestName);
-      else {
+      // Given up on: the pod is deleted once the status read records the failure (above).
+      if (!isFinal(results[node])) {
         activeAll++;
         running.add(node);
         if (deadlineLeft !== undefined) wake(deadlineLeft);
@@ -363,7 +417,7 @@ export function planDaemonJob(snap: Snapshot): Plan {
   }
 
   if (dj.spec.labelNodes) {
-    const key = nodeResultLabel(name);
+    const key = nodeResultLabel(dj.metadata.namespace as string, name);
     for (const node of eligible)
       if (results[node] === 'Succeeded' && nodesByName.get(node)?.metadata.labels?.[key] !== hash)
         plan.labelNodes.push(node);

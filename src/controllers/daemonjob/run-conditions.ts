@@ -6,7 +6,7 @@ interface RunSummary {
   prior: DaemonJobStatus['conditions'];
   generation?: number;
   phase: NonNullable<DaemonJobStatus['phase']>;
-  /** Why Kubernetes rejected the per-node Job, if it did. */
+  /** Why Kubernetes rejected the per-node pod, if it did. */
   rejection?: string;
   failFast: boolean;
   counts: { succeeded: number; failed: number; done: number; eligible: number };
