@@ -157,6 +157,15 @@ export const deploymentHookSpec = s.object(
           'kinds must name at least one of Deployment, StatefulSet, DaemonSet (or be left out for Deployment)',
         check: (spec) => spec.kinds === undefined || spec.kinds.length > 0,
       },
+      {
+        // The gate holds Deployments' pods only; a StatefulSet or DaemonSet would never be hooked.
+        rule: "!has(self.when) || self.when != 'BeforeRollout' || !has(self.kinds) || self.kinds == ['Deployment']",
+        message: 'when: BeforeRollout is for Deployments only: leave kinds out or set it to [Deployment]',
+        check: (spec) =>
+          spec.when !== 'BeforeRollout' ||
+          spec.kinds === undefined ||
+          (spec.kinds.length === 1 && spec.kinds[0] === 'Deployment'),
+      },
     ],
   },
 );
