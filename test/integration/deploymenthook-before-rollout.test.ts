@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { DeploymentRunStatus } from '../../src/api/deploymenthook.ts';
 import { HOOKS } from '../../src/controllers/deploymenthook/controller.ts';
+import { deploymentLookup } from '../../src/controllers/deploymenthook/deployment-lookup.ts';
 import { GATE } from '../../src/controllers/deploymenthook/gate.ts';
 import { FAIL_LABEL, FAIL_REASON, FINISH_AFTER } from '../../src/dev/kwok-stages.ts';
 import { type KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
@@ -319,5 +320,22 @@ describe('DeploymentHook when: BeforeRollout', () => {
       (x) => lastRun(x)?.phase === 'Succeeded',
     );
     assert.equal(lastRun(h)?.jobName, jobs[0]?.metadata.name);
+  });
+
+  it('a Deployment the cache does not hold yet is read from the API server, not taken for gone', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'before-lookup');
+    await client.apply(
+      Resources.deployments,
+      deployment(ns, 'web', { labels: { app: 'web', 'bosun.dev/opt-in': 'yes' } }),
+    );
+    await client.apply(Resources.deployments, deployment(ns, 'plain'));
+    const lagging = { get: () => undefined };
+    const read = deploymentLookup(lagging, client);
+    assert.equal((await read(ns, 'web'))?.metadata.name, 'web');
+    assert.equal(await read(ns, 'gone'), undefined);
+    const optedIn = deploymentLookup(lagging, client, 'bosun.dev/opt-in');
+    assert.equal((await optedIn(ns, 'web'))?.metadata.name, 'web');
+    assert.equal(await optedIn(ns, 'plain'), undefined, 'without the opt-in label it is not the hooks’');
   });
 });

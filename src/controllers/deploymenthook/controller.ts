@@ -17,6 +17,7 @@ import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
+import { type DeploymentLookup, deploymentLookup } from './deployment-lookup.ts';
 import { GATE } from './gate.ts';
 import { gateEvents, hooksOfGatedPod, podsGatedBy, settleGates } from './gate-act.ts';
 import type { PodTemplateSpec } from './inherit.ts';
@@ -38,6 +39,8 @@ interface Deps {
   templates: Informer;
   /** Pods a BeforeRollout hook holds (only those: the gate's label selects them). */
   gatedPods: Informer;
+  /** Their Deployments, read through the cache. */
+  deployment: DeploymentLookup;
   runs: Counter;
   delay: Histogram;
   /**
@@ -76,6 +79,7 @@ export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHook
     jobs: mgr.informer(Resources.jobs, { labelSelector: HOOK_LABEL }),
     templates: mgr.informer(Resources.podTemplates),
     gatedPods: mgr.informer(Resources.pods, { labelSelector: GATE }),
+    deployment: deploymentLookup(workloadCache('Deployment'), mgr.client, opts.hookOptInLabel),
     rejections: new Map(),
     optInChecked: new Map(),
     runs: new Counter({
@@ -130,12 +134,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     await releaseFinalizer(deps.mgr.client, Resources.jobs, RESULT_FINALIZER, jobs, () => true);
     // Pods gated for a hook that is gone wait for nothing.
     const all = deps.hooks.listNamespace(namespace);
-    await settleGates(
-      deps.mgr.client,
-      podsGatedBy(deps.gatedPods, namespace, name),
-      deps.workloads.Deployment,
-      all,
-    );
+    await settleGates(deps.mgr.client, podsGatedBy(deps.gatedPods, namespace, name), deps.deployment, all);
     return undefined;
   }
 
@@ -192,7 +191,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     const hooks = deps.hooks
       .listNamespace(namespace)
       .map((h) => (h === hook ? { ...h, status: plan.status } : h));
-    const settled = await settleGates(deps.mgr.client, snapshot.gatedPods, deps.workloads.Deployment, hooks);
+    const settled = await settleGates(deps.mgr.client, snapshot.gatedPods, deps.deployment, hooks);
     if (settled.ungated) ctx.log.info(settled, 'let gated pods go');
   }
   for (const phase of plan.finished)

@@ -2,6 +2,7 @@
 // gated pods whose hooks all passed, and say why a rollout is held.
 import { isNotFound, type KubeClient, type KubeObject } from '../../runtime/kube-client.ts';
 import type { Informer } from '../../runtime/manager.ts';
+import type { DeploymentLookup } from './deployment-lookup.ts';
 import { GATE, GATE_HOOKS_ANNOTATION, gateAction, podOwner, ungatePatch } from './gate.ts';
 import type { HookObject, Plan } from './plan.ts';
 
@@ -20,21 +21,24 @@ export const hooksOfGatedPod = (pod: KubeObject) =>
     .map((h) => `${pod.metadata.namespace}/${h}`);
 
 /**
- * Carries out `gateAction` for each pod. `hooks` are the namespace's hooks, with the one just
+ * Carries out `gateAction` for each pod, reading each one's Deployment through the cache. `hooks` are the namespace's hooks, with the one just
  * reconciled at its new status (the cache may not show it yet).
  */
 export async function settleGates(
   client: KubeClient,
   pods: KubeObject[],
-  deployments: Informer,
+  deployment: DeploymentLookup,
   hooks: HookObject[],
 ): Promise<{ ungated: number }> {
   let ungated = 0;
+  const read = new Map<string, KubeObject | undefined>(); // one read per Deployment
   for (const pod of pods) {
     const ns = pod.metadata.namespace as string;
     const owner = podOwner(pod);
-    const deployment = owner ? deployments.get(ns, owner.deployment) : undefined;
-    const action = gateAction(pod, deployment, hooks);
+    // Not in the cache is not gone: only the API server's answer lets the pods go unhooked.
+    const key = owner ? `${ns}/${owner.deployment}` : '';
+    if (owner && !read.has(key)) read.set(key, await deployment(ns, owner.deployment));
+    const action = gateAction(pod, read.get(key), hooks);
     if (action === 'ungate') {
       try {
         await client.request('PATCH', `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`, {

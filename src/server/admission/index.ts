@@ -3,6 +3,7 @@
 import { resourceOf } from '../../api/crd.ts';
 import { DeploymentHookKind } from '../../api/deploymenthook.ts';
 import { workloadInformer } from '../../controllers/deploymenthook/controller.ts';
+import { deploymentLookup } from '../../controllers/deploymenthook/deployment-lookup.ts';
 import type { HookObject } from '../../controllers/deploymenthook/plan.ts';
 import { isNotFound, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
 import type { Manager } from '../../runtime/manager.ts';
@@ -50,10 +51,7 @@ export async function startAdmission(manager: Manager, flags: AdmissionFlags, ho
     lookups: {
       synced: () => [hooks, deployments].every((i) => i.caches.every((c) => c.hasSynced)),
       hooks: (ns) => hooks.listNamespace(ns),
-      // A Deployment created a moment ago may not be in the cache yet.
-      deployment: async (ns, name) =>
-        deployments.get(ns, name) ??
-        (await client.list(Resources.deployments, ns, { fieldSelector: `metadata.name=${name}` })).items[0],
+      deployment: deploymentLookup(deployments, client, hookOptInLabel),
       replicaSet: (ns, name) => read(Resources.replicaSets, ns, name),
     },
   });
