@@ -9,6 +9,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { HOOKS } from '../../src/controllers/deploymenthook/controller.ts';
 import { ApiError, KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
+import { WEBHOOK_CONFIGURATIONS, webhookConfiguration } from '../../src/server/admission/webhook-config.ts';
 import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { deployment, hook, waitHook } from '../support/deployments.ts';
 import { startOperator } from '../support/operator.ts';
@@ -149,6 +150,44 @@ describe('install', () => {
         `${kind} accepted`,
       );
     }
+  });
+
+  it('helm upgrade keeps the namespaces the operator set on the BeforeRollout webhook', async (t) => {
+    const { helm } = await tools();
+    const client = await testClient();
+    const ns = await testNamespace(t, 'helm-gate');
+    const release = `gate-${ns.slice(-5)}`;
+    const upgrade = () =>
+      helm([
+        'upgrade',
+        '--install',
+        release,
+        join(ROOT, 'charts/bosun'),
+        '--namespace',
+        ns,
+        '--skip-crds',
+        '--set',
+        'admission.enabled=true',
+      ]);
+    t.after(() => helm(['uninstall', release, '--namespace', ns]));
+    upgrade();
+    const name = `${release}-bosun-before-rollout`;
+    const selector = async () =>
+      (await client.get(WEBHOOK_CONFIGURATIONS, undefined, name)).webhooks[0].namespaceSelector;
+    assert.deepEqual(await selector(), {
+      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'DoesNotExist' }],
+    });
+    // What the operator applies once a BeforeRollout hook exists (in a namespace that does not, here).
+    const desired = webhookConfiguration({
+      name,
+      clientConfig: { service: { namespace: ns, name: `${release}-bosun-webhook` } },
+      namespaces: [`${ns}-apps`],
+    });
+    await client.apply(WEBHOOK_CONFIGURATIONS, desired);
+    const covered = desired.webhooks[0].namespaceSelector;
+    assert.deepEqual(await selector(), covered);
+    upgrade();
+    assert.deepEqual(await selector(), covered, 'the upgrade left the operator’s namespaces');
   });
 
   it('renders the HTTP side (http.enabled, serve.enabled) and the install-http overlay, which the API server accepts', async () => {

@@ -566,6 +566,70 @@ describe('planHook with when: BeforeRollout: a revision is due once its pods are
     });
 });
 
+describe('planHook with when: BeforeRollout: a revision whose pods escaped the gate runs late', () => {
+  const complete = (revision: string, done = true): KubeObject => ({
+    metadata: {
+      name: 'web',
+      uid: 'd-uid',
+      generation: 2,
+      labels: { app: 'web' },
+      annotations: { 'deployment.kubernetes.io/revision': revision },
+    },
+    spec: { replicas: 2, template: { spec: { containers: [{ name: 'web', image: 'web:2' }] } } },
+    status: {
+      observedGeneration: 2,
+      replicas: done ? 2 : 3,
+      updatedReplicas: done ? 2 : 1,
+      availableReplicas: 2,
+    },
+  });
+  const hook = (o: { lastRun?: Run; lastSucceededRevision?: string } = {}) =>
+    hookObject({ baseline: '1', ...o });
+  const cases: [string, HookObject, KubeObject, KubeObject | undefined, string[]][] = [
+    ['revision 2 rolled out ungated: runs late', hook(), complete('2'), replicaSet(), ['2']],
+    ['still rolling out: waits for the rollout', hook(), complete('2', false), replicaSet(), []],
+    ['its ReplicaSet not read: nothing', hook(), complete('2'), undefined, []],
+    ['the revision the hook found: nothing', hook(), complete('1'), replicaSet({ revision: '1' }), []],
+    [
+      'an undo to the revision the hook found (never gated): nothing',
+      hook(),
+      complete('3'),
+      replicaSet({ revision: '3', history: '1' }),
+      [],
+    ],
+    [
+      'an undo to a revision that passed: nothing',
+      hook({ lastSucceededRevision: '2' }),
+      complete('3'),
+      replicaSet({ revision: '3', history: '2' }),
+      [],
+    ],
+    ['its late run failed: not again', hook({ lastRun: failed('2') }), complete('2'), replicaSet(), []],
+  ];
+  for (const [name, h, d, rs, want] of cases)
+    it(name, () => {
+      const plan = planHook({
+        hook: h,
+        deployments: [d],
+        jobs: [],
+        now: new Date(LATER),
+        gatedPods: [],
+        ...(rs ? { currentReplicaSets: { web: rs } } : {}),
+        template: { spec: { containers: [{ name: 'm', image: 'm' }] } },
+      });
+      assert.deepEqual(
+        plan.create.map((c) => c.revision),
+        want,
+      );
+      const late = plan.events.filter((e) => e.reason === 'HookLate');
+      assert.equal(late.length, want.length);
+      for (const e of late) {
+        assert.equal(e.type, 'Warning');
+        assert.match(e.note, /without its pods being gated.*helm upgrade/);
+      }
+    });
+});
+
 describe('baselineRevision: the revision a BeforeRollout hook found', () => {
   const d = (created: string) => ({
     ...deployment('3'),

@@ -19,7 +19,7 @@ import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type DeploymentLookup, deploymentLookup } from './deployment-lookup.ts';
 import { GATE } from './gate.ts';
-import { gateEvents, hooksOfGatedPod, podsGatedBy, settleGates } from './gate-act.ts';
+import { escapedReplicaSets, gateEvents, hooksOfGatedPod, podsGatedBy, settleGates } from './gate-act.ts';
 import type { PodTemplateSpec } from './inherit.ts';
 import { hookJob } from './job-manifest.ts';
 import { HOOK_LABEL, RESULT_FINALIZER } from './labels.ts';
@@ -41,6 +41,8 @@ interface Deps {
   gatedPods: Informer;
   /** Their Deployments, read through the cache. */
   deployment: DeploymentLookup;
+  /** Current ReplicaSets already read for a revision that may have escaped the gate. */
+  escaped: Map<string, KubeObject | undefined>;
   runs: Counter;
   delay: Histogram;
   /**
@@ -80,6 +82,7 @@ export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHook
     templates: mgr.informer(Resources.podTemplates),
     gatedPods: mgr.informer(Resources.pods, { labelSelector: GATE }),
     deployment: deploymentLookup(workloadCache('Deployment'), mgr.client, opts.hookOptInLabel),
+    escaped: new Map(),
     rejections: new Map(),
     optInChecked: new Map(),
     runs: new Counter({
@@ -161,6 +164,15 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     snapshot.template = hook.spec.template.spec as PodTemplateSpec;
     snapshot.templateVersion = templateVersion(hook);
   }
+
+  if (hook.spec.when === 'BeforeRollout')
+    snapshot.currentReplicaSets = await escapedReplicaSets(
+      deps.mgr.client,
+      hook,
+      snapshot.deployments,
+      snapshot.gatedPods ?? [],
+      deps.escaped,
+    );
 
   const seen = deps.rejections.get(hook.metadata.uid as string);
   if (seen && seen.version === snapshot.templateVersion) snapshot.rejection = seen.message;

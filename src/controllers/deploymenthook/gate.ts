@@ -109,6 +109,28 @@ export function gateAction(
   return blocking.length ? 'wait' : 'ungate';
 }
 
+/**
+ * A revision newer than the one the hook found that has no gated pod and no passed run: the
+ * webhook may never have seen its pods (a hook created before the webhook configuration covered
+ * its namespace, or a `helm upgrade` that reset it). Whether the gate would have held them, its
+ * ReplicaSet tells (`gatePod`); the controller reads that ReplicaSet only for such revisions.
+ */
+export function mayHaveEscaped(
+  hook: HookObject,
+  deployment: KubeObject,
+  revision: string,
+  gated: Set<string>,
+): boolean {
+  const baseline = entryOf(hook, deployment)?.baselineRevision;
+  return (
+    isBeforeRollout(hook) &&
+    baseline !== undefined &&
+    olderThan(baseline, revision) &&
+    !gated.has(revision) &&
+    !passed(hook, deployment, [revision])
+  );
+}
+
 /** Gated pods of one Deployment at one revision: the revisions a BeforeRollout hook must run for. */
 export function gatedRevisions(pods: KubeObject[], deployment: string, hook: string): Set<string> {
   return new Set(
