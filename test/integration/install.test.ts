@@ -9,6 +9,8 @@ import { describe, it, type TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { HOOKS } from '../../src/controllers/deploymenthook/controller.ts';
 import { ApiError, KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
+import { silentLogger } from '../../src/runtime/log.ts';
+import { ensureServingCert } from '../../src/runtime/serving-cert.ts';
 import { WEBHOOK_CONFIGURATIONS, webhookConfiguration } from '../../src/server/admission/webhook-config.ts';
 import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { deployment, hook, waitHook } from '../support/deployments.ts';
@@ -336,6 +338,42 @@ describe('install', () => {
       sa.client.mergePatch(HOOKS, ns, 'migrate', { status: { observedGeneration: 1 } }, 'status'),
     );
     await refused('getting a Deployment', () => sa.client.get(Resources.deployments, ns, 'web'));
+  });
+
+  it('with admission on and leader election off, the operator may issue and renew only its certificate Secret', async (t) => {
+    const { kubectl, helm } = await tools();
+    const release = await testNamespace(t, 'rel-tls');
+    const rendered = helm([
+      'template',
+      'tls',
+      join(ROOT, 'charts/bosun'),
+      '--namespace',
+      release,
+      '--set',
+      'admission.enabled=true',
+      '--set',
+      'leaderElection=false',
+    ]);
+    // The ServiceAccount and the Roles in the release namespace: the operator runs here as a process.
+    const rbac = parseAllDocuments(rendered)
+      .map((d) => d.toJSON() as KubeObject | null)
+      .filter((d) => d && /^(ServiceAccount|Role|RoleBinding)$/.test(d.kind ?? ''));
+    kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
+    const sa = await serviceAccount(release, 'tls-bosun');
+    const ref = { namespace: release, name: 'tls-bosun-webhook-tls' };
+    const hosts = ['tls-bosun-webhook.svc'];
+    const log = silentLogger;
+    const issued = await ensureServingCert(sa.client, log, ref, hosts);
+    assert.ok(issued.managed && issued.certPem.includes('BEGIN CERTIFICATE'));
+    // A new host: the serving certificate is renewed in place (get, then patch).
+    const renewed = await ensureServingCert(sa.client, log, ref, [
+      ...hosts,
+      'tls-bosun-webhook.svc.cluster.local',
+    ]);
+    assert.notEqual(renewed.certPem, issued.certPem);
+    await refused('reading another Secret', () =>
+      sa.client.get({ group: '', version: 'v1', plural: 'secrets', namespaced: true }, release, 'other'),
+    );
   });
 
   it('with watchNamespaces, grants writes in those namespaces only', async (t) => {
