@@ -43,6 +43,11 @@ export async function startAdmission(manager: Manager, flags: AdmissionFlags, ho
       throw e;
     }
   };
+  const refresh = async () => {
+    const next = await ensureServingCert(client, log, flags.secret, hosts);
+    if (next.certPem !== cert.certPem) server.setCertificate(next);
+    cert = next;
+  };
   const server = await startAdmissionServer({
     address: flags.address,
     cert,
@@ -58,17 +63,15 @@ export async function startAdmission(manager: Manager, flags: AdmissionFlags, ho
   setupWebhookConfigController(manager, {
     name: flags.webhookName,
     clientConfig: flags.clientConfig,
-    caBundle: () => (cert.managed ? Buffer.from(cert.caPem).toString('base64') : undefined),
+    // Read from the Secret at each write and resync: another replica may have issued a new CA.
+    caBundle: async () => {
+      await refresh();
+      return cert.managed ? Buffer.from(cert.caBundlePem).toString('base64') : undefined;
+    },
     excluded: ['kube-system', flags.secret.namespace],
   });
   const renew = setInterval(() => {
-    ensureServingCert(client, log, flags.secret, hosts).then(
-      (next) => {
-        if (next.certPem !== cert.certPem) server.setCertificate(next);
-        cert = next;
-      },
-      (e) => log.warn({ err: e }, 'could not check the webhook serving certificate'),
-    );
+    refresh().catch((e) => log.warn({ err: e }, 'could not check the webhook serving certificate'));
   }, RENEW_CHECK_MS);
   renew.unref();
   return {
