@@ -126,7 +126,7 @@ export const deploymentHookSpec = s.object(
     when: s.optional(
       s.string({
         description:
-          'When the Job runs: AfterRollout (default) once a revision has rolled out; BeforeRollout before any pod of a new revision may be scheduled (its pods wait behind the scheduling gate bosun.dev/before-rollout until the Job succeeds). Revisions that existed before the hook are not gated.',
+          'When the Job runs: AfterRollout (default) once a revision has rolled out; BeforeRollout (Deployments only) before any pod of a new revision may be scheduled (its pods wait behind the scheduling gate bosun.dev/before-rollout until the Job succeeds). Revisions that existed before the hook are not gated.',
         enum: ['AfterRollout', 'BeforeRollout'] as const,
         default: 'AfterRollout',
       }),
