@@ -114,12 +114,12 @@ describe('install', () => {
       'watchNamespaces={default,kube-public}',
     ]);
     assert.match(rendered, /--namespace=default,kube-public/);
-    // With a namespace restriction, the ClusterRole only reads nodes (and keeps the BeforeRollout
+    // With a namespace restriction, the ClusterRole only reads (and labels) nodes (and keeps the BeforeRollout
     // webhook configuration); the rest is a Role per namespace.
     const docs = parseAllDocuments(rendered).map((d) => d.toJSON() as KubeObject | null);
     const clusterRole = docs.find((d) => d?.kind === 'ClusterRole');
     assert.deepEqual(clusterRole?.rules, [
-      { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
       {
         apiGroups: ['admissionregistration.k8s.io'],
         resources: ['mutatingwebhookconfigurations'],
@@ -321,12 +321,16 @@ describe('install', () => {
         },
       }),
     );
-    await refused('creating Pods', () =>
-      sa.client.create(Resources.pods, {
-        apiVersion: 'v1',
-        kind: 'Pod',
+    // Pods it may create (a DaemonJob's); ReplicaSets it only reads and purges.
+    await refused('creating a ReplicaSet', () =>
+      sa.client.create(Resources.replicaSets, {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
         metadata: { name: 'x', namespace: ns },
-        spec: { containers: [{ name: 'x', image: 'x' }] },
+        spec: {
+          selector: { matchLabels: { a: 'x' } },
+          template: { metadata: { labels: { a: 'x' } }, spec: { containers: [{ name: 'x', image: 'x' }] } },
+        },
       }),
     );
     await refused('changing a hook spec', () =>
