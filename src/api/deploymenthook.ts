@@ -126,7 +126,7 @@ export const deploymentHookSpec = s.object(
     when: s.optional(
       s.string({
         description:
-          'When the Job runs: AfterRollout (default) once a revision has rolled out; BeforeRollout before any pod of a new revision may be scheduled (its pods wait behind the scheduling gate bosun.dev/before-rollout until the Job succeeds). Revisions that existed before the hook are not gated.',
+          'When the Job runs: AfterRollout (default) once a revision has rolled out; BeforeRollout (Deployments only) before any pod of a new revision may be scheduled (its pods wait behind the scheduling gate bosun.dev/before-rollout until the Job succeeds). Revisions that existed before the hook are not gated.',
         enum: ['AfterRollout', 'BeforeRollout'] as const,
         default: 'AfterRollout',
       }),
@@ -156,6 +156,15 @@ export const deploymentHookSpec = s.object(
         message:
           'kinds must name at least one of Deployment, StatefulSet, DaemonSet (or be left out for Deployment)',
         check: (spec) => spec.kinds === undefined || spec.kinds.length > 0,
+      },
+      {
+        // The gate holds Deployments' pods only; a StatefulSet or DaemonSet would never be hooked.
+        rule: "!has(self.when) || self.when != 'BeforeRollout' || !has(self.kinds) || self.kinds == ['Deployment']",
+        message: 'when: BeforeRollout is for Deployments only: leave kinds out or set it to [Deployment]',
+        check: (spec) =>
+          spec.when !== 'BeforeRollout' ||
+          spec.kinds === undefined ||
+          (spec.kinds.length === 1 && spec.kinds[0] === 'Deployment'),
       },
     ],
   },

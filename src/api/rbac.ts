@@ -5,6 +5,7 @@
 export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
+  resourceNames?: string[];
   verbs: string[];
 }
 
@@ -96,9 +97,19 @@ export const namespacedRules: PolicyRule[] = [
 /** Watching every namespace: one ClusterRole with both. */
 export const clusterRules: PolicyRule[] = [...namespacedRules, ...clusterScopedRules];
 
-/** In the operator's own namespace: the leader-election Lease and the webhook's certificate Secret. */
+/** In the operator's own namespace: the leader-election Lease. */
 export const leaderElectionRules: PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-  // The admission webhook's CA and serving certificate (a Secret), issued and renewed by the operator.
-  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'patch'] },
 ];
+
+/**
+ * In the operator's own namespace, with the admission webhook on (whether or not leader election
+ * is): its CA and serving certificate Secret, issued and renewed by the operator. Only that
+ * Secret is read or patched; create cannot be limited to a name.
+ */
+export const admissionRules = (secretName: string): PolicyRule[] => [
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['secrets'], resourceNames: [secretName], verbs: ['get', 'patch'] },
+];
+/** The Secret's name in the chart's copy of `admissionRules`, replaced by the template. */
+export const ADMISSION_SECRET_PLACEHOLDER = 'ADMISSION_SECRET_NAME';

@@ -3,7 +3,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { clusterRules, clusterScopedRules, leaderElectionRules, namespacedRules } from '../api/rbac.ts';
+import {
+  ADMISSION_SECRET_PLACEHOLDER,
+  admissionRules,
+  clusterRules,
+  clusterScopedRules,
+  leaderElectionRules,
+  namespacedRules,
+} from '../api/rbac.ts';
 import { crdsYaml } from './crds.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -154,6 +161,8 @@ export function generatedFiles(): Record<string, string> {
     'charts/bosun/files/cluster-scoped-rules.yaml': GENERATED + stringify(clusterScopedRules),
     'charts/bosun/files/namespaced-rules.yaml': GENERATED + stringify(namespacedRules),
     'charts/bosun/files/leader-election-rules.yaml': GENERATED + stringify(leaderElectionRules),
+    'charts/bosun/files/admission-rules.yaml':
+      GENERATED + stringify(admissionRules(ADMISSION_SECRET_PLACEHOLDER)),
   };
   for (const [name, text] of Object.entries(installManifests()))
     files[`deploy/install/${name}`] = GENERATED + text;

@@ -1,13 +1,15 @@
 // The admission webhook's TLS: a self-signed CA and a serving certificate kept in a Secret, so
 // that every replica serves the same certificate and the CA bundle written into the webhook
 // configuration stays valid across restarts. A Secret issued by cert-manager is used as it is.
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isAlreadyExists, isConflict, isNotFound, type KubeClient, type KubeObject } from './kube-client.ts';
 import { createCertificate, newKeyPair } from './x509.ts';
 
 export interface ServingCert {
   caPem: string;
+  /** What the webhook configuration trusts: the CA, and the one it replaced while still valid. */
+  caBundlePem: string;
   certPem: string;
   keyPem: string;
   /** False when cert-manager issues the Secret (its cainjector writes the CA bundle). */
@@ -22,6 +24,8 @@ const SERVING_DAYS = 365;
 const RENEW_BEFORE = 30 * DAY;
 const CERT_MANAGER = 'cert-manager.io/certificate-name';
 const CA_NAME = 'bosun-webhook-ca';
+/** The CA a re-issue replaced: other replicas serve certificates it signed until they reload. */
+const PREVIOUS_CA = 'ca-previous.crt';
 
 const decode = (s: KubeObject, key: string) =>
   s.data?.[key] ? Buffer.from(s.data[key] as string, 'base64').toString('utf8') : undefined;
@@ -48,10 +52,36 @@ export function certAction(secret: KubeObject | undefined, hosts: string[], now:
   } catch {
     return 'issue';
   }
-  if (soon(caCert)) return 'issue';
+  // Every CA has the same name: only its key tells whether it signed the certificate.
+  if (soon(caCert) || !keyMatches(caKey, caCert)) return 'issue';
   const covers = (h: string) => (/^[\d.:]+$/.test(h) ? serving.checkIP(h) : serving.checkHost(h));
-  if (soon(serving) || !serving.checkIssued(caCert) || !hosts.every((h) => covers(h))) return 'renew';
+  const signed = serving.checkIssued(caCert) && serving.verify(caCert.publicKey);
+  const keyed = keyMatches(decode(secret, 'tls.key') as string, serving);
+  if (soon(serving) || !signed || !keyed || !hosts.every((h) => covers(h))) return 'renew';
   return 'keep';
+}
+
+/** Whether the PEM private key belongs to the certificate. */
+function keyMatches(keyPem: string, cert: X509Certificate): boolean {
+  const der = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+  try {
+    return der(createPublicKey(createPrivateKey(keyPem))).equals(der(cert.publicKey));
+  } catch {
+    return false;
+  }
+}
+
+/** The CA, and the previous one while it is valid. */
+export function caBundle(secret: KubeObject, now: Date): string {
+  const ca = decode(secret, 'ca.crt') ?? '';
+  const previous = decode(secret, PREVIOUS_CA);
+  if (!previous) return ca;
+  try {
+    if (Date.parse(new X509Certificate(previous).validTo) <= now.getTime()) return ca;
+  } catch {
+    return ca;
+  }
+  return `${ca.trimEnd()}\n${previous}`;
 }
 
 function issue(hosts: string[], now: Date, ca?: { pem: string; keyPem: string }) {
@@ -110,13 +140,17 @@ export async function ensureServingCert(
     if (action === 'keep' && secret) {
       const managed = !secret.metadata.annotations?.[CERT_MANAGER];
       const get = (k: string) => decode(secret, k) ?? '';
-      return { caPem: get('ca.crt'), certPem: get('tls.crt'), keyPem: get('tls.key'), managed };
+      const caBundlePem = managed ? caBundle(secret, new Date()) : get('ca.crt');
+      return { caPem: get('ca.crt'), caBundlePem, certPem: get('tls.crt'), keyPem: get('tls.key'), managed };
     }
     const ca =
       action === 'renew' && secret
         ? { pem: decode(secret, 'ca.crt') as string, keyPem: decode(secret, 'ca.key') as string }
         : undefined;
-    const data = issue(hosts, new Date(), ca);
+    const data: Record<string, string> = issue(hosts, new Date(), ca);
+    // A new CA: keep trusting the one it replaces, for the replicas that still serve its certificates.
+    const replaced = action === 'issue' ? secret?.data?.['ca.crt'] : secret?.data?.[PREVIOUS_CA];
+    if (replaced) data[PREVIOUS_CA] = replaced;
     try {
       if (!secret)
         await client.create(SECRETS, {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { DeploymentRunStatus } from '../../src/api/deploymenthook.ts';
 import { HOOKS } from '../../src/controllers/deploymenthook/controller.ts';
+import { deploymentLookup } from '../../src/controllers/deploymenthook/deployment-lookup.ts';
 import { GATE } from '../../src/controllers/deploymenthook/gate.ts';
 import { FAIL_LABEL, FAIL_REASON, FINISH_AFTER } from '../../src/dev/kwok-stages.ts';
 import { type KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
@@ -319,5 +320,61 @@ describe('DeploymentHook when: BeforeRollout', () => {
       (x) => lastRun(x)?.phase === 'Succeeded',
     );
     assert.equal(lastRun(h)?.jobName, jobs[0]?.metadata.name);
+  });
+
+  it('a revision whose pods escaped the gate (no webhook covered them) still runs its hook, late, with a Warning', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'before-late');
+    await startOperator(t, { namespaces: [ns] }); // no admission webhook at all
+    await client.apply(Resources.deployments, deployment(ns, 'web', { replicas: 2, image: 'web:1' }));
+    await waitRolledOut(client, ns, 'web', '1');
+    const template = { spec: { spec: { containers: [migrate] } } };
+    await client.apply(
+      HOOKS,
+      hook(ns, 'migrate', { selector: { matchLabels: { app: 'web' } }, when: 'BeforeRollout', template }),
+    );
+    await waitHook(
+      client,
+      ns,
+      'migrate',
+      'baseline 1',
+      (h) => h.status?.deployments?.[0]?.baselineRevision === '1',
+    );
+    assert.equal((await hookJobs(client, ns)).length, 0, 'nothing for the revision the hook found');
+
+    await client.apply(Resources.deployments, deployment(ns, 'web', { replicas: 2, image: 'web:2' }));
+    await waitRolledOut(client, ns, 'web', '2');
+    const h = await waitHook(
+      client,
+      ns,
+      'migrate',
+      'revision 2 ran late',
+      (x) => lastRun(x)?.revision === '2',
+    );
+    assert.equal((await hookJobs(client, ns)).length, 1);
+    assert.equal(lastRun(h)?.revision, '2');
+    const late = await waitFor(
+      async () => (await eventsFor(client, ns, 'web')).find((e) => e.reason === 'HookLate'),
+      { what: 'a HookLate Event on the Deployment' },
+    );
+    assert.equal(late.type, 'Warning');
+    assert.match(late.note, /revision 2 rolled out without its pods being gated/i);
+  });
+
+  it('a Deployment the cache does not hold yet is read from the API server, not taken for gone', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'before-lookup');
+    await client.apply(
+      Resources.deployments,
+      deployment(ns, 'web', { labels: { app: 'web', 'bosun.dev/opt-in': 'yes' } }),
+    );
+    await client.apply(Resources.deployments, deployment(ns, 'plain'));
+    const lagging = { get: () => undefined };
+    const read = deploymentLookup(lagging, client);
+    assert.equal((await read(ns, 'web'))?.metadata.name, 'web');
+    assert.equal(await read(ns, 'gone'), undefined);
+    const optedIn = deploymentLookup(lagging, client, 'bosun.dev/opt-in');
+    assert.equal((await optedIn(ns, 'web'))?.metadata.name, 'web');
+    assert.equal(await optedIn(ns, 'plain'), undefined, 'without the opt-in label it is not the hooks’');
   });
 });

@@ -9,6 +9,9 @@ import { describe, it, type TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { HOOKS } from '../../src/controllers/deploymenthook/controller.ts';
 import { ApiError, KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
+import { silentLogger } from '../../src/runtime/log.ts';
+import { ensureServingCert } from '../../src/runtime/serving-cert.ts';
+import { WEBHOOK_CONFIGURATIONS, webhookConfiguration } from '../../src/server/admission/webhook-config.ts';
 import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { deployment, hook, waitHook } from '../support/deployments.ts';
 import { startOperator } from '../support/operator.ts';
@@ -151,6 +154,44 @@ describe('install', () => {
     }
   });
 
+  it('helm upgrade keeps the namespaces the operator set on the BeforeRollout webhook', async (t) => {
+    const { helm } = await tools();
+    const client = await testClient();
+    const ns = await testNamespace(t, 'helm-gate');
+    const release = `gate-${ns.slice(-5)}`;
+    const upgrade = () =>
+      helm([
+        'upgrade',
+        '--install',
+        release,
+        join(ROOT, 'charts/bosun'),
+        '--namespace',
+        ns,
+        '--skip-crds',
+        '--set',
+        'admission.enabled=true',
+      ]);
+    t.after(() => helm(['uninstall', release, '--namespace', ns]));
+    upgrade();
+    const name = `${release}-bosun-before-rollout`;
+    const selector = async () =>
+      (await client.get(WEBHOOK_CONFIGURATIONS, undefined, name)).webhooks[0].namespaceSelector;
+    assert.deepEqual(await selector(), {
+      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'DoesNotExist' }],
+    });
+    // What the operator applies once a BeforeRollout hook exists (in a namespace that does not, here).
+    const desired = webhookConfiguration({
+      name,
+      clientConfig: { service: { namespace: ns, name: `${release}-bosun-webhook` } },
+      namespaces: [`${ns}-apps`],
+    });
+    await client.apply(WEBHOOK_CONFIGURATIONS, desired);
+    const covered = desired.webhooks[0].namespaceSelector;
+    assert.deepEqual(await selector(), covered);
+    upgrade();
+    assert.deepEqual(await selector(), covered, 'the upgrade left the operator’s namespaces');
+  });
+
   it('renders the HTTP side (http.enabled, serve.enabled) and the install-http overlay, which the API server accepts', async () => {
     const { kubectl, helm } = await tools();
     const render = (...sets: string[]) => {
@@ -280,11 +321,16 @@ describe('install', () => {
         },
       }),
     );
-    await refused('creating a ServiceAccount', () =>
-      sa.client.create(Resources.serviceAccounts, {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
+    // Pods it may create (a DaemonJob's); ReplicaSets it only reads and purges.
+    await refused('creating a ReplicaSet', () =>
+      sa.client.create(Resources.replicaSets, {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
         metadata: { name: 'x', namespace: ns },
+        spec: {
+          selector: { matchLabels: { a: 'x' } },
+          template: { metadata: { labels: { a: 'x' } }, spec: { containers: [{ name: 'x', image: 'x' }] } },
+        },
       }),
     );
     await refused('changing a hook spec', () =>
@@ -296,6 +342,42 @@ describe('install', () => {
       sa.client.mergePatch(HOOKS, ns, 'migrate', { status: { observedGeneration: 1 } }, 'status'),
     );
     await refused('getting a Deployment', () => sa.client.get(Resources.deployments, ns, 'web'));
+  });
+
+  it('with admission on and leader election off, the operator may issue and renew only its certificate Secret', async (t) => {
+    const { kubectl, helm } = await tools();
+    const release = await testNamespace(t, 'rel-tls');
+    const rendered = helm([
+      'template',
+      'tls',
+      join(ROOT, 'charts/bosun'),
+      '--namespace',
+      release,
+      '--set',
+      'admission.enabled=true',
+      '--set',
+      'leaderElection=false',
+    ]);
+    // The ServiceAccount and the Roles in the release namespace: the operator runs here as a process.
+    const rbac = parseAllDocuments(rendered)
+      .map((d) => d.toJSON() as KubeObject | null)
+      .filter((d) => d && /^(ServiceAccount|Role|RoleBinding)$/.test(d.kind ?? ''));
+    kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
+    const sa = await serviceAccount(release, 'tls-bosun');
+    const ref = { namespace: release, name: 'tls-bosun-webhook-tls' };
+    const hosts = ['tls-bosun-webhook.svc'];
+    const log = silentLogger;
+    const issued = await ensureServingCert(sa.client, log, ref, hosts);
+    assert.ok(issued.managed && issued.certPem.includes('BEGIN CERTIFICATE'));
+    // A new host: the serving certificate is renewed in place (get, then patch).
+    const renewed = await ensureServingCert(sa.client, log, ref, [
+      ...hosts,
+      'tls-bosun-webhook.svc.cluster.local',
+    ]);
+    assert.notEqual(renewed.certPem, issued.certPem);
+    await refused('reading another Secret', () =>
+      sa.client.get({ group: '', version: 'v1', plural: 'secrets', namespaced: true }, release, 'other'),
+    );
   });
 
   it('with watchNamespaces, grants writes in those namespaces only', async (t) => {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parseAdmissionFlags } from '../../src/cli/admission-flags.ts';
 import type { HookObject } from '../../src/controllers/deploymenthook/plan.ts';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
-import { certAction } from '../../src/runtime/serving-cert.ts';
+import { caBundle, certAction } from '../../src/runtime/serving-cert.ts';
 import { createCertificate, newKeyPair } from '../../src/runtime/x509.ts';
 import { certificateHosts } from '../../src/server/admission/index.ts';
 import { gatedNamespaces, holds, webhookConfiguration } from '../../src/server/admission/webhook-config.ts';
@@ -78,7 +78,42 @@ describe('certAction: what the Secret needs', () => {
       'keep',
     ],
   ];
+  const a = pair(hosts);
+  const b = pair(hosts); // another CA of the same name
+  const mixed = (over: Partial<typeof a>) => secret({ ...a, ...over });
+  cases.push(
+    [
+      'a serving certificate another CA (of the same name) signed',
+      mixed({ certPem: b.certPem }),
+      hosts,
+      'renew',
+    ],
+    ['tls.key is not the serving certificate’s key', mixed({ keyPem: b.keyPem }), hosts, 'renew'],
+    ['ca.key is not the CA’s key', mixed({ caKeyPem: b.caKeyPem }), hosts, 'issue'],
+  );
   for (const [name, s, h, want] of cases) it(name, () => assert.equal(certAction(s, h, now), want));
+});
+
+describe('caBundle: the CAs the webhook configuration trusts', () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const current = pair(['x']).caPem;
+  const withPrevious = (previous: string): KubeObject => ({
+    metadata: { name: 's' },
+    data: { 'ca.crt': b64(current), 'ca-previous.crt': b64(previous) },
+  });
+  const count = (pem: string) => pem.match(/BEGIN CERTIFICATE/g)?.length ?? 0;
+  it('the CA alone when none was replaced', () => {
+    assert.equal(caBundle({ metadata: { name: 's' }, data: { 'ca.crt': b64(current) } }, now), current);
+  });
+  it('after a re-issue, the replaced CA too: replicas still serve certificates it signed', () => {
+    const bundle = caBundle(withPrevious(pair(['x']).caPem), now);
+    assert.equal(count(bundle), 2);
+    assert.ok(bundle.startsWith(current.trimEnd()));
+  });
+  it('not the replaced CA once it expired', () => {
+    const expired = caBundle(withPrevious(pair(['x'], 1).caPem), new Date(now.getTime() + 2 * DAY));
+    assert.equal(count(expired), 1);
+  });
 });
 
 const hook = (ns: string, when?: string, deleting = false): HookObject => ({

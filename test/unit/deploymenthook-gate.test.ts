@@ -57,6 +57,7 @@ const hookObject = (
     selector?: Record<string, string>;
     deleting?: boolean;
     baseline?: string;
+    spec?: Partial<HookObject['spec']>;
   } = {},
 ): HookObject => ({
   metadata: {
@@ -69,6 +70,7 @@ const hookObject = (
     selector: { matchLabels: o.selector ?? { app: 'web' } },
     template: { name: 't' },
     ...(o.when !== 'AfterRollout' ? { when: o.when ?? 'BeforeRollout' } : {}),
+    ...o.spec,
   },
   status: {
     deployments: [
@@ -98,6 +100,33 @@ describe('gatePod: which new pods are held', () => {
     [
       'the same second as the hook counts as found (it may be older)',
       { replicaSet: replicaSet({ created: T0 }), deployment: deployment(), hooks: [hookObject()] },
+      /no BeforeRollout hook waits/,
+    ],
+    [
+      "DocBot's selector.labels picks the Deployment by its labels",
+      {
+        replicaSet: replicaSet(),
+        deployment: deployment('2', { app: 'web' }),
+        hooks: [hookObject({ spec: { selector: { labels: { app: 'web' } } } })],
+      },
+      ['migrate'],
+    ],
+    [
+      'selector.labels that the Deployment lacks: not gated',
+      {
+        replicaSet: replicaSet(),
+        deployment: deployment('2', { app: 'other' }),
+        hooks: [hookObject({ spec: { selector: { labels: { app: 'web' } } } })],
+      },
+      /no BeforeRollout hook waits/,
+    ],
+    [
+      'a hook for StatefulSets only does not gate a Deployment',
+      {
+        replicaSet: replicaSet(),
+        deployment: deployment(),
+        hooks: [hookObject({ spec: { kinds: ['StatefulSet'] } })],
+      },
       /no BeforeRollout hook waits/,
     ],
     [
@@ -318,6 +347,20 @@ describe('gateAction: what becomes of a gated pod', () => {
       [hookObject()],
       'ungate',
     ],
+    [
+      'selector.labels no longer match the Deployment',
+      gatedPod('2', 'migrate'),
+      deployment('2', { app: 'other' }),
+      [hookObject({ spec: { selector: { labels: { app: 'web' } } } })],
+      'ungate',
+    ],
+    [
+      'selector.labels still match: waits for the hook',
+      gatedPod('2', 'migrate'),
+      deployment('2'),
+      [hookObject({ spec: { selector: { labels: { app: 'web' } } } })],
+      'wait',
+    ],
     ['the Deployment is gone', gatedPod('2', 'migrate'), undefined, [hookObject()], 'ungate'],
     [
       'the Deployment moved on to revision 3: waits until its ReplicaSet is scaled away',
@@ -415,6 +458,20 @@ describe('reviewPod: an AdmissionReview of a new pod', () => {
     assert.deepEqual(reads, ['deployment']);
   });
 
+  for (const [what, spec] of [
+    ["DocBot's selector.labels that the Deployment lacks", { selector: { labels: { app: 'api' } } }],
+    ['kinds without Deployment', { kinds: ['StatefulSet'] }],
+  ] as [string, Partial<HookObject['spec']>][])
+    it(`reads no ReplicaSet for a hook that does not select the Deployment: ${what}`, async () => {
+      const reads: string[] = [];
+      const out = await reviewPod(
+        { uid: 'u', namespace: 'ns', operation: 'CREATE', object: pod },
+        lookups([hookObject({ spec })], reads),
+      );
+      assert.equal(out.result, 'allowed');
+      assert.deepEqual(reads, ['deployment']);
+    });
+
   it('refuses to judge before the caches are filled (the API server refuses the pod; its ReplicaSet retries)', async () => {
     await assert.rejects(
       reviewPod(
@@ -506,6 +563,70 @@ describe('planHook with when: BeforeRollout: a revision is due once its pods are
         plan.create.map((c) => c.revision),
         want,
       );
+    });
+});
+
+describe('planHook with when: BeforeRollout: a revision whose pods escaped the gate runs late', () => {
+  const complete = (revision: string, done = true): KubeObject => ({
+    metadata: {
+      name: 'web',
+      uid: 'd-uid',
+      generation: 2,
+      labels: { app: 'web' },
+      annotations: { 'deployment.kubernetes.io/revision': revision },
+    },
+    spec: { replicas: 2, template: { spec: { containers: [{ name: 'web', image: 'web:2' }] } } },
+    status: {
+      observedGeneration: 2,
+      replicas: done ? 2 : 3,
+      updatedReplicas: done ? 2 : 1,
+      availableReplicas: 2,
+    },
+  });
+  const hook = (o: { lastRun?: Run; lastSucceededRevision?: string } = {}) =>
+    hookObject({ baseline: '1', ...o });
+  const cases: [string, HookObject, KubeObject, KubeObject | undefined, string[]][] = [
+    ['revision 2 rolled out ungated: runs late', hook(), complete('2'), replicaSet(), ['2']],
+    ['still rolling out: waits for the rollout', hook(), complete('2', false), replicaSet(), []],
+    ['its ReplicaSet not read: nothing', hook(), complete('2'), undefined, []],
+    ['the revision the hook found: nothing', hook(), complete('1'), replicaSet({ revision: '1' }), []],
+    [
+      'an undo to the revision the hook found (never gated): nothing',
+      hook(),
+      complete('3'),
+      replicaSet({ revision: '3', history: '1' }),
+      [],
+    ],
+    [
+      'an undo to a revision that passed: nothing',
+      hook({ lastSucceededRevision: '2' }),
+      complete('3'),
+      replicaSet({ revision: '3', history: '2' }),
+      [],
+    ],
+    ['its late run failed: not again', hook({ lastRun: failed('2') }), complete('2'), replicaSet(), []],
+  ];
+  for (const [name, h, d, rs, want] of cases)
+    it(name, () => {
+      const plan = planHook({
+        hook: h,
+        deployments: [d],
+        jobs: [],
+        now: new Date(LATER),
+        gatedPods: [],
+        ...(rs ? { currentReplicaSets: { web: rs } } : {}),
+        template: { spec: { containers: [{ name: 'm', image: 'm' }] } },
+      });
+      assert.deepEqual(
+        plan.create.map((c) => c.revision),
+        want,
+      );
+      const late = plan.events.filter((e) => e.reason === 'HookLate');
+      assert.equal(late.length, want.length);
+      for (const e of late) {
+        assert.equal(e.type, 'Warning');
+        assert.match(e.note, /without its pods being gated.*helm upgrade/);
+      }
     });
 });
 

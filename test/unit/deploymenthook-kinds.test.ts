@@ -118,6 +118,14 @@ describe("DocBot's README manifests (our fixtures) are valid specs", () => {
       /each labels key must be a label key/,
     ],
     ['empty kinds', { ...byName, kinds: [] }, /kinds must name at least one/],
+    ['BeforeRollout without kinds', { ...byName, when: 'BeforeRollout' }],
+    ['BeforeRollout for Deployments', { ...byName, when: 'BeforeRollout', kinds: ['Deployment'] }],
+    [
+      'BeforeRollout for StatefulSets',
+      { ...byName, when: 'BeforeRollout', kinds: ['Deployment', 'StatefulSet'] },
+      /BeforeRollout is for Deployments only/,
+    ],
+    ['AfterRollout for StatefulSets', { ...byName, when: 'AfterRollout', kinds: ['StatefulSet'] }],
     [
       'an unknown kind',
       { ...byName, kinds: ['ReplicaSet'] },

@@ -17,8 +17,9 @@ import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
+import { type DeploymentLookup, deploymentLookup } from './deployment-lookup.ts';
 import { GATE } from './gate.ts';
-import { gateEvents, hooksOfGatedPod, podsGatedBy, settleGates } from './gate-act.ts';
+import { escapedReplicaSets, gateEvents, hooksOfGatedPod, podsGatedBy, settleGates } from './gate-act.ts';
 import type { PodTemplateSpec } from './inherit.ts';
 import { hookJob } from './job-manifest.ts';
 import { HOOK_LABEL, RESULT_FINALIZER } from './labels.ts';
@@ -38,6 +39,10 @@ interface Deps {
   templates: Informer;
   /** Pods a BeforeRollout hook holds (only those: the gate's label selects them). */
   gatedPods: Informer;
+  /** Their Deployments, read through the cache. */
+  deployment: DeploymentLookup;
+  /** Current ReplicaSets already read for a revision that may have escaped the gate. */
+  escaped: Map<string, KubeObject | undefined>;
   runs: Counter;
   delay: Histogram;
   /**
@@ -76,6 +81,8 @@ export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHook
     jobs: mgr.informer(Resources.jobs, { labelSelector: HOOK_LABEL }),
     templates: mgr.informer(Resources.podTemplates),
     gatedPods: mgr.informer(Resources.pods, { labelSelector: GATE }),
+    deployment: deploymentLookup(workloadCache('Deployment'), mgr.client, opts.hookOptInLabel),
+    escaped: new Map(),
     rejections: new Map(),
     optInChecked: new Map(),
     runs: new Counter({
@@ -130,12 +137,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     await releaseFinalizer(deps.mgr.client, Resources.jobs, RESULT_FINALIZER, jobs, () => true);
     // Pods gated for a hook that is gone wait for nothing.
     const all = deps.hooks.listNamespace(namespace);
-    await settleGates(
-      deps.mgr.client,
-      podsGatedBy(deps.gatedPods, namespace, name),
-      deps.workloads.Deployment,
-      all,
-    );
+    await settleGates(deps.mgr.client, podsGatedBy(deps.gatedPods, namespace, name), deps.deployment, all);
     return undefined;
   }
 
@@ -162,6 +164,15 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     snapshot.template = hook.spec.template.spec as PodTemplateSpec;
     snapshot.templateVersion = templateVersion(hook);
   }
+
+  if (hook.spec.when === 'BeforeRollout')
+    snapshot.currentReplicaSets = await escapedReplicaSets(
+      deps.mgr.client,
+      hook,
+      snapshot.deployments,
+      snapshot.gatedPods ?? [],
+      deps.escaped,
+    );
 
   const seen = deps.rejections.get(hook.metadata.uid as string);
   if (seen && seen.version === snapshot.templateVersion) snapshot.rejection = seen.message;
@@ -192,7 +203,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     const hooks = deps.hooks
       .listNamespace(namespace)
       .map((h) => (h === hook ? { ...h, status: plan.status } : h));
-    const settled = await settleGates(deps.mgr.client, snapshot.gatedPods, deps.workloads.Deployment, hooks);
+    const settled = await settleGates(deps.mgr.client, snapshot.gatedPods, deps.deployment, hooks);
     if (settled.ungated) ctx.log.info(settled, 'let gated pods go');
   }
   for (const phase of plan.finished)

@@ -1,9 +1,20 @@
 // The controller's side of BeforeRollout hooks: after a hook's status is written, let go of the
 // gated pods whose hooks all passed, and say why a rollout is held.
-import { isNotFound, type KubeClient, type KubeObject } from '../../runtime/kube-client.ts';
+import { isNotFound, type KubeClient, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer } from '../../runtime/manager.ts';
-import { GATE, GATE_HOOKS_ANNOTATION, gateAction, podOwner, ungatePatch } from './gate.ts';
+import type { DeploymentLookup } from './deployment-lookup.ts';
+import {
+  GATE,
+  GATE_HOOKS_ANNOTATION,
+  gateAction,
+  gatedRevisions,
+  mayHaveEscaped,
+  podOwner,
+  ungatePatch,
+} from './gate.ts';
 import type { HookObject, Plan } from './plan.ts';
+import { REVISION_ANNOTATION, rolloutState } from './rollout.ts';
+import { kindOf } from './workloads.ts';
 
 /** Gated pods waiting for this hook (by name: a deleted hook's pods are let go). */
 export function podsGatedBy(pods: Informer, namespace: string, hook: string): KubeObject[] {
@@ -20,21 +31,24 @@ export const hooksOfGatedPod = (pod: KubeObject) =>
     .map((h) => `${pod.metadata.namespace}/${h}`);
 
 /**
- * Carries out `gateAction` for each pod. `hooks` are the namespace's hooks, with the one just
+ * Carries out `gateAction` for each pod, reading each one's Deployment through the cache. `hooks` are the namespace's hooks, with the one just
  * reconciled at its new status (the cache may not show it yet).
  */
 export async function settleGates(
   client: KubeClient,
   pods: KubeObject[],
-  deployments: Informer,
+  deployment: DeploymentLookup,
   hooks: HookObject[],
 ): Promise<{ ungated: number }> {
   let ungated = 0;
+  const read = new Map<string, KubeObject | undefined>(); // one read per Deployment
   for (const pod of pods) {
     const ns = pod.metadata.namespace as string;
     const owner = podOwner(pod);
-    const deployment = owner ? deployments.get(ns, owner.deployment) : undefined;
-    const action = gateAction(pod, deployment, hooks);
+    // Not in the cache is not gone: only the API server's answer lets the pods go unhooked.
+    const key = owner ? `${ns}/${owner.deployment}` : '';
+    if (owner && !read.has(key)) read.set(key, await deployment(ns, owner.deployment));
+    const action = gateAction(pod, read.get(key), hooks);
     if (action === 'ungate') {
       try {
         await client.request('PATCH', `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`, {
@@ -61,4 +75,44 @@ export function gateEvents(hook: HookObject, plan: Plan): Plan['events'] {
       reason: 'RolloutBlocked',
       note: `New pods stay unscheduled (scheduling gate ${GATE}) until DeploymentHook ${hook.metadata.name} succeeds: fix it and change its bosun.dev/rerun annotation, or run kubectl rollout undo`,
     }));
+}
+
+/**
+ * The current ReplicaSet of each Deployment whose rolled-out revision may have escaped the gate
+ * (`mayHaveEscaped`), for the plan to ask `gatePod` whether its hook is due late. Rare, so read
+ * from the API server, once per Deployment revision (`seen` remembers the answers).
+ */
+export async function escapedReplicaSets(
+  client: KubeClient,
+  hook: HookObject,
+  deployments: KubeObject[],
+  gatedPods: KubeObject[],
+  seen: Map<string, KubeObject | undefined>,
+): Promise<Record<string, KubeObject>> {
+  const found: Record<string, KubeObject> = {};
+  for (const d of deployments) {
+    const name = d.metadata.name as string;
+    const revision = d.metadata.annotations?.[REVISION_ANNOTATION] ?? '';
+    const gated = gatedRevisions(gatedPods, name, hook.metadata.name as string);
+    if (kindOf(d) !== 'Deployment' || rolloutState(d).phase !== 'Complete') continue;
+    if (!mayHaveEscaped(hook, d, revision, gated)) continue;
+    const key = `${d.metadata.uid}/${revision}`;
+    if (!seen.has(key)) {
+      if (seen.size > 10_000) seen.clear(); // bounded: it only saves reads
+      const matchLabels = d.spec?.selector?.matchLabels ?? {};
+      const labelSelector = Object.entries(matchLabels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      const { items } = await client.list(Resources.replicaSets, d.metadata.namespace, { labelSelector });
+      const rs = items.find(
+        (r) =>
+          r.metadata.ownerReferences?.some((o) => o.controller && o.uid === d.metadata.uid) &&
+          r.metadata.annotations?.[REVISION_ANNOTATION] === revision,
+      );
+      seen.set(key, rs);
+    }
+    const rs = seen.get(key);
+    if (rs) found[name] = rs;
+  }
+  return found;
 }

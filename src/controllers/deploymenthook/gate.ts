@@ -1,10 +1,10 @@
 // BeforeRollout hooks, as pure decisions: which new pods the admission webhook holds behind the
 // scheduling gate, and what the controller does with a gated pod (let it go, have it re-created,
 // or wait). Both read only the hooks' recorded results, so a restarted operator decides the same.
-import { matchesSelector } from '../../api/selector.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import type { HookObject } from './plan.ts';
 import { REVISION_ANNOTATION } from './rollout.ts';
+import { selects } from './workloads.ts';
 
 /** The scheduling gate; also the label (value: the revision) that marks a pod Bosun gated. */
 export const GATE = 'bosun.dev/before-rollout';
@@ -76,7 +76,7 @@ export function gatePod(input: {
   };
   const hooks = input.hooks
     .filter(isBeforeRollout)
-    .filter((h) => matchesSelector(h.spec.selector, deployment.metadata.labels))
+    .filter((h) => selects(h.spec, deployment))
     .filter((h) => !found(h))
     .filter((h) => !passed(h, deployment, revisions))
     .map((h) => h.metadata.name as string)
@@ -104,9 +104,31 @@ export function gateAction(
   const blocking = waitsFor
     .map((name) => hooks.find((h) => h.metadata.name === name))
     .filter((h): h is HookObject => !!h && isBeforeRollout(h))
-    .filter((h) => matchesSelector(h.spec.selector, deployment.metadata.labels))
+    .filter((h) => selects(h.spec, deployment))
     .filter((h) => !passed(h, deployment, [revision]));
   return blocking.length ? 'wait' : 'ungate';
+}
+
+/**
+ * A revision newer than the one the hook found that has no gated pod and no passed run: the
+ * webhook may never have seen its pods (a hook created before the webhook configuration covered
+ * its namespace, or a `helm upgrade` that reset it). Whether the gate would have held them, its
+ * ReplicaSet tells (`gatePod`); the controller reads that ReplicaSet only for such revisions.
+ */
+export function mayHaveEscaped(
+  hook: HookObject,
+  deployment: KubeObject,
+  revision: string,
+  gated: Set<string>,
+): boolean {
+  const baseline = entryOf(hook, deployment)?.baselineRevision;
+  return (
+    isBeforeRollout(hook) &&
+    baseline !== undefined &&
+    olderThan(baseline, revision) &&
+    !gated.has(revision) &&
+    !passed(hook, deployment, [revision])
+  );
 }
 
 /** Gated pods of one Deployment at one revision: the revisions a BeforeRollout hook must run for. */

@@ -8,7 +8,7 @@ import type {
 } from '../../api/deploymenthook.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { jobOutcome } from '../job-outcome.ts';
-import { baselineRevision, gatedRevisions } from './gate.ts';
+import { baselineRevision, gatedRevisions, gatePod, mayHaveEscaped } from './gate.ts';
 import { hookStatus } from './hook-status.ts';
 import { hookJobName } from './identity.ts';
 import { imageProblem, inheritedImage, type PodTemplateSpec, templateImageProblem } from './inherit.ts';
@@ -48,6 +48,8 @@ export interface Snapshot {
   rejection?: string;
   /** BeforeRollout: pods held by the scheduling gate for this hook (their revisions are due). */
   gatedPods?: KubeObject[];
+  /** BeforeRollout: the current ReplicaSet of each Deployment whose pods may have escaped the gate. */
+  currentReplicaSets?: Record<string, KubeObject>;
   now: Date;
 }
 
@@ -215,7 +217,16 @@ function planDeployment(
   const gated = gatedRevisions(snap.gatedPods ?? [], name, hook.metadata.name as string);
   if (hook.spec.when === 'BeforeRollout' && matched && entry.baselineRevision === undefined)
     entry.baselineRevision = baselineRevision(hook, deployment, rollout.revision, gated);
-  const due = hook.spec.when === 'BeforeRollout' ? gated.has(rollout.revision) : rollout.phase === 'Complete';
+  // A revision whose pods escaped the gate still runs its hook, late, once rolled out.
+  const currentRs = snap.currentReplicaSets?.[name];
+  const late =
+    hook.spec.when === 'BeforeRollout' &&
+    rollout.phase === 'Complete' &&
+    !!currentRs &&
+    mayHaveEscaped(hook, deployment, rollout.revision, gated) &&
+    gatePod({ replicaSet: currentRs, deployment, hooks: [hook] }).gate;
+  const due =
+    hook.spec.when === 'BeforeRollout' ? gated.has(rollout.revision) || late : rollout.phase === 'Complete';
   if (!matched || !due || done) return entry;
   const jobName = hookJobName({
     hook: hook.metadata.name as string,
@@ -278,6 +289,13 @@ function planDeployment(
   });
   entry.lastRun = { revision: rollout.revision, jobName, phase: 'Running', startTime: iso(now) };
   setRerun(entry, rerun); // a start has no Event: the Job and lastRun show it, its end is reported
+  if (late)
+    plan.events.push({
+      on: { deployment: name, kind },
+      type: 'Warning',
+      reason: 'HookLate',
+      note: `Revision ${rollout.revision} rolled out without its pods being gated, so DeploymentHook ${hook.metadata.name} runs only now, after the rollout: the admission webhook did not see them (its configuration did not cover the namespace yet, or a helm upgrade had just reset it)`,
+    });
   return entry;
 }
 

@@ -3,6 +3,7 @@
 import { resourceOf } from '../../api/crd.ts';
 import { DeploymentHookKind } from '../../api/deploymenthook.ts';
 import { workloadInformer } from '../../controllers/deploymenthook/controller.ts';
+import { deploymentLookup } from '../../controllers/deploymenthook/deployment-lookup.ts';
 import type { HookObject } from '../../controllers/deploymenthook/plan.ts';
 import { isNotFound, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
 import type { Manager } from '../../runtime/manager.ts';
@@ -42,6 +43,11 @@ export async function startAdmission(manager: Manager, flags: AdmissionFlags, ho
       throw e;
     }
   };
+  const refresh = async () => {
+    const next = await ensureServingCert(client, log, flags.secret, hosts);
+    if (next.certPem !== cert.certPem) server.setCertificate(next);
+    cert = next;
+  };
   const server = await startAdmissionServer({
     address: flags.address,
     cert,
@@ -50,27 +56,22 @@ export async function startAdmission(manager: Manager, flags: AdmissionFlags, ho
     lookups: {
       synced: () => [hooks, deployments].every((i) => i.caches.every((c) => c.hasSynced)),
       hooks: (ns) => hooks.listNamespace(ns),
-      // A Deployment created a moment ago may not be in the cache yet.
-      deployment: async (ns, name) =>
-        deployments.get(ns, name) ??
-        (await client.list(Resources.deployments, ns, { fieldSelector: `metadata.name=${name}` })).items[0],
+      deployment: deploymentLookup(deployments, client, hookOptInLabel),
       replicaSet: (ns, name) => read(Resources.replicaSets, ns, name),
     },
   });
   setupWebhookConfigController(manager, {
     name: flags.webhookName,
     clientConfig: flags.clientConfig,
-    caBundle: () => (cert.managed ? Buffer.from(cert.caPem).toString('base64') : undefined),
+    // Read from the Secret at each write and resync: another replica may have issued a new CA.
+    caBundle: async () => {
+      await refresh();
+      return cert.managed ? Buffer.from(cert.caBundlePem).toString('base64') : undefined;
+    },
     excluded: ['kube-system', flags.secret.namespace],
   });
   const renew = setInterval(() => {
-    ensureServingCert(client, log, flags.secret, hosts).then(
-      (next) => {
-        if (next.certPem !== cert.certPem) server.setCertificate(next);
-        cert = next;
-      },
-      (e) => log.warn({ err: e }, 'could not check the webhook serving certificate'),
-    );
+    refresh().catch((e) => log.warn({ err: e }, 'could not check the webhook serving certificate'));
   }, RENEW_CHECK_MS);
   renew.unref();
   return {

@@ -1,9 +1,9 @@
 // One AdmissionReview of a pod CREATE: gate it (a JSON patch) or let it be. Hooks and Deployments
 // come from the operator's caches; the ReplicaSet is read from the API server, and only for pods
 // of a Deployment that a BeforeRollout hook selects.
-import { matchesSelector } from '../../api/selector.ts';
 import { gatePatch, gatePod, isBeforeRollout, podOwner } from '../../controllers/deploymenthook/gate.ts';
 import type { HookObject } from '../../controllers/deploymenthook/plan.ts';
+import { selects } from '../../controllers/deploymenthook/workloads.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 
 export interface AdmissionRequest {
@@ -46,7 +46,7 @@ export async function reviewPod(request: AdmissionRequest, lookups: Lookups): Pr
   const hooks = lookups.hooks(namespace).filter(isBeforeRollout);
   if (!hooks.length) return allow('no BeforeRollout hook in the namespace');
   const deployment = await lookups.deployment(namespace, owner.deployment);
-  if (!deployment || !hooks.some((h) => matchesSelector(h.spec.selector, deployment.metadata.labels)))
+  if (!deployment || !hooks.some((h) => selects(h.spec, deployment)))
     return allow('no BeforeRollout hook selects the Deployment');
   const replicaSet = await lookups.replicaSet(namespace, owner.replicaSet);
   if (!replicaSet) return allow(`ReplicaSet ${owner.replicaSet} not found`);

@@ -105,7 +105,12 @@ export function holds(live: unknown, want: unknown): boolean {
 /** Keeps the configuration's scope in step with the BeforeRollout hooks (leader only). */
 export function setupWebhookConfigController(
   mgr: Manager,
-  opts: { name: string; clientConfig: ClientConfig; caBundle: () => string | undefined; excluded: string[] },
+  opts: {
+    name: string;
+    clientConfig: ClientConfig;
+    caBundle: () => Promise<string | undefined>;
+    excluded: string[];
+  },
 ): Controller {
   const hooks = mgr.informer<HookObject>(resourceOf(DeploymentHookKind));
   const KEY = 'webhook';
@@ -115,7 +120,7 @@ export function setupWebhookConfigController(
     metrics: mgr.metrics,
     log: mgr.log,
     reconcile: async (ctx) => {
-      const caBundle = opts.caBundle();
+      const caBundle = await opts.caBundle();
       const desired = webhookConfiguration({
         name: opts.name,
         clientConfig: opts.clientConfig,
