@@ -12,7 +12,7 @@ import { ApiError, KubeClient, type KubeObject, Resources } from '../../src/runt
 import { silentLogger } from '../../src/runtime/log.ts';
 import { ensureServingCert } from '../../src/runtime/serving-cert.ts';
 import { WEBHOOK_CONFIGURATIONS, webhookConfiguration } from '../../src/server/admission/webhook-config.ts';
-import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
+import { serviceAccountToken, testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { deployment, hook, waitHook } from '../support/deployments.ts';
 import { startOperator } from '../support/operator.ts';
 
@@ -36,23 +36,9 @@ async function tools() {
 
 /** A client and kubeconfig acting as a ServiceAccount, through a token from the TokenRequest API. */
 async function serviceAccount(namespace: string, name: string) {
-  const admin = await testClient();
-  const token = await admin.request<{ status: { token: string } }>(
-    'POST',
-    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
-    {
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600 },
-      },
-    },
-  );
+  const token = await serviceAccountToken(namespace, name);
   const { kubeconfig } = await testCluster();
-  const config = readFileSync(kubeconfig, 'utf8').replace(
-    /user: \{.*\}/,
-    `user: {token: "${token.status.token}"}`,
-  );
+  const config = readFileSync(kubeconfig, 'utf8').replace(/user: \{.*\}/, `user: {token: "${token}"}`);
   const saKubeconfig = join(mkdtempSync(join(tmpdir(), 'bosun-rbac-')), 'kubeconfig.yaml');
   writeFileSync(saKubeconfig, config);
   const client = KubeClient.fromKubeconfig(saKubeconfig);

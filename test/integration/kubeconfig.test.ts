@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import { pkiPaths } from '../../src/dev/pki.ts';
 import { ApiError, KubeClient, Resources } from '../../src/runtime/kube-client.ts';
 import type { ExecPlugin } from '../../src/runtime/kubeconfig-auth.ts';
-import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
+import { serviceAccountToken, testClient, testCluster, testNamespace } from '../support/cluster.ts';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'bosun-kubeconfig-'));
 
@@ -42,24 +42,6 @@ function writeKubeconfig(dir: string, cluster: object, user: object, namespace?:
     }),
   );
   return path;
-}
-
-/** A ServiceAccount and a one-hour token for it from the TokenRequest API. */
-async function serviceAccountToken(namespace: string, name: string): Promise<string> {
-  const admin = await testClient();
-  await admin.createIfAbsent(Resources.serviceAccounts, { metadata: { name, namespace } });
-  const review = await admin.request<{ status: { token: string } }>(
-    'POST',
-    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
-    {
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600 },
-      },
-    },
-  );
-  return review.status.token;
 }
 
 /** Deleting the ServiceAccount revokes its tokens: the API server answers them with 401. */

@@ -37,3 +37,21 @@ export async function testNamespace(t: TestContext, prefix = 't'): Promise<strin
   t.after(() => client.delete(Resources.namespaces, undefined, name));
   return name;
 }
+
+/** A ServiceAccount and a one-hour token for it from the TokenRequest API. */
+export async function serviceAccountToken(namespace: string, name: string): Promise<string> {
+  const admin = await testClient();
+  await admin.createIfAbsent(Resources.serviceAccounts, { metadata: { name, namespace } });
+  const review = await admin.request<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    {
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 3600 },
+      },
+    },
+  );
+  return review.status.token;
+}
