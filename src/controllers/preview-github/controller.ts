@@ -75,9 +75,11 @@ export function setupPreviewGitHubController(mgr: Manager, opts: PreviewGitHubOp
         String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)) ||
         String(b.metadata.name).localeCompare(String(a.metadata.name)),
     )[0];
-    const commentId = [preview, ...siblings]
-      .map((p) => p.metadata.annotations?.[COMMENT_ANNOTATION])
-      .find(Boolean);
+    // This preview's own id first as this process wrote it: the cache may not show it yet, and a
+    // second reconcile that missed it would create a second comment.
+    const commentId =
+      annotations[COMMENT_ANNOTATION] ??
+      siblings.map((p) => p.metadata.annotations?.[COMMENT_ANNOTATION]).find(Boolean);
     const save = async (more: Record<string, string>) => {
       written.set(uid, { ...written.get(uid), ...more });
       if (live) await patchAnnotations(mgr, namespace, name, more);
