@@ -34,9 +34,11 @@ describe('DaemonJob exactly once per node under operator crashes', () => {
       kind: 'DaemonJob',
       metadata: { name: 'setup', namespace: ns },
       spec: {
-        maxParallel: 10,
+        // Ten rounds of pods that run 2 s each: long enough for several crashes, now that pods are
+        // created directly (a run of 1 s pods in five rounds could end before the third kill).
+        maxParallel: 5,
         template: {
-          metadata: { annotations: { [FINISH_AFTER]: '1s' } },
+          metadata: { annotations: { [FINISH_AFTER]: '2s' } },
           spec: {
             nodeSelector: { pool: ns },
             restartPolicy: 'Never',
