@@ -5,30 +5,26 @@ import type { Informer } from '../../runtime/manager.ts';
 import type { DeploymentLookup } from './deployment-lookup.ts';
 import {
   GATE,
-  GATE_HOOKS_ANNOTATION,
   gateAction,
   gatedRevisions,
+  gateHooksOf,
   mayHaveEscaped,
   podOwner,
+  revisionOf,
   ungatePatch,
 } from './gate.ts';
 import type { HookObject, Plan } from './plan.ts';
-import { REVISION_ANNOTATION, rolloutState } from './rollout.ts';
+import { rolloutState } from './rollout.ts';
 import { kindOf } from './workloads.ts';
 
 /** Gated pods waiting for this hook (by name: a deleted hook's pods are let go). */
 export function podsGatedBy(pods: Informer, namespace: string, hook: string): KubeObject[] {
-  return pods
-    .listNamespace(namespace)
-    .filter((p) => (p.metadata.annotations?.[GATE_HOOKS_ANNOTATION] ?? '').split(',').includes(hook));
+  return pods.listNamespace(namespace).filter((p) => gateHooksOf(p).includes(hook));
 }
 
 /** Hooks to notify when a gated pod changes: those it waits for. */
 export const hooksOfGatedPod = (pod: KubeObject) =>
-  (pod.metadata.annotations?.[GATE_HOOKS_ANNOTATION] ?? '')
-    .split(',')
-    .filter(Boolean)
-    .map((h) => `${pod.metadata.namespace}/${h}`);
+  gateHooksOf(pod).map((h) => `${pod.metadata.namespace}/${h}`);
 
 /**
  * Carries out `gateAction` for each pod, reading each one's Deployment through the cache. `hooks` are the namespace's hooks, with the one just
@@ -92,7 +88,7 @@ export async function escapedReplicaSets(
   const found: Record<string, KubeObject> = {};
   for (const d of deployments) {
     const name = d.metadata.name as string;
-    const revision = d.metadata.annotations?.[REVISION_ANNOTATION] ?? '';
+    const revision = revisionOf(d);
     const gated = gatedRevisions(gatedPods, name, hook.metadata.name as string);
     if (kindOf(d) !== 'Deployment' || rolloutState(d).phase !== 'Complete') continue;
     if (!mayHaveEscaped(hook, d, revision, gated)) continue;
@@ -107,7 +103,7 @@ export async function escapedReplicaSets(
       const rs = items.find(
         (r) =>
           r.metadata.ownerReferences?.some((o) => o.controller && o.uid === d.metadata.uid) &&
-          r.metadata.annotations?.[REVISION_ANNOTATION] === revision,
+          revisionOf(r) === revision,
       );
       seen.set(key, rs);
     }

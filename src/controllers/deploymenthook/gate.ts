@@ -43,7 +43,10 @@ export function passed(hook: HookObject, deployment: KubeObject, revisions: stri
   return revisions.some((r) => ok.includes(r));
 }
 
-const revisionOf = (o: KubeObject) => o.metadata.annotations?.[REVISION_ANNOTATION] ?? '';
+export const revisionOf = (o: KubeObject) => o.metadata.annotations?.[REVISION_ANNOTATION] ?? '';
+/** The BeforeRollout hooks a gated pod waits for, as the webhook wrote them. */
+export const gateHooksOf = (pod: KubeObject) =>
+  (pod.metadata.annotations?.[GATE_HOOKS_ANNOTATION] ?? '').split(',').filter(Boolean);
 const olderThan = (a: string, b: string) => Number(a) < Number(b);
 const at = (t: string | undefined) => (t ? Date.parse(t) : 0);
 
@@ -100,7 +103,7 @@ export function gateAction(
 ): GateAction {
   const revision = pod.metadata.labels?.[GATE] ?? '';
   if (!deployment) return 'ungate';
-  const waitsFor = (pod.metadata.annotations?.[GATE_HOOKS_ANNOTATION] ?? '').split(',').filter(Boolean);
+  const waitsFor = gateHooksOf(pod);
   const blocking = waitsFor
     .map((name) => hooks.find((h) => h.metadata.name === name))
     .filter((h): h is HookObject => !!h && isBeforeRollout(h))
@@ -136,7 +139,7 @@ export function gatedRevisions(pods: KubeObject[], deployment: string, hook: str
   return new Set(
     pods
       .filter((p) => podOwner(p)?.deployment === deployment)
-      .filter((p) => (p.metadata.annotations?.[GATE_HOOKS_ANNOTATION] ?? '').split(',').includes(hook))
+      .filter((p) => gateHooksOf(p).includes(hook))
       .map((p) => p.metadata.labels?.[GATE] ?? ''),
   );
 }
