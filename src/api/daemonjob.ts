@@ -62,6 +62,42 @@ export const daemonJobSpec = s.object(
     suspend: s.optional(
       s.boolean({ description: 'When true, no new node starts; running ones finish (with their retries).' }),
     ),
+    cordon: s.optional(
+      s.boolean({
+        description:
+          'When true, each node is cordoned (spec.unschedulable) before its pod starts and uncordoned after it succeeds; a node that fails stays cordoned and is listed in status.cordonedNodes. A node someone else cordoned is used as it is and never uncordoned. maxParallel then defaults to 1 and counts cordoned nodes. Implied by drain.',
+      }),
+    ),
+    drain: s.optional(
+      s.object(
+        {
+          timeoutSeconds: s.optional(
+            s.integer({
+              description:
+                'Seconds the drain may take before the node fails (DrainTimeout) and stays cordoned. Default: no limit.',
+              minimum: 1,
+              format: 'int64',
+            }),
+          ),
+          ignoreDaemonSets: s.optional(
+            s.boolean({
+              description:
+                'Leave pods of DaemonSets in place. Without it a node running such a pod is not drained (a DrainRefused Warning) until the timeout.',
+            }),
+          ),
+          deleteEmptyDirData: s.optional(
+            s.boolean({
+              description:
+                'Evict pods with emptyDir volumes too, losing that data. Without it such a pod holds the drain (DrainRefused) until the timeout.',
+            }),
+          ),
+        },
+        {
+          description:
+            'Drain each node after cordoning it, before its pod starts: every pod on the node is evicted through the Eviction API, so PodDisruptionBudgets hold (a refused eviction is retried). Mirror pods, finished pods and per-node pods of DaemonJobs stay; a pod without a controller holds the drain, as with kubectl drain without --force.',
+        },
+      ),
+    ),
     notReadyTimeoutSeconds: s.optional(
       s.integer({
         description:
@@ -77,6 +113,11 @@ export const daemonJobSpec = s.object(
       {
         rule: "!has(self.template.spec.restartPolicy) || self.template.spec.restartPolicy != 'Always'",
         message: 'template.spec.restartPolicy must be Never or OnFailure: a DaemonJob pod runs to completion',
+      },
+      {
+        rule: '!has(self.drain) || !has(self.cordon) || self.cordon',
+        message: 'drain cordons the node first: remove cordon: false, or drain',
+        check: (spec) => spec.drain === undefined || spec.cordon !== false,
       },
       {
         rule:
@@ -154,7 +195,7 @@ export const daemonJobStatus = s.object(
             node: s.string({ description: 'The node.' }),
             reason: s.string({
               description:
-                'Why it failed: BackoffLimitExceeded, DeadlineExceeded, NodeNotReady or NodeDeleted.',
+                'Why it failed: BackoffLimitExceeded, DeadlineExceeded, NodeNotReady, NodeDeleted or DrainTimeout.',
             }),
             message: s.optional(s.string({ description: 'Details.', maxLength: 512 })),
           },
@@ -165,6 +206,19 @@ export const daemonJobStatus = s.object(
           maxItems: 50,
         },
       ),
+    ),
+    draining: s.optional(
+      s.map(s.string({ description: 'When the node was taken.', format: 'date-time' }), {
+        description:
+          'With cordon or drain: nodes cordoned and being drained whose pod has not started yet, with when that began (the drain timeout counts from it).',
+      }),
+    ),
+    cordonedNodes: s.optional(
+      s.array(s.string({ description: 'A node name.' }), {
+        description:
+          'Nodes this DaemonJob cordoned that failed and stay cordoned (the first 50); each keeps a maxParallel slot until it is uncordoned (kubectl uncordon).',
+        maxItems: 50,
+      }),
     ),
     conditions: s.optional(conditionsSchema),
   },

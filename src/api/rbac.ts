@@ -11,8 +11,13 @@ export interface PolicyRule {
 
 /** Cluster-scoped resources: always in a ClusterRole. */
 export const clusterScopedRules: PolicyRule[] = [
-  // patch: a DaemonJob with labelNodes labels the nodes that succeeded.
+  // patch: a DaemonJob with labelNodes labels the nodes that succeeded; with cordon it cordons and
+  // uncordons them.
   { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
+  // A DaemonJob with drain lists the pods on the node it drains and evicts them, in any namespace:
+  // a node's pods are the cluster's, whichever namespaces Bosun watches.
+  { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+  { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
   // BeforeRollout: the gate's webhook configuration (--admission-address), its scope kept by the leader.
   {
     apiGroups: ['admissionregistration.k8s.io'],

@@ -19,8 +19,10 @@ import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey, trimNodeStatus } from '../../runtime/watch-cache.ts';
+import { cordonedBy, cordonOwner, drainTargets, leftCordoned } from './drain.ts';
 import { isReady } from './eligibility.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
+import { cordonNode, evictPod, markLeftCordoned, podsOnNodes, uncordonNode } from './node-cordon.ts';
 import { type DaemonJobObject, nodeResultLabel, planDaemonJob, templateHash } from './plan.ts';
 import { nodePod } from './pod-manifest.ts';
 import { templateRejection } from './pod-rejection.ts';
@@ -38,6 +40,7 @@ interface Deps {
    */
   legacyJobs: Informer;
   started: Counter;
+  evictions: Counter;
   /**
    * Pods whose result finalizer this process released, by uid → the resourceVersion it released
    * from: until the cache shows a newer version, releasing again would only earn a 409.
@@ -45,10 +48,13 @@ interface Deps {
   releasedFrom: Map<string, string>;
 }
 
-/** What of a node matters for eligibility; heartbeats change none of it. */
+/** What of a node matters for eligibility and cordons; heartbeats change none of it. */
 const nodeShape = (n: KubeObject) => [
   n.metadata.labels,
   n.spec?.taints,
+  n.spec?.unschedulable,
+  cordonedBy(n),
+  leftCordoned(n),
   isReady(n),
   !!n.metadata.deletionTimestamp,
 ];
@@ -63,6 +69,12 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
     started: new Counter({
       name: 'bosun_daemonjob_pods_total',
       help: 'Per-node pods created (result="started"), retries included',
+      labelNames: ['result'],
+      registers: [mgr.metrics.registry],
+    }),
+    evictions: new Counter({
+      name: 'bosun_daemonjob_evictions_total',
+      help: 'Evictions of pods from nodes a DaemonJob drains, by result (evicted, gone, blocked: a PodDisruptionBudget refused, retried later)',
       labelNames: ['result'],
       registers: [mgr.metrics.registry],
     }),
@@ -101,13 +113,37 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const pods = ownedBy(deps.pods.listNamespace(namespace), 'DaemonJob', name);
   const legacyJobs = ownedBy(deps.legacyJobs.listNamespace(namespace), 'DaemonJob', name);
   if (!dj || dj.metadata.deletionTimestamp) {
+    await letNodesGo(deps, ctx, cordonOwner(namespace, name));
     await release(deps, Resources.jobs, legacyJobs, () => true);
     await release(deps, Resources.pods, pods, () => true);
     return undefined;
   }
-  const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), pods, legacyJobs, now: new Date() };
+  const nodes = deps.nodes.list();
+  const owner = cordonOwner(namespace, name);
+  const drainNodes = drainTargets(dj.spec, owner, nodes, dj.status?.draining);
+  const nodePods = drainNodes.length ? await podsOnNodes(client, drainNodes) : undefined;
+  const snapshot = { daemonJob: dj, nodes, pods, legacyJobs, nodePods, now: new Date() };
   let plan = planDaemonJob(snapshot);
   const hash = templateHash(dj.spec.template);
+  const nodeNamed = (node: string) => deps.nodes.get(undefined, node);
+  // Cordons before the pods they protect are created; the status records the drain afterwards.
+  await inParallel(plan.cordon, 16, async (node) => {
+    const n = nodeNamed(node);
+    if (n) await cordonNode(client, n, owner);
+  });
+  let blocked = false;
+  await inParallel(plan.evict, 16, async (e) => {
+    const outcome = await evictPod(client, e.namespace, e.name);
+    deps.evictions.inc({ result: outcome.result });
+    if (outcome.result !== 'blocked') return;
+    blocked = true;
+    await deps.mgr.events.record(
+      dj,
+      'Normal',
+      'EvictionBlocked',
+      `Eviction of ${e.namespace}/${e.name} from node ${e.node} refused for now: ${outcome.message}`,
+    );
+  });
   let rejected: string | undefined;
   await inParallel(plan.start, 16, async (start) => {
     if (rejected) return;
@@ -136,6 +172,15 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       });
     });
   }
+  // After the status write: a node is uncordoned or marked only once its result is recorded.
+  await inParallel(plan.markLeft, 16, async ({ node, reason }) => {
+    const n = nodeNamed(node);
+    if (n) await markLeftCordoned(client, n, reason);
+  });
+  await inParallel(plan.uncordon, 16, async (node) => {
+    const n = nodeNamed(node);
+    if (n) await uncordonNode(client, n);
+  });
   // After the status write, like the releases: the plan deletes only pods whose result the status holds.
   await inParallel(plan.remove, 16, async (pod) => {
     await client.delete(Resources.pods, namespace, pod);
@@ -144,7 +189,32 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   await release(deps, Resources.jobs, legacyJobs, (j) => releasableJobs.has(j.metadata.name as string));
   const releasable = new Set(plan.release);
   await release(deps, Resources.pods, pods, (p) => releasable.has(p.metadata.name as string));
-  return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };
+  // A PodDisruptionBudget refused an eviction: try again after a while, as kubectl drain does.
+  const requeueAfterMs = blocked
+    ? Math.max(plan.requeueAfterMs ?? 0, EVICTION_RETRY_MS)
+    : plan.requeueAfterMs;
+  return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+}
+
+const EVICTION_RETRY_MS = 5_000;
+
+/**
+ * The DaemonJob is gone: uncordon the nodes it cordoned, except those left cordoned after a
+ * failure, which keep their annotations (kubectl uncordon, once looked after) and are logged.
+ */
+async function letNodesGo(deps: Deps, ctx: ReconcileContext, owner: string): Promise<void> {
+  const ours = deps.nodes.list().filter((n) => cordonedBy(n) === owner);
+  const kept = ours.filter((n) => leftCordoned(n) !== undefined && n.spec?.unschedulable);
+  if (kept.length)
+    ctx.log.warn(
+      { nodes: kept.map((n) => n.metadata.name) },
+      'DaemonJob deleted; its failed nodes stay cordoned',
+    );
+  await inParallel(
+    ours.filter((n) => !kept.includes(n)),
+    16,
+    (n) => uncordonNode(deps.mgr.client, n),
+  );
 }
 
 /** Releases the result finalizer of each object `releasable` accepts, 16 at a time. */

@@ -6,6 +6,15 @@ import type { DaemonJobSpec, DaemonJobStatus } from '../../api/daemonjob.ts';
 import { boundedName, labelValue } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { jobOutcome } from '../job-outcome.ts';
+import {
+  cordonOwner,
+  cordons,
+  type Eviction,
+  planDrains,
+  releaseDrains,
+  settleCordons,
+  takeNode,
+} from './drain.ts';
 import { isEligible, isReady, notReadySince, parallelism } from './eligibility.ts';
 import {
   ATTEMPT_LABEL,
@@ -30,6 +39,8 @@ export interface Snapshot {
   /** Per-node Jobs that name this DaemonJob as owner, left by a Bosun that made a Job per node. */
   legacyJobs?: KubeObject[];
   now: Date;
+  /** With spec.drain: the pods on each node being drained (drainTargets), listed by the controller. */
+  nodePods?: Record<string, KubeObject[]>;
   /** Kubernetes rejected a per-node pod just now, with this message. */
   rejected?: string;
 }
@@ -64,6 +75,14 @@ export interface Plan {
   releaseJobs: string[];
   /** With spec.labelNodes: nodes that succeeded in this run and lack the result label. */
   labelNodes: string[];
+  /** With spec.cordon or spec.drain: nodes to cordon (and mark as cordoned by this DaemonJob). */
+  cordon: string[];
+  /** Pods to evict from the nodes being drained. */
+  evict: Eviction[];
+  /** Nodes this DaemonJob cordoned to uncordon (and unmark). */
+  uncordon: string[];
+  /** Failed nodes this DaemonJob cordoned, to mark as left cordoned. */
+  markLeft: { node: string; reason: string }[];
   events: PlannedEvent[];
   /** Look again then, though nothing changes: a timeout, a deadline, a retry's backoff or a TTL comes. */
   requeueAfterMs?: number;
@@ -133,6 +152,10 @@ export function planDaemonJob(snap: Snapshot): Plan {
     release: [],
     releaseJobs: [],
     labelNodes: [],
+    cordon: [],
+    evict: [],
+    uncordon: [],
+    markLeft: [],
     events: [],
   };
   if (!sameRun)
@@ -372,24 +395,71 @@ export function planDaemonJob(snap: Snapshot): Plan {
       });
   }
 
+  // Cordon and drain: drains that timed out fail their node before the counts; failed nodes this
+  // DaemonJob cordoned stay cordoned and keep a slot, like the nodes being drained.
+  const owner = cordonOwner(dj.metadata.namespace as string, name);
+  const cordonInput = {
+    spec: dj.spec,
+    owner,
+    nodesByName,
+    eligible,
+    final: (n: string) => (isFinal(results[n]) ? (results[n] as 'Succeeded' | 'Failed') : undefined),
+    failureOf: (n: string) => failures.find((f) => f.node === n)?.reason,
+    running,
+    priorDraining: sameRun ? (prior.draining ?? {}) : {},
+    nodePods: snap.nodePods,
+    now,
+  };
+  const drains = planDrains(cordonInput);
+  for (const { node, message } of drains.timedOut) {
+    fail(node, 'DrainTimeout', message);
+    plan.events.push({
+      type: 'Warning',
+      reason: 'NodeFailed',
+      note: `Node ${node} failed: DrainTimeout (${message})`,
+    });
+  }
+  settleCordons(cordonInput, drains);
+
   const rejection = snap.rejected ?? rememberedRejection(dj, hash);
   if (snap.rejected && !rememberedRejection(dj, hash))
     plan.events.push({ type: 'Warning', reason: 'InvalidTemplate', note: snap.rejected });
   const succeeded = eligible.filter((n) => results[n] === 'Succeeded').length;
   const failed = eligible.filter((n) => results[n] === 'Failed').length + downTooLong.length;
   const failFast = (dj.spec.failurePolicy ?? 'Continue') === 'FailFast' && failed > 0;
-  let slots =
-    dj.spec.suspend || failFast || rejection
-      ? 0
-      : parallelism(dj.spec.maxParallel, eligible.length) - activeAll;
+  const halted = dj.spec.suspend || failFast || !!rejection;
+  if (halted) releaseDrains(drains, owner, nodesByName);
+  // Cordoning, the nodes out at once are bounded: one at a time unless maxParallel says otherwise.
+  const maxParallel = dj.spec.maxParallel ?? (cordons(dj.spec) ? 1 : undefined);
+  let slots = halted
+    ? 0
+    : parallelism(maxParallel, eligible.length) - activeAll - drains.draining.size - drains.left.length;
   plan.start.push(...(rejection ? [] : retries));
   for (const node of waiting) {
     if (slots <= 0) break;
-    if (!isReady(nodesByName.get(node) as KubeObject)) continue;
+    const nodeObj = nodesByName.get(node) as KubeObject;
+    // A drain that timed out failed its node in this plan; a node being drained holds its slot.
+    if (isFinal(results[node]) || drains.draining.has(node) || !isReady(nodeObj)) continue;
+    if (cordons(dj.spec)) {
+      // Its pod starts once the node is drained (at once with cordon alone).
+      if (takeNode(drains, dj.spec, nodeObj, iso(now))) slots--;
+      continue;
+    }
     plan.start.push(toStart(node, 0, deadlineMs));
     running.add(node);
     slots--;
   }
+  for (const node of drains.ready) {
+    plan.start.push(toStart(node, 0, deadlineMs));
+    running.add(node);
+    drains.draining.delete(node);
+  }
+  plan.cordon = drains.cordon;
+  plan.evict = drains.evict;
+  plan.uncordon = drains.uncordon;
+  plan.markLeft = drains.markLeft;
+  plan.events.push(...drains.events);
+  if (drains.wakeMs !== undefined) wake(drains.wakeMs);
   const active = eligible.filter((n) => running.has(n)).length;
   const pending = eligible.length - succeeded - failed - active;
   const notReady = eligible.filter((n) => !isFinal(results[n]) && !isReady(nodesByName.get(n) as KubeObject));
@@ -449,6 +519,8 @@ export function planDaemonJob(snap: Snapshot): Plan {
     ...(notReady.length ? { notReady: notReady.slice(0, MAX_LISTED) } : {}),
     ...(Object.keys(nodeResults).length ? { nodeResults } : {}),
     ...(failedList.length ? { failedNodes: failedList.slice(0, MAX_LISTED) } : {}),
+    ...(drains.draining.size ? { draining: Object.fromEntries([...drains.draining].sort()) } : {}),
+    ...(drains.left.length ? { cordonedNodes: drains.left.slice(0, MAX_LISTED) } : {}),
     conditions: runConditions({
       prior: prior.conditions,
       generation: dj.metadata.generation,
