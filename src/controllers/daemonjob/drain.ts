@@ -253,6 +253,7 @@ export function takeNode(plan: CordonPlan, spec: DaemonJobSpec, node: KubeObject
       note: `Node ${name} is cordoned${spec.drain ? ' and drained' : ''} before its pod starts`,
     });
   }
-  if (!spec.drain) plan.ready.push(name);
+  if (spec.drain) plan.wakeMs = Math.min(plan.wakeMs ?? DRAIN_POLL_MS, DRAIN_POLL_MS);
+  else plan.ready.push(name);
   return true;
 }
