@@ -250,15 +250,22 @@ describe('planDaemonJob: cordon and drain', () => {
     assert.deepEqual(later.cordon, []);
   });
 
-  it('uncordons a node it cordoned after its pod succeeded, and takes the next', () => {
+  it('uncordons a node it cordoned after its pod succeeded, and takes the next once that shows', () => {
     const p = plan({
       daemonJob: daemonJob({ cordon: true }),
       nodes: [ours('n1'), node('n2')],
       pods: [nodePod('n1', 'Succeeded')],
     });
     assert.deepEqual(p.uncordon, ['n1']);
-    assert.deepEqual(p.cordon, ['n2']);
-    assert.deepEqual(started(p), ['n2']);
+    assert.deepEqual(p.cordon, [], 'n1 is still out until the uncordon lands');
+    const next = plan({
+      daemonJob: daemonJob({ cordon: true }, { nodeResults: { n1: 'Succeeded' } }),
+      nodes: [node('n1'), node('n2')],
+      pods: [nodePod('n1', 'Succeeded')],
+    });
+    assert.deepEqual(next.uncordon, []);
+    assert.deepEqual(next.cordon, ['n2']);
+    assert.deepEqual(started(next), ['n2']);
   });
 
   it('never uncordons a node someone else cordoned, and waits for a node another DaemonJob holds', () => {

@@ -10,6 +10,7 @@ import {
   cordonOwner,
   cordons,
   type Eviction,
+  isUnschedulable,
   planDrains,
   releaseDrains,
   settleCordons,
@@ -428,12 +429,18 @@ export function planDaemonJob(snap: Snapshot): Plan {
   const failed = eligible.filter((n) => results[n] === 'Failed').length + downTooLong.length;
   const failFast = (dj.spec.failurePolicy ?? 'Continue') === 'FailFast' && failed > 0;
   const halted = dj.spec.suspend || failFast || !!rejection;
+  // A node still cordoned until this plan's uncordon is out too: the next node waits for it.
+  const uncordoning = drains.uncordon.filter((n) => isUnschedulable(nodesByName.get(n) as KubeObject)).length;
   if (halted) releaseDrains(drains, owner, nodesByName);
   // Cordoning, the nodes out at once are bounded: one at a time unless maxParallel says otherwise.
   const maxParallel = dj.spec.maxParallel ?? (cordons(dj.spec) ? 1 : undefined);
   let slots = halted
     ? 0
-    : parallelism(maxParallel, eligible.length) - activeAll - drains.draining.size - drains.left.length;
+    : parallelism(maxParallel, eligible.length) -
+      activeAll -
+      drains.draining.size -
+      drains.left.length -
+      uncordoning;
   plan.start.push(...(rejection ? [] : retries));
   for (const node of waiting) {
     if (slots <= 0) break;

@@ -1,0 +1,264 @@
+// DaemonJob cordon and drain on the local control plane: kwok nodes are cordoned, their pods evicted
+// through the Eviction API (the API server enforcing a PodDisruptionBudget), the per-node pod runs on
+// the emptied node and the node is uncordoned; a node that fails stays cordoned and reported.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DAEMONJOBS } from '../../src/controllers/daemonjob/controller.ts';
+import { FAIL_ON_NODES, FINISH_AFTER, READY_AFTER } from '../../src/dev/kwok-stages.ts';
+import { type KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
+import { waitFor } from '../../src/runtime/wait.ts';
+import { testClient, testNamespace } from '../support/cluster.ts';
+import { daemonJob, get, nodeOf, pool, waitPhase } from '../support/daemonjob.ts';
+import { eventsFor, startOperator } from '../support/operator.ts';
+
+const PDBS = { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', namespaced: true };
+const BY = 'daemonjob.bosun.dev/cordoned-by';
+const LEFT = 'daemonjob.bosun.dev/left-cordoned';
+
+const nodesOf = async (client: KubeClient, names: string[]) => {
+  const all = (await client.list(Resources.nodes)).items;
+  return names.map((n) => all.find((o) => o.metadata.name === n) as KubeObject);
+};
+const unschedulable = (n: KubeObject) => n.spec?.unschedulable === true;
+
+/** Samples `check` every 200 ms until `stop` is called; resolves with every failure it saw. */
+function sample(check: () => Promise<string | undefined>) {
+  const failures: string[] = [];
+  let samples = 0;
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const failure = await check();
+      samples++;
+      if (failure) failures.push(failure);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return async () => {
+    running = false;
+    await done;
+    return { failures, samples };
+  };
+}
+
+function webDeployment(ns: string): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: ns },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        // Replacements take 3 s to be Ready: the second eviction meets the budget's refusal.
+        metadata: { labels: { app: 'web' }, annotations: { [READY_AFTER]: '3s' } },
+        spec: {
+          nodeSelector: { pool: ns },
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [{ matchExpressions: [{ key: 'web-ok', operator: 'Exists' }] }],
+              },
+            },
+          },
+          containers: [{ name: 'web', image: 'registry.example/web:1' }],
+        },
+      },
+    },
+  };
+}
+
+const isReadyPod = (p: KubeObject) =>
+  !p.metadata.deletionTimestamp &&
+  (p.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+  );
+
+describe('DaemonJob cordon and drain', () => {
+  it('drains one node at a time through the Eviction API within a PodDisruptionBudget, then uncordons it', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'drain');
+    const nodes = (await pool(t, client, ns, 4)).sort(); // the order the DaemonJob takes them in
+    const [first, , , person] = nodes as [string, string, string, string];
+    // A node someone cordoned before the run: used as it is, and left cordoned.
+    await client.mergePatch(Resources.nodes, undefined, person, { spec: { unschedulable: true } });
+    // Both web pods on the first node; the other two take the replacements.
+    await client.mergePatch(Resources.nodes, undefined, first, { metadata: { labels: { 'web-ok': 'yes' } } });
+    await client.create(Resources.deployments, webDeployment(ns));
+    await client.create(PDBS, {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'web', namespace: ns },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } },
+    });
+    await waitFor(
+      async () => {
+        const pdb = await client.get(PDBS, ns, 'web');
+        return pdb.status?.currentHealthy === 2 && pdb.status.disruptionsAllowed === 1
+          ? pdb
+          : { pending: JSON.stringify(pdb.status ?? {}) };
+      },
+      { what: 'two healthy web pods under the budget', timeoutMs: 60_000 },
+    );
+    for (const n of nodes.slice(1, 3))
+      await client.mergePatch(Resources.nodes, undefined, n, { metadata: { labels: { 'web-ok': 'yes' } } });
+
+    const op = await startOperator(t, { namespaces: [ns] });
+    const stop = sample(async () => {
+      const [pods, poolNodes] = await Promise.all([
+        client.list(Resources.pods, ns).then((l) => l.items),
+        nodesOf(client, nodes),
+      ]);
+      const web = pods.filter((p) => p.metadata.labels?.app === 'web');
+      if (web.filter(isReadyPod).length < 1) return 'the budget was broken: no web pod Ready';
+      const cordoned = poolNodes.filter((n) => n.metadata.annotations?.[BY] === `${ns}.maint`);
+      if (cordoned.length > 1) return `maxParallel 1 but cordoned: ${cordoned.map((n) => n.metadata.name)}`;
+      const running = (p: KubeObject) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+      for (const p of pods.filter((p) => p.metadata.labels?.['bosun.dev/daemonjob'] && running(p))) {
+        const onIt = web.filter((w) => w.spec?.nodeName === nodeOf(p));
+        if (onIt.length) return `per-node pod ${p.metadata.name} exists while web pods are on its node`;
+      }
+      return undefined;
+    });
+    await client.apply(
+      DAEMONJOBS,
+      daemonJob(ns, 'maint', {
+        drain: { ignoreDaemonSets: true, timeoutSeconds: 120 },
+        podAnnotations: { [FINISH_AFTER]: '1s' },
+      }),
+    );
+    const done = await waitPhase(client, ns, 'maint', 'Complete', 180_000);
+    const { failures, samples } = await stop();
+    assert.deepEqual(failures, [], `${failures.length} of ${samples} samples broke a rule`);
+    assert.equal(done.status.succeeded, 4);
+    assert.equal(done.status.draining, undefined);
+    assert.equal(done.status.cordonedNodes, undefined);
+
+    const after = await waitFor(
+      async () => {
+        const all = await nodesOf(client, nodes);
+        return all.slice(0, 3).some((n) => unschedulable(n) || n.metadata.annotations?.[BY])
+          ? { pending: 'uncordons' }
+          : all;
+      },
+      { what: 'the nodes the DaemonJob cordoned uncordoned' },
+    );
+    assert.ok(unschedulable(after[3] as KubeObject), 'the node a person cordoned stays cordoned');
+    // The budget refused at least one eviction, which was retried.
+    const metrics = await op.metrics();
+    const count = (result: string) =>
+      Number(
+        metrics.match(new RegExp(`bosun_daemonjob_evictions_total\\{result="${result}"\\} (\\d+)`))?.[1] ?? 0,
+      );
+    assert.ok(
+      count('blocked') >= 1,
+      `a PodDisruptionBudget refusal (429) was seen and retried:\n${metrics.match(/bosun_daemonjob_evictions.*/g)}`,
+    );
+    assert.ok(count('evicted') >= 2, 'both web pods were evicted from the first node');
+    const reasons = (await eventsFor(client, ns, 'maint')).map((e) => e.reason);
+    assert.ok(reasons.includes('EvictionBlocked'), `events: ${reasons}`);
+    assert.ok(reasons.includes('NodeUncordoned'));
+    const web = (await client.list(Resources.pods, ns, { labelSelector: 'app=web' })).items;
+    assert.equal(web.filter(isReadyPod).length, 2, 'the Deployment is whole again');
+  });
+
+  it('a node whose pod fails stays cordoned and reported; uncordoning it frees its slot', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'cordonfail');
+    const nodes = (await pool(t, client, ns, 3)).sort();
+    const bad = nodes[0] as string;
+    await startOperator(t, { namespaces: [ns] });
+    const stop = sample(async () => {
+      const cordoned = (await nodesOf(client, nodes)).filter(
+        (n) => n.metadata.annotations?.[BY] === `${ns}.fix`,
+      );
+      return cordoned.length > 2
+        ? `maxParallel 2 but cordoned: ${cordoned.map((n) => n.metadata.name)}`
+        : undefined;
+    });
+    await client.apply(
+      DAEMONJOBS,
+      daemonJob(ns, 'fix', {
+        cordon: true,
+        maxParallel: 2,
+        backoffLimit: 0,
+        podAnnotations: { [FINISH_AFTER]: '1s', [FAIL_ON_NODES]: bad },
+      }),
+    );
+    const failed = await waitPhase(client, ns, 'fix', 'Failed', 120_000);
+    const { failures, samples } = await stop();
+    assert.deepEqual(failures, [], `${failures.length} of ${samples} samples broke maxParallel`);
+    assert.deepEqual(failed.status.cordonedNodes, [bad]);
+    assert.deepEqual([failed.status.succeeded, failed.status.failed], [2, 1]);
+    const marked = await waitFor(
+      async () => {
+        const [n] = await nodesOf(client, [bad]);
+        return n?.metadata.annotations?.[LEFT] ? n : { pending: JSON.stringify(n?.metadata.annotations) };
+      },
+      { what: `${bad} marked as left cordoned` },
+    );
+    assert.ok(unschedulable(marked));
+    assert.equal(marked.metadata.annotations?.[BY], `${ns}.fix`);
+    assert.equal(marked.metadata.annotations?.[LEFT], 'BackoffLimitExceeded');
+    const others = await waitFor(
+      async () => {
+        const all = await nodesOf(client, nodes.slice(1));
+        return all.some(unschedulable) ? { pending: 'uncordons' } : all;
+      },
+      { what: 'the nodes that succeeded uncordoned' },
+    );
+    assert.equal(others.length, 2);
+    const warnings = (await eventsFor(client, ns, 'fix')).filter((e) => e.reason === 'NodeLeftCordoned');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]?.note, new RegExp(`kubectl uncordon ${bad}`));
+
+    // kubectl uncordon: Bosun drops its marks and the status stops listing the node.
+    await client.mergePatch(Resources.nodes, undefined, bad, { spec: { unschedulable: false } });
+    await waitFor(
+      async () => {
+        const [[n], dj] = await Promise.all([nodesOf(client, [bad]), get(client, ns, 'fix')]);
+        return !n?.metadata.annotations?.[BY] && !n?.metadata.annotations?.[LEFT] && !dj.status.cordonedNodes
+          ? true
+          : { pending: `${JSON.stringify(n?.metadata.annotations)} ${dj.status.cordonedNodes}` };
+      },
+      { what: 'the marks dropped after a person uncordoned the node' },
+    );
+  });
+
+  it('a drain held by a pod without a controller warns; deleting the DaemonJob uncordons the node', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'drainheld');
+    const [only] = await pool(t, client, ns, 1);
+    await client.create(Resources.pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'bare', namespace: ns },
+      spec: { nodeName: only, containers: [{ name: 'c', image: 'c' }] },
+    });
+    await startOperator(t, { namespaces: [ns] });
+    await client.apply(DAEMONJOBS, daemonJob(ns, 'held', { drain: {} }));
+    await waitFor(
+      async () => {
+        const reasons = (await eventsFor(client, ns, 'held')).map((e) => e.reason);
+        const dj = await get(client, ns, 'held');
+        return reasons.includes('DrainRefused') && dj.status?.draining?.[only as string]
+          ? true
+          : { pending: `${reasons} ${JSON.stringify(dj.status)}` };
+      },
+      { what: 'DrainRefused for the bare pod' },
+    );
+    const [cordoned] = await nodesOf(client, [only as string]);
+    assert.ok(cordoned && unschedulable(cordoned));
+    assert.equal((await client.get(Resources.pods, ns, 'bare')).metadata.deletionTimestamp, undefined);
+    await client.delete(DAEMONJOBS, ns, 'held');
+    await waitFor(
+      async () => {
+        const [n] = await nodesOf(client, [only as string]);
+        return n && !unschedulable(n) && !n.metadata.annotations?.[BY]
+          ? n
+          : { pending: JSON.stringify(n?.spec) };
+      },
+      { what: 'the node uncordoned after the DaemonJob was deleted' },
+    );
+  });
+});
