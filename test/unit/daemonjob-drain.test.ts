@@ -281,6 +281,11 @@ describe('planDaemonJob: cordon and drain', () => {
       pods: [nodePod('n1', 'Succeeded')],
     });
     assert.deepEqual(after.uncordon, []);
+    const lost = plan({
+      daemonJob: daemonJob({ cordon: true }, { draining: { n1: ago(1) } }),
+      nodes: [node('n1', { unschedulable: true, by: 'ns.other' }), node('n2', { unschedulable: true })],
+    });
+    assert.deepEqual(started(lost), ['n2'], 'n1 went to another DaemonJob first: let go');
     const held = plan({
       daemonJob: daemonJob({ cordon: true }),
       nodes: [node('n1', { unschedulable: true, by: 'ns.other' }), node('n2')],

@@ -137,8 +137,10 @@ export function planDrains(input: CordonInput): CordonPlan {
   const timeoutMs = spec.drain?.timeoutSeconds === undefined ? undefined : spec.drain.timeoutSeconds * 1000;
   for (const node of input.eligible) {
     const n = nodesByName.get(node) as KubeObject;
-    const ours = cordonedBy(n) === owner;
+    const holder = cordonedBy(n);
+    const ours = holder === owner;
     if (final(node) || running.has(node) || !(ours || input.priorDraining[node])) continue;
+    if (holder !== undefined && !ours) continue; // another DaemonJob won the race for it
     const since = input.priorDraining[node] ?? now.toISOString().replace(/\.\d+Z$/, 'Z');
     plan.draining.set(node, since);
     // Ours but uncordoned meanwhile (a restart of a run after a failure, or a person): cordon again.
