@@ -225,6 +225,56 @@ describe('DaemonJob cordon and drain', () => {
     );
   });
 
+  it('a restarted operator continues a held drain from the cordoned node, then finishes the run', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'drainrestart');
+    const nodes = (await pool(t, client, ns, 2)).sort();
+    const first = nodes[0] as string;
+    await client.create(Resources.pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'bare', namespace: ns },
+      spec: { nodeName: first, containers: [{ name: 'c', image: 'c' }] },
+    });
+    const op = await startOperator(t, { namespaces: [ns] });
+    await client.apply(
+      DAEMONJOBS,
+      daemonJob(ns, 'upgrade', { drain: {}, podAnnotations: { [FINISH_AFTER]: '1s' } }),
+    );
+    const held = await waitFor(
+      async () => {
+        const [n] = await nodesOf(client, [first]);
+        const dj = await get(client, ns, 'upgrade');
+        return n && unschedulable(n) && dj.status?.draining?.[first]
+          ? dj
+          : { pending: JSON.stringify(dj.status) };
+      },
+      { what: `${first} cordoned and held by the bare pod` },
+    );
+    await op.kill('SIGKILL');
+    await startOperator(t, { namespaces: [ns] });
+    // The pod that held the drain goes; the new operator carries on with the drain it finds.
+    await client.delete(Resources.pods, ns, 'bare');
+    const done = await waitPhase(client, ns, 'upgrade', 'Complete', 90_000);
+    assert.equal(done.status.succeeded, 2);
+    const started = (await client.list(Resources.pods, ns, { labelSelector: 'bosun.dev/daemonjob' })).items;
+    assert.equal(started.length, 2, 'one per-node pod per node, none twice');
+    const firstPod = started.find((p) => nodeOf(p) === first) as KubeObject;
+    assert.ok(
+      Date.parse(firstPod.metadata.creationTimestamp as string) >= Date.parse(held.status.draining[first]),
+      'the per-node pod started after the drain',
+    );
+    await waitFor(
+      async () => {
+        const all = await nodesOf(client, nodes);
+        return all.some((n) => unschedulable(n) || n.metadata.annotations?.[BY])
+          ? { pending: 'uncordons' }
+          : true;
+      },
+      { what: 'both nodes uncordoned' },
+    );
+  });
+
   it('a drain held by a pod without a controller warns; deleting the DaemonJob uncordons the node', async (t) => {
     const client = await testClient();
     const ns = await testNamespace(t, 'drainheld');
