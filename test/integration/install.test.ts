@@ -7,12 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { DAEMONJOBS } from '../../src/controllers/daemonjob/controller.ts';
 import { HOOKS } from '../../src/controllers/deploymenthook/controller.ts';
 import { ApiError, KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { silentLogger } from '../../src/runtime/log.ts';
 import { ensureServingCert } from '../../src/runtime/serving-cert.ts';
+import { waitFor } from '../../src/runtime/wait.ts';
 import { WEBHOOK_CONFIGURATIONS, webhookConfiguration } from '../../src/server/admission/webhook-config.ts';
 import { serviceAccountToken, testClient, testCluster, testNamespace } from '../support/cluster.ts';
+import { daemonJob, pool, waitPhase } from '../support/daemonjob.ts';
 import { deployment, hook, waitHook } from '../support/deployments.ts';
 import { startOperator } from '../support/operator.ts';
 
@@ -100,12 +103,15 @@ describe('install', () => {
       'watchNamespaces={default,kube-public}',
     ]);
     assert.match(rendered, /--namespace=default,kube-public/);
-    // With a namespace restriction, the ClusterRole only reads (and, for labelNodes, labels) nodes
-    // and keeps the BeforeRollout webhook configuration; the rest is a Role per namespace.
+    // With a namespace restriction, the ClusterRole only reads (and, for labelNodes and cordon,
+    // patches) nodes, lists and evicts the pods of a node a DaemonJob drains, and keeps the
+    // BeforeRollout webhook configuration; the rest is a Role per namespace.
     const docs = parseAllDocuments(rendered).map((d) => d.toJSON() as KubeObject | null);
     const clusterRole = docs.find((d) => d?.kind === 'ClusterRole');
     assert.deepEqual(clusterRole?.rules, [
       { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
       {
         apiGroups: ['admissionregistration.k8s.io'],
         resources: ['mutatingwebhookconfigurations'],
@@ -401,9 +407,42 @@ describe('install', () => {
       sa.client.create(Resources.jobs, job(other)),
     );
     await refused('listing Jobs in every namespace', () => sa.client.list(Resources.jobs));
+    // A drain evicts (the budget permitting) but never deletes pods outside the watched namespaces.
+    await refused('deleting a Pod in a namespace it does not watch', () =>
+      sa.client.delete(Resources.pods, other, 'anything'),
+    );
     await refused('listing Deployments in a namespace it does not watch', () =>
       sa.client.list(Resources.deployments, other),
     );
     assert.ok((await sa.client.list(Resources.nodes)).items.length > 0, 'nodes stay readable cluster-wide');
+
+    // A DaemonJob's drain evicts a pod of a namespace it does not watch: a node's pods are anyone's.
+    const admin = await testClient();
+    const [node] = await pool(t, admin, ns, 1);
+    await admin.create(Resources.replicaSets, {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'tenant', namespace: other },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'tenant' } },
+        template: {
+          metadata: { labels: { app: 'tenant' } },
+          spec: { nodeSelector: { pool: ns }, containers: [{ name: 't', image: 't' }] },
+        },
+      },
+    });
+    const onNode = async () =>
+      (await admin.list(Resources.pods, other, { fieldSelector: `spec.nodeName=${node}` })).items;
+    const [tenant] = await waitFor(
+      async () => ((await onNode()).length ? onNode() : { pending: 'the tenant pod on the node' }),
+      { what: 'the tenant pod scheduled' },
+    );
+    await admin.apply(DAEMONJOBS, daemonJob(ns, 'drain', { drain: {} }));
+    await waitPhase(admin, ns, 'drain', 'Complete');
+    assert.ok(
+      !(await onNode()).some((p) => p.metadata.uid === tenant?.metadata.uid),
+      'the tenant pod was evicted before the per-node pod ran',
+    );
   });
 });
