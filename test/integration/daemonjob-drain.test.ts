@@ -311,4 +311,42 @@ describe('DaemonJob cordon and drain', () => {
       { what: 'the node uncordoned after the DaemonJob was deleted' },
     );
   });
+
+  it('fails a node whose drain outlasts drain.timeoutSeconds (DrainTimeout); it stays cordoned when the DaemonJob goes', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'draintimeout');
+    const [only] = (await pool(t, client, ns, 1)) as [string];
+    await client.create(Resources.pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'bare', namespace: ns },
+      spec: { nodeName: only, containers: [{ name: 'c', image: 'c' }] },
+    });
+    const op = await startOperator(t, { namespaces: [ns] });
+    await client.apply(DAEMONJOBS, daemonJob(ns, 'slow', { drain: { timeoutSeconds: 3 } }));
+    const failed = await waitPhase(client, ns, 'slow', 'Failed', 60_000);
+    assert.equal(failed.status.failedNodes[0].reason, 'DrainTimeout');
+    assert.match(failed.status.failedNodes[0].message, /bare \(no controller/);
+    assert.deepEqual(failed.status.cordonedNodes, [only]);
+    await waitFor(
+      async () => {
+        const [n] = await nodesOf(client, [only]);
+        return n?.metadata.annotations?.[LEFT] === 'DrainTimeout'
+          ? n
+          : { pending: JSON.stringify(n?.metadata) };
+      },
+      { what: `${only} marked left cordoned (DrainTimeout)` },
+    );
+    await client.delete(DAEMONJOBS, ns, 'slow');
+    await waitFor(
+      async () =>
+        op.logs.some((l) => l.msg === 'DaemonJob deleted; its failed nodes stay cordoned') || {
+          pending: 'log',
+        },
+      { what: 'the operator to see the DaemonJob go' },
+    );
+    const [n] = await nodesOf(client, [only]);
+    assert.ok(n && unschedulable(n), 'a failed node stays cordoned');
+    assert.equal(n?.metadata.annotations?.[BY], `${ns}.slow`);
+  });
 });
