@@ -113,6 +113,7 @@ export interface CordonPlan {
 
 /** Requeue while a drain waits for pods to go: nothing else wakes the DaemonJob for other owners' pods. */
 export const DRAIN_POLL_MS = 2_000;
+const REFUSED_POLL_MS = 10_000;
 
 /**
  * The nodes this DaemonJob holds, from the snapshot: those it cordoned (annotation) that have no
@@ -172,7 +173,9 @@ export function planDrains(input: CordonInput): CordonPlan {
         reason: 'DrainRefused',
         note: `Node ${node} cannot be drained: ${step.refused.join(', ')}`,
       });
-    plan.wakeMs = Math.min(plan.wakeMs ?? DRAIN_POLL_MS, DRAIN_POLL_MS, Math.max(leftMs ?? DRAIN_POLL_MS, 1));
+    // Only refused pods left: a spec change wakes the DaemonJob, a person deleting them does not.
+    const poll = step && !step.evict.length && !step.terminating ? REFUSED_POLL_MS : DRAIN_POLL_MS;
+    plan.wakeMs = Math.min(plan.wakeMs ?? poll, poll, Math.max(leftMs ?? poll, 1));
   }
   return plan;
 }
