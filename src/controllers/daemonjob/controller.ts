@@ -99,10 +99,18 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
     .watch(deps.nodes, (e) =>
       e.type === 'updated' && isDeepStrictEqual(nodeShape(e.object), nodeShape(e.old))
         ? []
-        : deps.daemonJobs.list().map(objectKey),
+        : [...deps.daemonJobs.list().map(objectKey), ...cordonerKey(e.object)],
     );
   mgr.add(controller);
   return controller;
+}
+
+// The DaemonJob that cordoned a node, though it may be gone: one deleted while no operator ran is
+// reconciled from its node's mark at startup, so the nodes it held are let go all the same.
+function cordonerKey(node: KubeObject): string[] {
+  const owner = cordonedBy(node);
+  const dot = owner?.indexOf('.') ?? -1;
+  return owner && dot > 0 ? [`${owner.slice(0, dot)}/${owner.slice(dot + 1)}`] : [];
 }
 
 async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promise<ReconcileResult> {
