@@ -21,9 +21,10 @@ import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey, trimNodeStatus } from '../../runtime/watch-cache.ts';
 import { isReady } from './eligibility.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
-import { type DaemonJobObject, nodeResultLabel, planDaemonJob, templateHash } from './plan.ts';
+import { type DaemonJobObject, nodeResultLabel } from './plan.ts';
 import { nodePod } from './pod-manifest.ts';
 import { templateRejection } from './pod-rejection.ts';
+import { planWithSchedule } from './scheduled-plan.ts';
 
 export const DAEMONJOBS = resourceOf(DaemonJobKind);
 
@@ -106,13 +107,14 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     return undefined;
   }
   const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), pods, legacyJobs, now: new Date() };
-  let plan = planDaemonJob(snapshot);
-  const hash = templateHash(dj.spec.template);
+  let plan = planWithSchedule(snapshot);
+  // The current run's hash: the template's, and with a schedule its scheduled time's too.
+  const hash = plan.status.templateHash as string;
   let rejected: string | undefined;
   await inParallel(plan.start, 16, async (start) => {
     if (rejected) return;
     try {
-      // A name per node, template and try: after a crash, the same create is AlreadyExists.
+      // A name per node, run and try: after a crash, the same create is AlreadyExists.
       const { created } = await client.createIfAbsent(Resources.pods, nodePod(dj, start, hash));
       if (created) deps.started.inc({ result: 'started' });
     } catch (e) {
@@ -124,7 +126,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   if (rejected) {
     // Retrying cannot help: the status remembers it for this generation, until the spec changes.
     ctx.log.warn({ err: rejected }, 'per-node pod rejected; waiting for a spec change');
-    plan = planDaemonJob({ ...snapshot, rejected });
+    plan = planWithSchedule({ ...snapshot, rejected });
   }
   await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
