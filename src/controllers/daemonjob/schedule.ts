@@ -61,7 +61,7 @@ export function dueTime({ cron, now, since, startingDeadlineSeconds }: DueInput)
   const latest = cron.previousRuns(2, new Date(nowMs + 1000)).find((t) => t.getTime() <= nowMs);
   if (!latest || latest.getTime() <= since.getTime()) return { earlier: 0, next };
   let earlier = 0;
-  for (const t of cron.nextRuns(MAX_COUNTED + 2, since)) {
+  for (const t of cron.nextRuns(MAX_COUNTED + 1, since)) {
     if (t.getTime() >= latest.getTime()) break;
     earlier++;
   }

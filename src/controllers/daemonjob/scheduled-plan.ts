@@ -140,9 +140,13 @@ function startRun(snap: Snapshot, current: Plan, time: Date, earlier: number): P
   );
   const replacing =
     ended?.result === 'Replaced' ? `; it replaces the run of ${prior.lastScheduleTime}, still active` : '';
+  // The nodes the fresh plan would start wait for the next reconcile: pending, not active, yet.
+  const deferred = fresh.start.length;
   return {
     status: {
       ...fresh.status,
+      active: (fresh.status.active ?? 0) - deferred,
+      pending: (fresh.status.pending ?? 0) + deferred,
       lastScheduleTime: scheduledTime,
       ...(current.status.lastSkippedScheduleTime
         ? { lastSkippedScheduleTime: current.status.lastSkippedScheduleTime }
