@@ -39,12 +39,20 @@ interface Deps {
    */
   legacyJobs: Informer;
   started: Counter;
+  /** Scheduled times by what became of them: started, skipped (Forbid), missed (deadline). */
+  scheduled: Counter;
   /**
    * Pods whose result finalizer this process released, by uid → the resourceVersion it released
    * from: until the cache shows a newer version, releasing again would only earn a 409.
    */
   releasedFrom: Map<string, string>;
 }
+
+const SCHEDULE_RESULTS: Record<string, string> = {
+  RunStarted: 'started',
+  RunSkipped: 'skipped',
+  RunMissed: 'missed',
+};
 
 /** What of a node matters for eligibility; heartbeats change none of it. */
 const nodeShape = (n: KubeObject) => [
@@ -64,6 +72,12 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
     started: new Counter({
       name: 'bosun_daemonjob_pods_total',
       help: 'Per-node pods created (result="started"), retries included',
+      labelNames: ['result'],
+      registers: [mgr.metrics.registry],
+    }),
+    scheduled: new Counter({
+      name: 'bosun_daemonjob_scheduled_runs_total',
+      help: 'Scheduled times of DaemonJobs: result="started", "skipped" (concurrencyPolicy Forbid) or "missed" (startingDeadlineSeconds)',
       labelNames: ['result'],
       registers: [mgr.metrics.registry],
     }),
@@ -130,6 +144,11 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   }
   await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
+  if (dj.spec.schedule)
+    for (const e of plan.events) {
+      const result = SCHEDULE_RESULTS[e.reason];
+      if (result) deps.scheduled.inc({ result });
+    }
   if (plan.labelNodes.length) {
     const labels = { [nodeResultLabel(namespace, name)]: hash };
     await inParallel(plan.labelNodes, 16, async (node) => {
