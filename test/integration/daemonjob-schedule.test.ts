@@ -9,7 +9,8 @@ import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
 import { daemonJob, get, nodeOf, podsOf, pool } from '../support/daemonjob.ts';
-import { eventsFor, startOperator } from '../support/operator.ts';
+import { condition } from '../support/deployments.ts';
+import { eventsFor, installCrds, kubectlApply, startOperator } from '../support/operator.ts';
 
 const MINUTE = 60_000;
 const runHash = (p: KubeObject) => p.metadata.labels?.['bosun.dev/template-hash'] as string;
@@ -161,5 +162,100 @@ describe('DaemonJob on a schedule', () => {
     assert.equal(late.status.runs[0].scheduledTime, t1);
     assert.equal(late.status.runs[0].result, 'Complete');
     assert.ok(Date.parse(late.status.startTime) >= Date.parse(late.status.runs[0].completionTime));
+  });
+
+  it('Replace: the active run is recorded as Replaced, its running pods deleted, and the new run starts on every node', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'djreplace');
+    const nodes = await pool(t, client, ns, 2);
+    await startOperator(t, { namespaces: [ns] });
+    await client.apply(
+      DAEMONJOBS,
+      daemonJob(ns, 'swap', {
+        schedule: '* * * * *',
+        concurrencyPolicy: 'Replace',
+        podAnnotations: { [FINISH_AFTER]: '10m' },
+      }),
+    );
+    const created = (await get(client, ns, 'swap')).metadata.creationTimestamp as string;
+    const first = await waitFor(
+      async () => {
+        const d = await get(client, ns, 'swap');
+        return d.status?.lastScheduleTime > created && d.status.active === 2
+          ? d
+          : { pending: JSON.stringify(d.status) };
+      },
+      { what: 'the first run on both nodes', timeoutMs: 2 * MINUTE },
+    );
+    const second = await waitFor(
+      async () => {
+        const d = await get(client, ns, 'swap');
+        const pods = (await podsOf(client, ns)).filter((p) => runHash(p) === d.status?.templateHash);
+        return d.status?.lastScheduleTime > first.status.lastScheduleTime && pods.length === 2
+          ? d
+          : { pending: JSON.stringify(d.status) };
+      },
+      { what: 'the second run replacing the first', timeoutMs: 2 * MINUTE },
+    );
+    assert.deepEqual(
+      second.status.runs.map((r: { scheduledTime: string; result: string }) => [r.scheduledTime, r.result]),
+      [[first.status.lastScheduleTime, 'Replaced']],
+    );
+    const pods = await waitFor(
+      async () => {
+        const all = await podsOf(client, ns);
+        return all.some((p) => runHash(p) === first.status.templateHash) ? { pending: 'old pods' } : all;
+      },
+      { what: "the replaced run's pods deleted" },
+    );
+    assert.deepEqual(pods.map(nodeOf).sort(), [...nodes].sort(), 'the new run on every node');
+  });
+
+  it('rejects a bad schedule at kubectl apply, and reports a time zone the operator does not know', async (t) => {
+    await installCrds();
+    const client = await testClient();
+    const ns = await testNamespace(t, 'djbadcron');
+    const fields = /schedule must be 5 cron fields/;
+    assert.match(await kubectlApply(daemonJob(ns, 'a', { schedule: 'TZ=UTC 0 * * * *' })), fields);
+    assert.match(await kubectlApply(daemonJob(ns, 'b', { schedule: '0 * * *' })), fields);
+    assert.match(
+      await kubectlApply(daemonJob(ns, 'c', { concurrencyPolicy: 'Replace' })),
+      /only with a schedule/,
+    );
+    assert.match(
+      await kubectlApply(daemonJob(ns, 'd', { schedule: '@daily', concurrencyPolicy: 'Allow' })),
+      /supported values: "Forbid", "Replace"/,
+    );
+    await startOperator(t, { namespaces: [ns] });
+    assert.equal(
+      await kubectlApply(daemonJob(ns, 'mars', { schedule: '@daily', timeZone: 'Mars/Olympus' })),
+      '',
+    );
+    const bad = await waitFor(
+      async () => {
+        const d = await get(client, ns, 'mars');
+        return condition(d, 'Scheduled')?.status === 'False' ? d : { pending: JSON.stringify(d.status) };
+      },
+      { what: 'the Scheduled condition False' },
+    );
+    assert.equal(condition(bad, 'Scheduled').reason, 'InvalidTimeZone');
+    assert.match(condition(bad, 'Scheduled').message, /Mars\/Olympus/);
+    assert.equal(bad.status.phase, 'Waiting');
+    await waitFor(
+      async () =>
+        (await eventsFor(client, ns, 'mars')).some(
+          (e) => e.reason === 'InvalidTimeZone' && e.type === 'Warning',
+        ) || {
+          pending: 'no Warning Event',
+        },
+      { what: 'a Warning Event' },
+    );
+    // Fixed: the condition says so; before its first time (midnight) it waits.
+    await client.mergePatch(DAEMONJOBS, ns, 'mars', { spec: { timeZone: 'Europe/Berlin' } });
+    await waitFor(
+      async () =>
+        condition(await get(client, ns, 'mars'), 'Scheduled')?.status === 'True' || { pending: 'False' },
+      { what: 'the Scheduled condition True' },
+    );
   });
 });
