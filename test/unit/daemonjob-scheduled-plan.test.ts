@@ -210,6 +210,21 @@ describe('planWithSchedule: concurrencyPolicy', () => {
     assert.ok(next.release.includes(`dj-n2-${run0}-0`), 'the finished one is let go');
     assert.equal(next.start.length, 1, 'the old pod holds a maxParallel slot until it is gone');
   });
+
+  it('Replace with failedRunsHistoryLimit 0: the replaced run is not kept, and its running pods still go', () => {
+    const dj = (status: DaemonJobStatus) =>
+      daemonJob({ concurrencyPolicy: 'Replace', failedRunsHistoryLimit: 0 }, status);
+    const p = plan(dj(runOf(T0)), at('10:01:05'), active);
+    assert.equal(p.status.runs, undefined);
+    const next = plan(dj(p.status), at('10:01:06'), active);
+    assert.deepEqual(next.remove, [`dj-n1-${run0}-0`, `dj-n2-${run0}-0`], 'running and finished');
+  });
+
+  it('Forbid never deletes a running pod of another run', () => {
+    const status = doneOf(T1, { runs: [] });
+    const p = plan(daemonJob({}, status), at('10:01:30'), [pod('n1', run0, 'Running')]);
+    assert.deepEqual(p.remove, []);
+  });
 });
 
 describe('planWithSchedule: history', () => {

@@ -47,11 +47,13 @@ export function planWithSchedule(snap: Snapshot): Plan {
   const plan = lastScheduleTime
     ? planDaemonJob(snap, scheduledRun(dj.spec.template, lastScheduleTime))
     : waiting(snap);
+  // Trimmed again here too, for limits lowered since the last run started.
+  const runs = trim(prior.runs ?? [], dj);
   plan.status = {
     ...plan.status,
     ...(lastScheduleTime ? { lastScheduleTime } : {}),
     ...(prior.lastSkippedScheduleTime ? { lastSkippedScheduleTime: prior.lastSkippedScheduleTime } : {}),
-    ...(prior.runs?.length ? { runs: prior.runs } : {}),
+    ...(runs.length ? { runs } : {}),
   };
   prune(snap, plan);
   const timeZone = dj.spec.timeZone ?? 'UTC';
@@ -222,12 +224,13 @@ function waiting(snap: Snapshot): Plan {
 
 /**
  * Pods of runs no longer kept (neither the current run nor in status.runs) are deleted once
- * finished, as a CronJob deletes Jobs past its history limits; under Replace, a running pod of a
- * run that status.runs records (a replaced one) is deleted.
+ * finished, as a CronJob deletes Jobs past its history limits. Under Replace, running pods of
+ * other runs are deleted: the status read names a newer run, so the run they belong to was
+ * recorded (or dropped by the history limits) when that one started.
  */
 function prune(snap: Snapshot, plan: Plan): void {
   const dj = snap.daemonJob;
-  const kept = new Set((dj.status?.runs ?? []).map((r) => r.templateHash));
+  const kept = new Set((plan.status.runs ?? []).map((r) => r.templateHash));
   const current = plan.status.templateHash;
   const replace = dj.spec.concurrencyPolicy === 'Replace';
   const remove = new Set(plan.remove);
@@ -235,8 +238,7 @@ function prune(snap: Snapshot, plan: Plan): void {
     const hash = pod.metadata.labels?.[TEMPLATE_HASH_LABEL];
     if (ownerUid(pod) !== dj.metadata.uid || hash === current || pod.metadata.deletionTimestamp) continue;
     const running = podOutcome(pod).phase === 'Running';
-    if (running ? replace && kept.has(hash as string) : !kept.has(hash as string))
-      remove.add(pod.metadata.name as string);
+    if (running ? replace : !kept.has(hash as string)) remove.add(pod.metadata.name as string);
   }
   plan.remove = [...remove];
 }
