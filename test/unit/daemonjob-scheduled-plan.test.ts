@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DaemonJobStatus } from '../../src/api/daemonjob.ts';
 import { type DaemonJobObject, type Plan, planDaemonJob } from '../../src/controllers/daemonjob/plan.ts';
-import { planWithSchedule, scheduledRun } from '../../src/controllers/daemonjob/scheduled-plan.ts';
+import {
+  MAX_WAKE_MS,
+  planWithSchedule,
+  scheduledRun,
+} from '../../src/controllers/daemonjob/scheduled-plan.ts';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
 
 const template = { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] } };
@@ -154,6 +158,11 @@ describe('planWithSchedule: starting runs', () => {
     assert.equal(p.requeueAfterMs, 20_000);
     const again = plan(daemonJob({ startingDeadlineSeconds: 30 }, p.status), at('10:01:50'));
     assert.deepEqual(reasons(again), [], 'reported once');
+  });
+
+  it('wakes at most an hour ahead, for a time a month away (a timer past 24.8 days would fire at once)', () => {
+    const p = plan(daemonJob({ schedule: '@monthly' }, doneOf(T0)), at('10:05:00'));
+    assert.equal(p.requeueAfterMs, MAX_WAKE_MS);
   });
 
   it('suspended: no run starts; the status keeps the current one', () => {

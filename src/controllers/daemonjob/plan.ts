@@ -1,6 +1,7 @@
 // The DaemonJob decision, as a pure function of a snapshot: which per-node pods to start, delete or
 // release, the new status, the Events, and when to look again. Results are keyed by node within a
-// run (one pod template hash); a node's failed pods are retried up to backoffLimit.
+// run (one pod template hash, or with a schedule the hash of a template and a scheduled time); a
+// node's failed pods are retried up to backoffLimit.
 import { createHash } from 'node:crypto';
 import type { DaemonJobSpec, DaemonJobStatus } from '../../api/daemonjob.ts';
 import { boundedName, labelValue } from '../../api/names.ts';

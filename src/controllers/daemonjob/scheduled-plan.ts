@@ -24,6 +24,11 @@ export const DEFAULT_SUCCESSFUL_RUNS = 3;
 export const DEFAULT_FAILED_RUNS = 1;
 const SCHEDULED = 'Scheduled';
 const ACTIVE = new Set(['Running', 'Suspended']);
+/**
+ * The longest wait for a scheduled time: a timer past 2^31 ms (24.8 days, @monthly) would fire at
+ * once, and a shorter one also follows the wall clock when it is set while we wait.
+ */
+export const MAX_WAKE_MS = 3_600_000;
 
 /** The run of a scheduled time: its hash covers the template and the time; all of it is in pod names. */
 export const scheduledRun = (template: unknown, scheduledTime: string): Run => {
@@ -82,7 +87,7 @@ export function planWithSchedule(snap: Snapshot): Plan {
   const since = new Date(lastScheduleTime ? Date.parse(lastScheduleTime) : created || now.getTime());
   const { startingDeadlineSeconds } = dj.spec;
   const due = dueTime({ cron: parsed.cron, now, since, startingDeadlineSeconds });
-  if (due.next) wake(plan, due.next.getTime() - now.getTime());
+  if (due.next) wake(plan, Math.min(due.next.getTime() - now.getTime(), MAX_WAKE_MS));
   const reported = (t: Date) =>
     prior.lastSkippedScheduleTime !== undefined && Date.parse(prior.lastSkippedScheduleTime) >= t.getTime();
   const skip = (t: Date, type: 'Normal' | 'Warning', reason: string, note: string) => {
