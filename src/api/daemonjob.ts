@@ -4,6 +4,18 @@ import type { KindDefinition } from './crd.ts';
 import { type Infer, s } from './schema.ts';
 
 export const PERCENT = '^(100|[1-9][0-9]?)%$';
+/** Five cron fields or a macro; the time zone goes in spec.timeZone, never in the schedule. */
+export const SCHEDULE =
+  '^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9A-Za-z*?,/#-]+( +[0-9A-Za-z*?,/#-]+){4})$';
+/** The shape of an IANA time zone name (Europe/Berlin, America/Argentina/Buenos_Aires, UTC). */
+export const TIME_ZONE = '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$';
+const SCHEDULED_ONLY = [
+  'timeZone',
+  'concurrencyPolicy',
+  'startingDeadlineSeconds',
+  'successfulRunsHistoryLimit',
+  'failedRunsHistoryLimit',
+] as const;
 
 export const daemonJobSpec = s.object(
   {
@@ -98,6 +110,65 @@ export const daemonJobSpec = s.object(
         },
       ),
     ),
+    schedule: s.optional(
+      s.string({
+        description:
+          "Cron schedule (minute hour day-of-month month day-of-week, or @hourly, @daily, @weekly, @monthly, @yearly), as a CronJob's: each scheduled time starts a new run on every eligible node. Without it, the DaemonJob runs once per pod template.",
+        maxLength: 128,
+        rules: [
+          {
+            rule: `self.matches('${SCHEDULE}')`,
+            message:
+              'schedule must be 5 cron fields (minute hour day-of-month month day-of-week) or @yearly, @monthly, @weekly, @daily, @hourly; put the time zone in spec.timeZone',
+            check: (v) => new RegExp(SCHEDULE).test(v),
+          },
+        ],
+      }),
+    ),
+    timeZone: s.optional(
+      s.string({
+        description: "IANA time zone of the schedule (e.g. Europe/Berlin), as a CronJob's. Default: UTC.",
+        maxLength: 64,
+        rules: [
+          {
+            rule: `self.matches('${TIME_ZONE}')`,
+            message: 'timeZone must be an IANA time zone name such as Europe/Berlin or UTC',
+            check: (v) => new RegExp(TIME_ZONE).test(v),
+          },
+        ],
+      }),
+    ),
+    concurrencyPolicy: s.optional(
+      s.string({
+        description:
+          'With a schedule, when a scheduled time comes while the previous run is still active: Forbid (default) does not start it (it starts when that run ends, within startingDeadlineSeconds); Replace ends the previous run (its results are recorded, its running pods deleted) and starts the new one.',
+        enum: ['Forbid', 'Replace'] as const,
+      }),
+    ),
+    startingDeadlineSeconds: s.optional(
+      s.integer({
+        description:
+          'With a schedule: seconds after a scheduled time within which its run may still start (the operator was down, or the previous run still ran); later, it is missed. Default: no deadline.',
+        minimum: 1,
+        format: 'int64',
+      }),
+    ),
+    successfulRunsHistoryLimit: s.optional(
+      s.integer({
+        description:
+          'With a schedule: completed earlier runs kept in status.runs, with their pods. Default 3.',
+        minimum: 0,
+        maximum: 50,
+      }),
+    ),
+    failedRunsHistoryLimit: s.optional(
+      s.integer({
+        description:
+          'With a schedule: failed or replaced earlier runs kept in status.runs, with their pods. Default 1.',
+        minimum: 0,
+        maximum: 50,
+      }),
+    ),
     notReadyTimeoutSeconds: s.optional(
       s.integer({
         description:
@@ -131,6 +202,11 @@ export const daemonJobSpec = s.object(
             ? spec.maxParallel > 0
             : new RegExp(PERCENT).test(spec.maxParallel)),
       },
+      {
+        rule: `has(self.schedule) || ${SCHEDULED_ONLY.map((f) => `!has(self.${f})`).join(' && ')}`,
+        message: `${SCHEDULED_ONLY.join(', ')} apply only with a schedule: set spec.schedule or remove them`,
+        check: (spec) => spec.schedule !== undefined || SCHEDULED_ONLY.every((f) => spec[f] === undefined),
+      },
     ],
   },
 );
@@ -142,13 +218,15 @@ export const daemonJobStatus = s.object(
     ),
     phase: s.optional(
       s.string({
-        description: 'Running, Complete, Failed or Suspended.',
-        enum: ['Running', 'Complete', 'Failed', 'Suspended'] as const,
+        description:
+          'Running, Complete, Failed or Suspended; Waiting for a scheduled DaemonJob before its first run.',
+        enum: ['Running', 'Complete', 'Failed', 'Suspended', 'Waiting'] as const,
       }),
     ),
     templateHash: s.optional(
       s.string({
-        description: 'Hash of the pod template of the current run; a new template starts a new run.',
+        description:
+          'Hash of the pod template of the current run, and of its scheduled time with a schedule; a new template starts a new run.',
       }),
     ),
     startTime: s.optional(s.string({ description: 'When the current run started.', format: 'date-time' })),
@@ -220,6 +298,47 @@ export const daemonJobStatus = s.object(
         maxItems: 50,
       }),
     ),
+    lastScheduleTime: s.optional(
+      s.string({
+        description: 'With a schedule: the scheduled time of the current run, the last one started.',
+        format: 'date-time',
+      }),
+    ),
+    lastSkippedScheduleTime: s.optional(
+      s.string({
+        description:
+          'With a schedule: the last scheduled time that did not start when it came (the previous run was active under Forbid, or startingDeadlineSeconds passed); an Event says which.',
+        format: 'date-time',
+      }),
+    ),
+    runs: s.optional(
+      s.array(
+        s.object(
+          {
+            scheduledTime: s.string({ description: 'The scheduled time of the run.', format: 'date-time' }),
+            templateHash: s.string({ description: 'The run hash its pods are labelled with.' }),
+            startTime: s.optional(s.string({ description: 'When it started.', format: 'date-time' })),
+            completionTime: s.optional(
+              s.string({ description: 'When it finished or was replaced.', format: 'date-time' }),
+            ),
+            result: s.string({
+              description:
+                'Complete, Failed, or Replaced (ended by the next scheduled run under concurrencyPolicy Replace).',
+              enum: ['Complete', 'Failed', 'Replaced'] as const,
+            }),
+            desired: s.integer({ description: 'Eligible nodes.', minimum: 0 }),
+            succeeded: s.integer({ description: 'Nodes that succeeded.', minimum: 0 }),
+            failed: s.integer({ description: 'Nodes that failed.', minimum: 0 }),
+          },
+          { description: 'An earlier scheduled run.' },
+        ),
+        {
+          description:
+            'With a schedule: earlier runs, newest first, up to successfulRunsHistoryLimit completed and failedRunsHistoryLimit failed or replaced ones; the current run is in the fields above.',
+          maxItems: 100,
+        },
+      ),
+    ),
     conditions: s.optional(conditionsSchema),
   },
   { description: 'DaemonJobStatus reports the current run across the nodes.' },
@@ -244,6 +363,8 @@ export const DaemonJobKind: KindDefinition = {
     { name: 'Succeeded', type: 'integer', jsonPath: '.status.succeeded' },
     { name: 'Failed', type: 'integer', jsonPath: '.status.failed' },
     { name: 'Pending', type: 'integer', jsonPath: '.status.pending' },
+    { name: 'Last Schedule', type: 'date', jsonPath: '.status.lastScheduleTime', priority: 1 },
     { name: 'Template', type: 'string', jsonPath: '.status.templateHash', priority: 1 },
+    { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule', priority: 1 },
   ],
 };

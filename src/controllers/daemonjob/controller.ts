@@ -23,9 +23,10 @@ import { cordonedBy, cordonOwner, drainTargets, leftCordoned } from './drain.ts'
 import { isReady } from './eligibility.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
 import { cordonNode, evictPod, markLeftCordoned, podsOnNodes, uncordonNode } from './node-cordon.ts';
-import { type DaemonJobObject, nodeResultLabel, planDaemonJob, templateHash } from './plan.ts';
+import { type DaemonJobObject, nodeResultLabel } from './plan.ts';
 import { nodePod } from './pod-manifest.ts';
 import { templateRejection } from './pod-rejection.ts';
+import { planWithSchedule } from './scheduled-plan.ts';
 
 export const DAEMONJOBS = resourceOf(DaemonJobKind);
 
@@ -41,12 +42,20 @@ interface Deps {
   legacyJobs: Informer;
   started: Counter;
   evictions: Counter;
+  /** Scheduled times by what became of them: started, skipped (Forbid), missed (deadline). */
+  scheduled: Counter;
   /**
    * Pods whose result finalizer this process released, by uid → the resourceVersion it released
    * from: until the cache shows a newer version, releasing again would only earn a 409.
    */
   releasedFrom: Map<string, string>;
 }
+
+const SCHEDULE_RESULTS: Record<string, string> = {
+  RunStarted: 'started',
+  RunSkipped: 'skipped',
+  RunMissed: 'missed',
+};
 
 /** What of a node matters for eligibility and cordons; heartbeats change none of it. */
 const nodeShape = (n: KubeObject) => [
@@ -75,6 +84,12 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
     evictions: new Counter({
       name: 'bosun_daemonjob_evictions_total',
       help: 'Evictions of pods from nodes a DaemonJob drains, by result (evicted, gone, blocked: a PodDisruptionBudget refused, retried later)',
+      labelNames: ['result'],
+      registers: [mgr.metrics.registry],
+    }),
+    scheduled: new Counter({
+      name: 'bosun_daemonjob_scheduled_runs_total',
+      help: 'Scheduled times of DaemonJobs: result="started", "skipped" (concurrencyPolicy Forbid) or "missed" (startingDeadlineSeconds)',
       labelNames: ['result'],
       registers: [mgr.metrics.registry],
     }),
@@ -131,8 +146,9 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const drainNodes = drainTargets(dj.spec, owner, nodes, dj.status?.draining);
   const nodePods = drainNodes.length ? await podsOnNodes(client, drainNodes) : undefined;
   const snapshot = { daemonJob: dj, nodes, pods, legacyJobs, nodePods, now: new Date() };
-  let plan = planDaemonJob(snapshot);
-  const hash = templateHash(dj.spec.template);
+  let plan = planWithSchedule(snapshot);
+  // The current run's hash: the template's, and with a schedule its scheduled time's too.
+  const hash = plan.status.templateHash as string;
   const nodeNamed = (node: string) => deps.nodes.get(undefined, node);
   // Cordons before the pods they protect are created; the status records the drain afterwards.
   await inParallel(plan.cordon, 16, async (node) => {
@@ -156,7 +172,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   await inParallel(plan.start, 16, async (start) => {
     if (rejected) return;
     try {
-      // A name per node, template and try: after a crash, the same create is AlreadyExists.
+      // A name per node, run and try: after a crash, the same create is AlreadyExists.
       const { created } = await client.createIfAbsent(Resources.pods, nodePod(dj, start, hash));
       if (created) deps.started.inc({ result: 'started' });
     } catch (e) {
@@ -168,10 +184,15 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   if (rejected) {
     // Retrying cannot help: the status remembers it for this generation, until the spec changes.
     ctx.log.warn({ err: rejected }, 'per-node pod rejected; waiting for a spec change');
-    plan = planDaemonJob({ ...snapshot, rejected });
+    plan = planWithSchedule({ ...snapshot, rejected });
   }
   await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
+  if (dj.spec.schedule)
+    for (const e of plan.events) {
+      const result = SCHEDULE_RESULTS[e.reason];
+      if (result) deps.scheduled.inc({ result });
+    }
   if (plan.labelNodes.length) {
     const labels = { [nodeResultLabel(namespace, name)]: hash };
     await inParallel(plan.labelNodes, 16, async (node) => {

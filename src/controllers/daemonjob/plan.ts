@@ -1,6 +1,7 @@
 // The DaemonJob decision, as a pure function of a snapshot: which per-node pods to start, delete or
 // release, the new status, the Events, and when to look again. Results are keyed by node within a
-// run (one pod template hash); a node's failed pods are retried up to backoffLimit.
+// run (one pod template hash, or with a schedule the hash of a template and a scheduled time); a
+// node's failed pods are retried up to backoffLimit.
 import { createHash } from 'node:crypto';
 import type { DaemonJobSpec, DaemonJobStatus } from '../../api/daemonjob.ts';
 import { boundedName, labelValue } from '../../api/names.ts';
@@ -95,7 +96,7 @@ type FailedNode = NonNullable<DaemonJobStatus['failedNodes']>[number];
 const MAX_LISTED = 50;
 export const DEFAULT_NOT_READY_TIMEOUT_SECONDS = 300;
 export const DEFAULT_BACKOFF_LIMIT = 6;
-const iso = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+export const iso = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 const isFinal = (r: NodeResult | undefined) => r === 'Succeeded' || r === 'Failed';
 
 /** A stable hash of the pod template: a change starts a new run. */
@@ -114,9 +115,20 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** One name per DaemonJob, node, template and try: a create repeated after a crash is AlreadyExists. */
-export const nodePodName = (daemonJob: string, node: string, hash: string, attempt: number) =>
-  boundedName([daemonJob, node, hash.slice(0, 6), String(attempt)]);
+/** A run: the hash its pods are labelled with, and the part of it in their names. */
+export interface Run {
+  hash: string;
+  nameHash: string;
+}
+/** The run of a DaemonJob without a schedule: one per pod template. */
+export const templateRun = (template: unknown): Run => {
+  const hash = templateHash(template);
+  return { hash, nameHash: hash.slice(0, 6) };
+};
+
+/** One name per DaemonJob, node, run and try: a create repeated after a crash is AlreadyExists. */
+export const nodePodName = (daemonJob: string, node: string, nameHash: string, attempt: number) =>
+  boundedName([daemonJob, node, nameHash, String(attempt)]);
 /**
  * The label key spec.labelNodes puts on the nodes that succeeded: daemonjob.bosun.dev/<namespace>.<name>,
  * unique per DaemonJob as a namespace has no dot, shortened with a hash past the 63 characters of a key's name.
@@ -125,7 +137,7 @@ export const nodeResultLabel = (namespace: string, daemonJob: string) =>
   `${NODE_RESULT_LABEL_PREFIX}${labelValue(`${namespace}.${daemonJob}`)}`;
 export const podNode = (pod: KubeObject) => pod.metadata.annotations?.[NODE_ANNOTATION] ?? '';
 const attemptOf = (pod: KubeObject) => Number(pod.metadata.labels?.[ATTEMPT_LABEL] ?? 0) || 0;
-const ownerUid = (pod: KubeObject) => pod.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+export const ownerUid = (pod: KubeObject) => pod.metadata.ownerReferences?.find((r) => r.controller)?.uid;
 
 /** A rejection of this template and generation that the status already reports: do not retry it. */
 function rememberedRejection(dj: DaemonJobObject, hash: string): string | undefined {
@@ -138,11 +150,12 @@ function rememberedRejection(dj: DaemonJobObject, hash: string): string | undefi
     : undefined;
 }
 
-export function planDaemonJob(snap: Snapshot): Plan {
+/** The plan of one run: by default the current pod template's; a schedule passes its own. */
+export function planDaemonJob(snap: Snapshot, run: Run = templateRun(snap.daemonJob.spec.template)): Plan {
   const { daemonJob: dj, now } = snap;
   const nowMs = now.getTime();
   const name = dj.metadata.name as string;
-  const hash = templateHash(dj.spec.template);
+  const { hash } = run;
   const prior = dj.status ?? {};
   const sameRun = prior.templateHash === hash;
   const startTime = sameRun && prior.startTime ? prior.startTime : iso(now);
@@ -200,7 +213,7 @@ export function planDaemonJob(snap: Snapshot): Plan {
 
   const toStart = (node: string, attempt: number, deadlineLeftMs?: number): PodToStart => ({
     node,
-    name: nodePodName(name, node, hash, attempt),
+    name: nodePodName(name, node, run.nameHash, attempt),
     attempt,
     ...(deadlineLeftMs === undefined
       ? {}
