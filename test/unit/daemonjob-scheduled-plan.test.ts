@@ -108,6 +108,16 @@ describe('planWithSchedule: starting runs', () => {
     assert.match(p.events[0]?.note ?? '', /Scheduled run of 2026-06-01T10:00:00Z starts/);
   });
 
+  it('with drain, a new run cordons nothing in its status write: nodes are taken from the status that names it', () => {
+    const drain = { drain: { ignoreDaemonSets: true } };
+    const start = plan(daemonJob(drain), at('10:00:02'));
+    assert.deepEqual([start.cordon, start.evict, start.uncordon, start.markLeft], [[], [], [], []]);
+    assert.equal(start.status.draining, undefined, 'no drain recorded for a node not cordoned');
+    const next = plan(daemonJob(drain, runOf(T0)), at('10:00:03'));
+    assert.deepEqual(next.cordon, ['n1'], 'one node at a time (maxParallel defaults to 1 with cordon)');
+    assert.deepEqual(Object.keys(next.status.draining ?? {}), ['n1']);
+  });
+
   it('starts the pods of the run the status names, with the whole run hash in their names', () => {
     const p = plan(daemonJob({}, runOf(T0)), at('10:00:03'));
     assert.deepEqual(
