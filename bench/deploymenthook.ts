@@ -115,11 +115,18 @@ const deployment = (ns: string, i: number, version: number): KubeObject => ({
     },
   },
 });
+/** Requests by verb, all verbs, and by verb and response code ("PUT 409"). */
 const requestsByVerb = (metrics: string): Record<string, number> => ({
   ...Object.fromEntries(
     WRITE_VERBS.map((m) => [m, metricSum(metrics, 'rest_client_requests_total', `method="${m}"`)]),
   ),
   all: metricSum(metrics, 'rest_client_requests_total'),
+  ...Object.fromEntries(
+    [...metrics.matchAll(/^rest_client_requests_total\{method="(\w+)",code="(\w+)"\} (\d+)/gm)].map((m) => [
+      `${m[1]} ${m[2]}`,
+      Number(m[3]),
+    ]),
+  ),
 });
 const writes = (r: Record<string, number>) => WRITE_VERBS.reduce((sum, m) => sum + (r[m] ?? 0), 0);
 
@@ -268,6 +275,13 @@ function printSize(r: Result) {
         ['API writes per hook run', perRun(writes(r.requests))],
         ...WRITE_VERBS.map((m) => [`  ${m} per hook run`, perRun(r.requests[m] ?? 0)]),
         ['  of POST: Events per hook run (POSTs that are not Jobs)', perRun((r.requests.POST ?? 0) - r.runs)],
+        [
+          'requests by verb and response code, per hook run',
+          Object.entries(r.requests)
+            .filter(([k, n]) => k.includes(' ') && n > 0)
+            .map(([k, n]) => `${k}: ${perRun(n)}`)
+            .join(', '),
+        ],
         [`API writes while idle (${idleSeconds} s, ${r.hooks} hooks)`, r.idleWrites],
         ['operator RSS MiB, working (max)', fmt(r.rssWorking)],
         [`operator RSS MiB, after ${idleSeconds} s idle`, fmt(r.rssIdle)],

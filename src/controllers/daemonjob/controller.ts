@@ -21,9 +21,16 @@ import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey, trimNodeStatus } from '../../runtime/watch-cache.ts';
 import { isReady } from './eligibility.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
-import { type DaemonJobObject, nodeResultLabel, planDaemonJob, templateHash } from './plan.ts';
+import {
+  type DaemonJobObject,
+  nodeResultLabel,
+  type PodToStart,
+  planDaemonJob,
+  templateHash,
+} from './plan.ts';
 import { nodePod } from './pod-manifest.ts';
 import { templateRejection } from './pod-rejection.ts';
+import { UnseenWrites } from './unseen-writes.ts';
 
 export const DAEMONJOBS = resourceOf(DaemonJobKind);
 
@@ -38,11 +45,10 @@ interface Deps {
    */
   legacyJobs: Informer;
   started: Counter;
-  /**
-   * Pods whose result finalizer this process released, by uid → the resourceVersion it released
-   * from: until the cache shows a newer version, releasing again would only earn a 409.
-   */
-  releasedFrom: Map<string, string>;
+  /** Pods this process created, by namespace/name, until the cache shows them. */
+  created: UnseenWrites;
+  /** Pods and legacy Jobs whose result finalizer this process released, by uid, until the cache shows it gone. */
+  released: UnseenWrites;
 }
 
 /** What of a node matters for eligibility; heartbeats change none of it. */
@@ -66,13 +72,10 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
       labelNames: ['result'],
       registers: [mgr.metrics.registry],
     }),
-    releasedFrom: new Map(),
+    created: new UnseenWrites(),
+    released: new UnseenWrites(),
   };
-  deps.pods.onEvent((e) => {
-    const uid = e.object.metadata.uid as string;
-    if (e.type === 'deleted' || deps.releasedFrom.get(uid) !== e.object.metadata.resourceVersion)
-      deps.releasedFrom.delete(uid);
-  });
+  watchUnseenWrites(deps);
   const controller = new Controller({
     name: 'daemonjob',
     workers: opts.workers,
@@ -109,13 +112,17 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   let plan = planDaemonJob(snapshot);
   const hash = templateHash(dj.spec.template);
   let rejected: string | undefined;
-  await inParallel(plan.start, 16, async (start) => {
+  const { toCreate, awaitMs } = notCreatedYet(deps.created, namespace, plan.start);
+  await inParallel(toCreate, 16, async (start) => {
     if (rejected) return;
+    const key = `${namespace}/${start.name}`;
+    deps.created.wrote(key, Date.now()); // before the create: its watch event may come before the reply
     try {
       // A name per node, template and try: after a crash, the same create is AlreadyExists.
       const { created } = await client.createIfAbsent(Resources.pods, nodePod(dj, start, hash));
       if (created) deps.started.inc({ result: 'started' });
     } catch (e) {
+      deps.created.settled(key);
       const why = templateRejection(e);
       if (why === undefined) throw e;
       rejected = `Kubernetes rejected the per-node pod: ${why}`;
@@ -144,7 +151,37 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   await release(deps, Resources.jobs, legacyJobs, (j) => releasableJobs.has(j.metadata.name as string));
   const releasable = new Set(plan.release);
   await release(deps, Resources.pods, pods, (p) => releasable.has(p.metadata.name as string));
-  return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };
+  // Should a pod awaited from an earlier pass never show up, its node is planned again then.
+  const requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, awaitMs ?? Infinity);
+  return requeueAfterMs === Infinity ? undefined : { requeueAfterMs };
+}
+
+/** Clears the writes awaited in `created` and `released` as the caches show them. */
+function watchUnseenWrites(deps: Deps) {
+  const showRelease = (e: { type: string; object: KubeObject }) => {
+    if (e.type === 'deleted' || !e.object.metadata.finalizers?.includes(NODE_RESULT_FINALIZER))
+      deps.released.settled(e.object.metadata.uid as string);
+  };
+  deps.pods.onEvent((e) => {
+    deps.created.settled(objectKey(e.object));
+    showRelease(e);
+  });
+  deps.legacyJobs.onEvent(showRelease);
+}
+
+/**
+ * The planned pods minus those an earlier pass created and the cache does not show yet: creating
+ * them again would only be answered AlreadyExists. `awaitMs`: when the first of those stops being awaited.
+ */
+function notCreatedYet(created: UnseenWrites, namespace: string, start: PodToStart[]) {
+  const now = Date.now();
+  let awaitMs: number | undefined;
+  const toCreate = start.filter((p) => {
+    const left = created.waitMs(`${namespace}/${p.name}`, now);
+    if (left > 0) awaitMs = Math.min(awaitMs ?? left, left);
+    return left === 0;
+  });
+  return { toCreate, awaitMs };
 }
 
 /** Releases the result finalizer of each object `releasable` accepts, 16 at a time. */
@@ -154,15 +191,17 @@ async function release(
   objects: KubeObject[],
   releasable: (o: KubeObject) => boolean,
 ): Promise<void> {
-  const { releasedFrom } = deps;
+  // A release the cache does not show yet: the cached finalizer list is stale, releasing again
+  // from it would be refused (422).
+  const now = Date.now();
   const held = objects.filter(
     (o) =>
       o.metadata.finalizers?.includes(NODE_RESULT_FINALIZER) &&
-      releasedFrom.get(o.metadata.uid as string) !== o.metadata.resourceVersion &&
+      deps.released.waitMs(o.metadata.uid as string, now) === 0 &&
       releasable(o),
   );
   await inParallel(held, 16, async (o) => {
     await releaseFinalizer(deps.mgr.client, ref, NODE_RESULT_FINALIZER, [o], () => true);
-    releasedFrom.set(o.metadata.uid as string, o.metadata.resourceVersion as string);
+    deps.released.wrote(o.metadata.uid as string, Date.now());
   });
 }

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UnseenWrites } from '../../src/controllers/daemonjob/unseen-writes.ts';
+
+describe('DaemonJob writes the cache does not show yet', () => {
+  // Each case: the steps on key "a" (wrote at a time, settled), then the wait asked at `askAt`.
+  const cases: [string, ((w: UnseenWrites) => void)[], number, number][] = [
+    ['nothing written: nothing awaited', [], 0, 0],
+    [
+      'written, not shown yet: awaited for the rest of the 30 s',
+      [(w) => w.wrote('a', 1_000)],
+      11_000,
+      20_000,
+    ],
+    ['shown by the cache: no longer awaited', [(w) => w.wrote('a', 1_000), (w) => w.settled('a')], 2_000, 0],
+    ['never shown: given up after 30 s', [(w) => w.wrote('a', 1_000)], 31_000, 0],
+    [
+      'written again: awaited from the last write',
+      [(w) => w.wrote('a', 0), (w) => w.wrote('a', 20_000)],
+      40_000,
+      10_000,
+    ],
+    ['another key shown: still awaited', [(w) => w.wrote('a', 0), (w) => w.settled('b')], 5_000, 25_000],
+  ];
+  for (const [name, steps, askAt, want] of cases)
+    it(name, () => {
+      const w = new UnseenWrites(30_000);
+      for (const step of steps) step(w);
+      assert.equal(w.waitMs('a', askAt), want);
+    });
+
+  it('forgets a write it gave up on', () => {
+    const w = new UnseenWrites(30_000);
+    w.wrote('a', 0);
+    assert.equal(w.waitMs('a', 30_000), 0);
+    assert.equal(w.size, 0);
+  });
+});
