@@ -13,6 +13,7 @@ import {
 } from '../../runtime/controller.ts';
 import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
+import { OwnStatusWrites } from '../../runtime/own-status-writes.ts';
 import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
@@ -52,6 +53,7 @@ interface Deps {
   rejections: Map<string, { version: string; message: string }>;
   /** With an opt-in label: the hook generations already checked for workloads it cannot see. */
   optInChecked: Map<string, number>;
+  statusWrites: OwnStatusWrites;
 }
 
 export interface DeploymentHookOptions {
@@ -85,6 +87,7 @@ export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHook
     escaped: new Map(),
     rejections: new Map(),
     optInChecked: new Map(),
+    statusWrites: new OwnStatusWrites(),
     runs: new Counter({
       name: 'bosun_hook_runs_total',
       help: 'Hook Jobs started and finished, by result (started, succeeded, failed)',
@@ -140,6 +143,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     await settleGates(deps.mgr.client, podsGatedBy(deps.gatedPods, namespace, name), deps.deployment, all);
     return undefined;
   }
+  const staleMs = deps.statusWrites.waitMs(hook, Date.now());
+  if (staleMs > 0) return { requeueAfterMs: staleMs };
 
   const all = WORKLOAD_KINDS.flatMap((kind) => deps.workloads[kind].listNamespace(namespace));
   const selected = (d: KubeObject) => selects(hook.spec, d);
@@ -194,7 +199,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       message: rejection,
     });
   }
-  await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status);
+  if (await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status))
+    deps.statusWrites.wrote(hook, Date.now());
   plan.events.push(...gateEvents(hook, plan));
   await recordEvents(deps, hook, plan);
   await warnNotOptedIn(deps, ctx, hook);
