@@ -15,9 +15,11 @@ import {
 } from '../../runtime/controller.ts';
 import { ApiError, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
-import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
+import { OwnStatusWrites } from '../../runtime/own-status-writes.ts';
+import { forgetShownReleases, ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
+import { UnseenWrites } from '../../runtime/unseen-writes.ts';
 import { objectKey, trimNodeStatus } from '../../runtime/watch-cache.ts';
 import { isReady } from './eligibility.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
@@ -30,7 +32,6 @@ import {
 } from './plan.ts';
 import { nodePod } from './pod-manifest.ts';
 import { templateRejection } from './pod-rejection.ts';
-import { UnseenWrites } from './unseen-writes.ts';
 
 export const DAEMONJOBS = resourceOf(DaemonJobKind);
 
@@ -49,6 +50,7 @@ interface Deps {
   created: UnseenWrites;
   /** Pods and legacy Jobs whose result finalizer this process released, by uid, until the cache shows it gone. */
   released: UnseenWrites;
+  statusWrites: OwnStatusWrites;
 }
 
 /** What of a node matters for eligibility; heartbeats change none of it. */
@@ -74,8 +76,11 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
     }),
     created: new UnseenWrites(),
     released: new UnseenWrites(),
+    statusWrites: new OwnStatusWrites(),
   };
-  watchUnseenWrites(deps);
+  deps.pods.onEvent((e) => deps.created.settled(objectKey(e.object)));
+  forgetShownReleases(deps.pods, NODE_RESULT_FINALIZER, deps.released);
+  forgetShownReleases(deps.legacyJobs, NODE_RESULT_FINALIZER, deps.released);
   const controller = new Controller({
     name: 'daemonjob',
     workers: opts.workers,
@@ -108,6 +113,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     await release(deps, Resources.pods, pods, () => true);
     return undefined;
   }
+  const staleMs = deps.statusWrites.waitMs(dj, Date.now());
+  if (staleMs > 0) return { requeueAfterMs: staleMs };
   const snapshot = { daemonJob: dj, nodes: deps.nodes.list(), pods, legacyJobs, now: new Date() };
   let plan = planDaemonJob(snapshot);
   const hash = templateHash(dj.spec.template);
@@ -133,7 +140,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     ctx.log.warn({ err: rejected }, 'per-node pod rejected; waiting for a spec change');
     plan = planDaemonJob({ ...snapshot, rejected });
   }
-  await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
+  if (await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status))
+    deps.statusWrites.wrote(dj, Date.now());
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
   if (plan.labelNodes.length) {
     const labels = { [nodeResultLabel(namespace, name)]: hash };
@@ -154,19 +162,6 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   // Should a pod awaited from an earlier pass never show up, its node is planned again then.
   const requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, awaitMs ?? Infinity);
   return requeueAfterMs === Infinity ? undefined : { requeueAfterMs };
-}
-
-/** Clears the writes awaited in `created` and `released` as the caches show them. */
-function watchUnseenWrites(deps: Deps) {
-  const showRelease = (e: { type: string; object: KubeObject }) => {
-    if (e.type === 'deleted' || !e.object.metadata.finalizers?.includes(NODE_RESULT_FINALIZER))
-      deps.released.settled(e.object.metadata.uid as string);
-  };
-  deps.pods.onEvent((e) => {
-    deps.created.settled(objectKey(e.object));
-    showRelease(e);
-  });
-  deps.legacyJobs.onEvent(showRelease);
 }
 
 /**
@@ -191,17 +186,8 @@ async function release(
   objects: KubeObject[],
   releasable: (o: KubeObject) => boolean,
 ): Promise<void> {
-  // A release the cache does not show yet: the cached finalizer list is stale, releasing again
-  // from it would be refused (422).
-  const now = Date.now();
-  const held = objects.filter(
-    (o) =>
-      o.metadata.finalizers?.includes(NODE_RESULT_FINALIZER) &&
-      deps.released.waitMs(o.metadata.uid as string, now) === 0 &&
-      releasable(o),
-  );
+  const held = objects.filter((o) => o.metadata.finalizers?.includes(NODE_RESULT_FINALIZER) && releasable(o));
   await inParallel(held, 16, async (o) => {
-    await releaseFinalizer(deps.mgr.client, ref, NODE_RESULT_FINALIZER, [o], () => true);
-    deps.released.wrote(o.metadata.uid as string, Date.now());
+    await releaseFinalizer(deps.mgr.client, ref, NODE_RESULT_FINALIZER, [o], () => true, deps.released);
   });
 }

@@ -1,6 +1,6 @@
-// Writes this process made that its pod cache does not show yet. A pass planned from that cache
-// would repeat them: a pod create answered AlreadyExists (and a GET), a finalizer release refused
-// with 422 because the cached finalizer list is one the release already changed. As the ReplicaSet
+// Writes this process made that its cache does not show yet. A pass planned from that cache would
+// repeat them: a create answered AlreadyExists (and a GET), a finalizer release refused with 422
+// because the cached finalizer list is one the release already changed. As the ReplicaSet
 // controller's expectations do, a write is awaited until a watch event shows it, or for at most
 // `giveUpMs`, so that a lost event cannot hold a node back for good. Not a record: a new process
 // starts with none, and with a freshly listed cache.

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UnseenWrites } from '../../src/controllers/daemonjob/unseen-writes.ts';
+import { UnseenWrites } from '../../src/runtime/unseen-writes.ts';
 
-describe('DaemonJob writes the cache does not show yet', () => {
+describe('writes the cache does not show yet', () => {
   // Each case: the steps on key "a" (wrote at a time, settled), then the wait asked at `askAt`.
   const cases: [string, ((w: UnseenWrites) => void)[], number, number][] = [
     ['nothing written: nothing awaited', [], 0, 0],
