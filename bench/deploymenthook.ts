@@ -167,6 +167,20 @@ async function runSize(size: number): Promise<Result> {
   }, 1000);
   const before = requestsByVerb(await scrape(metricsPort));
   const started = Date.now();
+  // A size too large to finish in the time at hand still shows how far it got and at what cost.
+  const progress = setInterval(async () => {
+    const now = requestsByVerb(await scrape(metricsPort).catch(() => ''));
+    const runs = metricSum(
+      await scrape(metricsPort).catch(() => ''),
+      'bosun_hook_runs_total',
+      'result="started"',
+    );
+    const recorded = hooks.list(inScope).reduce((n, h) => n + (h.status?.succeeded ?? 0), 0);
+    say(
+      `size ${size} at ${((Date.now() - started) / 1000).toFixed(0)} s: ${runs} hook runs started, ${recorded} results recorded, ` +
+        `${fmt(((now.all ?? 0) - (before.all ?? 0)) / Math.max(1, runs), 2)} requests per run so far, operator RSS ${fmt(rssMiB(pid))} MiB (max ${fmt(rssWorking)})`,
+    );
+  }, 30_000);
   for (let wave = 1; wave <= waves; wave++) {
     say(`size ${size}, wave ${wave}/${waves}: rolling out ${all.length} Deployments`);
     await inParallel(all, 32, async ([ns, i]) => {
@@ -191,6 +205,7 @@ async function runSize(size: number): Promise<Result> {
     { what: `size ${size}: every result recorded`, timeoutMs: 1_800_000, intervalMs: 1000 },
   );
   clearInterval(sampler);
+  clearInterval(progress);
   const settled = await scrape(metricsPort);
   const runs = metricSum(settled, 'bosun_hook_runs_total', 'result="started"');
   const after = requestsByVerb(settled);
