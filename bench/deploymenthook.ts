@@ -169,12 +169,9 @@ async function runSize(size: number): Promise<Result> {
   const started = Date.now();
   // A size too large to finish in the time at hand still shows how far it got and at what cost.
   const progress = setInterval(async () => {
-    const now = requestsByVerb(await scrape(metricsPort).catch(() => ''));
-    const runs = metricSum(
-      await scrape(metricsPort).catch(() => ''),
-      'bosun_hook_runs_total',
-      'result="started"',
-    );
+    const metrics = await scrape(metricsPort).catch(() => '');
+    const now = requestsByVerb(metrics);
+    const runs = metricSum(metrics, 'bosun_hook_runs_total', 'result="started"');
     const recorded = hooks.list(inScope).reduce((n, h) => n + (h.status?.succeeded ?? 0), 0);
     say(
       `size ${size} at ${((Date.now() - started) / 1000).toFixed(0)} s: ${runs} hook runs started, ${recorded} results recorded, ` +
