@@ -143,7 +143,7 @@ async function runSize(size: number): Promise<Result> {
     '--health-probe-bind-address=0',
     '--workers=8',
   ]);
-  await waitFor(() => scrape(metricsPort), { what: 'operator metrics', timeoutMs: 30_000 });
+  await waitFor(() => scrape(metricsPort), { what: 'operator metrics', timeoutMs: 180_000 });
   const pid = operator.pid as number;
 
   for (const ns of nsNames)
