@@ -10,6 +10,8 @@ export const GIVE_UP_MS = 30_000;
 export class UnseenWrites {
   private readonly since = new Map<string, number>();
   private readonly giveUpMs: number;
+  /** Past this many entries, `wrote` drops those given up on: writes whose object never shows. */
+  private sweepAt = 1024;
 
   constructor(giveUpMs = GIVE_UP_MS) {
     this.giveUpMs = giveUpMs;
@@ -17,6 +19,9 @@ export class UnseenWrites {
 
   wrote(key: string, now: number): void {
     this.since.set(key, now);
+    if (this.since.size <= this.sweepAt) return;
+    for (const [k, at] of this.since) if (now - at >= this.giveUpMs) this.since.delete(k);
+    this.sweepAt = Math.max(1024, 2 * this.since.size);
   }
 
   /** Nothing to wait for: the cache shows the write, or the object is gone, or the write failed. */

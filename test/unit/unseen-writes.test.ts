@@ -29,6 +29,15 @@ describe('writes the cache does not show yet', () => {
       assert.equal(w.waitMs('a', askAt), want);
     });
 
+  it('drops writes given up on once it holds many, so objects that never show do not pile up', () => {
+    const w = new UnseenWrites(30_000);
+    for (let i = 0; i < 1024; i++) w.wrote(`old-${i}`, i < 1000 ? 0 : 20_000);
+    assert.equal(w.size, 1024);
+    w.wrote('new', 40_000);
+    assert.equal(w.size, 25, 'the 1,000 given up on are dropped, the 24 still awaited stay');
+    assert.equal(w.waitMs('old-1000', 40_000), 10_000);
+  });
+
   it('forgets a write it gave up on', () => {
     const w = new UnseenWrites(30_000);
     w.wrote('a', 0);

@@ -16,7 +16,7 @@ import {
 import { ApiError, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
 import { OwnStatusWrites } from '../../runtime/own-status-writes.ts';
-import { forgetShownReleases, ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
+import { forgetDeletedReleases, ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { UnseenWrites } from '../../runtime/unseen-writes.ts';
@@ -48,7 +48,7 @@ interface Deps {
   started: Counter;
   /** Pods this process created, by namespace/name, until the cache shows them. */
   created: UnseenWrites;
-  /** Pods and legacy Jobs whose result finalizer this process released, by uid, until the cache shows it gone. */
+  /** Pods and legacy Jobs whose result finalizer this process released, by uid. */
   released: UnseenWrites;
   statusWrites: OwnStatusWrites;
 }
@@ -79,8 +79,8 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
     statusWrites: new OwnStatusWrites(),
   };
   deps.pods.onEvent((e) => deps.created.settled(objectKey(e.object)));
-  forgetShownReleases(deps.pods, NODE_RESULT_FINALIZER, deps.released);
-  forgetShownReleases(deps.legacyJobs, NODE_RESULT_FINALIZER, deps.released);
+  forgetDeletedReleases(deps.pods, deps.released);
+  forgetDeletedReleases(deps.legacyJobs, deps.released);
   const controller = new Controller({
     name: 'daemonjob',
     workers: opts.workers,

@@ -14,7 +14,7 @@ import {
 import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
 import { OwnStatusWrites } from '../../runtime/own-status-writes.ts';
-import { forgetShownReleases, ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
+import { forgetDeletedReleases, ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { UnseenWrites } from '../../runtime/unseen-writes.ts';
@@ -55,7 +55,7 @@ interface Deps {
   /** With an opt-in label: the hook generations already checked for workloads it cannot see. */
   optInChecked: Map<string, number>;
   statusWrites: OwnStatusWrites;
-  /** Jobs whose result finalizer this process released, by uid, until the cache shows it gone. */
+  /** Jobs whose result finalizer this process released, by uid. */
   released: UnseenWrites;
 }
 
@@ -105,7 +105,7 @@ export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHook
       registers: [mgr.metrics.registry],
     }),
   };
-  forgetShownReleases(deps.jobs, RESULT_FINALIZER, deps.released);
+  forgetDeletedReleases(deps.jobs, deps.released);
   const hooksSelecting = (d: KubeObject) =>
     deps.hooks
       .listNamespace(d.metadata.namespace as string)
