@@ -163,6 +163,8 @@ interface SizeResult {
   djMs: number;
   dsMs: number;
   rss: number;
+  /** After the DaemonJob is gone and the DaemonSet part ran: the operator idle all that time. */
+  rssIdle: number;
   requests: number;
   statusBytes: number;
   /** Requests by method and response code, e.g. "POST 201". */
@@ -239,9 +241,9 @@ async function measure(count: number): Promise<SizeResult> {
   djWatch.stop();
   djCache.stop();
   await client.delete(DAEMONJOBS, NS, name);
-  // The operator releases the per-node objects of the deleted DaemonJob; then it may go.
+  // The operator releases the per-node objects of the deleted DaemonJob, then idles (it watches no
+  // DaemonSet pod) until the DaemonSet part is over.
   await waitNamespaceEmpty();
-  operator.kill('SIGTERM');
 
   // DaemonSet through kube-controller-manager, same template
   const dsStages = new Stages(['pod created', 'pod scheduled', 'pod running']);
@@ -265,6 +267,8 @@ async function measure(count: number): Promise<SizeResult> {
     { what: 'the DaemonSet to be ready everywhere', timeoutMs: 3_600_000, intervalMs: 100 },
   );
   const dsDone = Date.now();
+  const rssIdle = rssMiB(operator.pid as number);
+  operator.kill('SIGTERM');
   dsWatch.stop();
   await client.delete(Resources.daemonSets, NS, name, 'Background');
   await waitNamespaceEmpty();
@@ -276,6 +280,7 @@ async function measure(count: number): Promise<SizeResult> {
     djMs: djDone - djStart,
     dsMs: dsDone - dsStart,
     rss,
+    rssIdle,
     requests,
     statusBytes: JSON.stringify(dj.status).length,
     byCall,
@@ -307,7 +312,7 @@ for (const size of sizes) {
     ),
   );
   log(
-    `${r.count} nodes: DaemonJob ${s(r.djMs)} s, DaemonSet ${s(r.dsMs)} s, ${fmt(r.requests / r.count, 2)} requests/node, RSS ${fmt(r.rss)} MiB`,
+    `${r.count} nodes: DaemonJob ${s(r.djMs)} s, DaemonSet ${s(r.dsMs)} s, ${fmt(r.requests / r.count, 2)} requests/node (${JSON.stringify(r.byCall)}), RSS ${fmt(r.rss)} MiB working, ${fmt(r.rssIdle)} MiB idle`,
   );
 }
 print(
@@ -318,7 +323,7 @@ print(
       'DaemonJob: every node done (s)',
       'DaemonSet: all pods Ready (s)',
       'ratio',
-      'operator RSS MiB',
+      'operator RSS MiB, working / idle',
       'API requests / node',
       'status bytes',
       'requests by call',
@@ -328,7 +333,7 @@ print(
       s(r.djMs),
       s(r.dsMs),
       fmt(r.djMs / r.dsMs, 2),
-      fmt(r.rss),
+      `${fmt(r.rss)} / ${fmt(r.rssIdle)}`,
       fmt(r.requests / r.count, 2),
       r.statusBytes,
       Object.entries(r.byCall)

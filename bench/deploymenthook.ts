@@ -115,11 +115,18 @@ const deployment = (ns: string, i: number, version: number): KubeObject => ({
     },
   },
 });
+/** Requests by verb, all verbs, and by verb and response code ("PUT 409"). */
 const requestsByVerb = (metrics: string): Record<string, number> => ({
   ...Object.fromEntries(
     WRITE_VERBS.map((m) => [m, metricSum(metrics, 'rest_client_requests_total', `method="${m}"`)]),
   ),
   all: metricSum(metrics, 'rest_client_requests_total'),
+  ...Object.fromEntries(
+    [...metrics.matchAll(/^rest_client_requests_total\{method="(\w+)",code="(\w+)"\} (\d+)/gm)].map((m) => [
+      `${m[1]} ${m[2]}`,
+      Number(m[3]),
+    ]),
+  ),
 });
 const writes = (r: Record<string, number>) => WRITE_VERBS.reduce((sum, m) => sum + (r[m] ?? 0), 0);
 
@@ -136,7 +143,7 @@ async function runSize(size: number): Promise<Result> {
     '--health-probe-bind-address=0',
     '--workers=8',
   ]);
-  await waitFor(() => scrape(metricsPort), { what: 'operator metrics', timeoutMs: 30_000 });
+  await waitFor(() => scrape(metricsPort), { what: 'operator metrics', timeoutMs: 180_000 });
   const pid = operator.pid as number;
 
   for (const ns of nsNames)
@@ -160,6 +167,17 @@ async function runSize(size: number): Promise<Result> {
   }, 1000);
   const before = requestsByVerb(await scrape(metricsPort));
   const started = Date.now();
+  // A size too large to finish in the time at hand still shows how far it got and at what cost.
+  const progress = setInterval(async () => {
+    const metrics = await scrape(metricsPort).catch(() => '');
+    const now = requestsByVerb(metrics);
+    const runs = metricSum(metrics, 'bosun_hook_runs_total', 'result="started"');
+    const recorded = hooks.list(inScope).reduce((n, h) => n + (h.status?.succeeded ?? 0), 0);
+    say(
+      `size ${size} at ${((Date.now() - started) / 1000).toFixed(0)} s: ${runs} hook runs started, ${recorded} results recorded, ` +
+        `${fmt(((now.all ?? 0) - (before.all ?? 0)) / Math.max(1, runs), 2)} requests per run so far, operator RSS ${fmt(rssMiB(pid))} MiB (max ${fmt(rssWorking)})`,
+    );
+  }, 30_000);
   for (let wave = 1; wave <= waves; wave++) {
     say(`size ${size}, wave ${wave}/${waves}: rolling out ${all.length} Deployments`);
     await inParallel(all, 32, async ([ns, i]) => {
@@ -184,6 +202,7 @@ async function runSize(size: number): Promise<Result> {
     { what: `size ${size}: every result recorded`, timeoutMs: 1_800_000, intervalMs: 1000 },
   );
   clearInterval(sampler);
+  clearInterval(progress);
   const settled = await scrape(metricsPort);
   const runs = metricSum(settled, 'bosun_hook_runs_total', 'result="started"');
   const after = requestsByVerb(settled);
@@ -268,6 +287,13 @@ function printSize(r: Result) {
         ['API writes per hook run', perRun(writes(r.requests))],
         ...WRITE_VERBS.map((m) => [`  ${m} per hook run`, perRun(r.requests[m] ?? 0)]),
         ['  of POST: Events per hook run (POSTs that are not Jobs)', perRun((r.requests.POST ?? 0) - r.runs)],
+        [
+          'requests by verb and response code, per hook run',
+          Object.entries(r.requests)
+            .filter(([k, n]) => k.includes(' ') && n > 0)
+            .map(([k, n]) => `${k}: ${perRun(n)}`)
+            .join(', '),
+        ],
         [`API writes while idle (${idleSeconds} s, ${r.hooks} hooks)`, r.idleWrites],
         ['operator RSS MiB, working (max)', fmt(r.rssWorking)],
         [`operator RSS MiB, after ${idleSeconds} s idle`, fmt(r.rssIdle)],

@@ -15,15 +15,17 @@ import {
 } from '../../runtime/controller.ts';
 import { ApiError, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
-import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
+import { OwnStatusWrites } from '../../runtime/own-status-writes.ts';
+import { forgetDeletedReleases, ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
+import { UnseenWrites } from '../../runtime/unseen-writes.ts';
 import { objectKey, trimNodeStatus } from '../../runtime/watch-cache.ts';
 import { cordonedBy, cordonOwner, drainTargets, leftCordoned } from './drain.ts';
 import { isReady } from './eligibility.ts';
 import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
 import { cordonNode, evictPod, markLeftCordoned, podsOnNodes, uncordonNode } from './node-cordon.ts';
-import { type DaemonJobObject, nodeResultLabel } from './plan.ts';
+import { type DaemonJobObject, nodeResultLabel, type PodToStart } from './plan.ts';
 import { nodePod } from './pod-manifest.ts';
 import { templateRejection } from './pod-rejection.ts';
 import { planWithSchedule } from './scheduled-plan.ts';
@@ -44,11 +46,11 @@ interface Deps {
   evictions: Counter;
   /** Scheduled times by what became of them: started, skipped (Forbid), missed (deadline). */
   scheduled: Counter;
-  /**
-   * Pods whose result finalizer this process released, by uid → the resourceVersion it released
-   * from: until the cache shows a newer version, releasing again would only earn a 409.
-   */
-  releasedFrom: Map<string, string>;
+  /** Pods this process created, by namespace/name, until the cache shows them. */
+  created: UnseenWrites;
+  /** Pods and legacy Jobs whose result finalizer this process released, by uid. */
+  released: UnseenWrites;
+  statusWrites: OwnStatusWrites;
 }
 
 const SCHEDULE_RESULTS: Record<string, string> = {
@@ -93,13 +95,13 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
       labelNames: ['result'],
       registers: [mgr.metrics.registry],
     }),
-    releasedFrom: new Map(),
+    created: new UnseenWrites(),
+    released: new UnseenWrites(),
+    statusWrites: new OwnStatusWrites(),
   };
-  deps.pods.onEvent((e) => {
-    const uid = e.object.metadata.uid as string;
-    if (e.type === 'deleted' || deps.releasedFrom.get(uid) !== e.object.metadata.resourceVersion)
-      deps.releasedFrom.delete(uid);
-  });
+  deps.pods.onEvent((e) => deps.created.settled(objectKey(e.object)));
+  forgetDeletedReleases(deps.pods, deps.released);
+  forgetDeletedReleases(deps.legacyJobs, deps.released);
   const controller = new Controller({
     name: 'daemonjob',
     workers: opts.workers,
@@ -141,6 +143,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     await release(deps, Resources.pods, pods, () => true);
     return undefined;
   }
+  const staleMs = deps.statusWrites.waitMs(dj, Date.now());
+  if (staleMs > 0) return { requeueAfterMs: staleMs };
   const nodes = deps.nodes.list();
   const owner = cordonOwner(namespace, name);
   const drainNodes = drainTargets(dj.spec, owner, nodes, dj.status?.draining);
@@ -169,13 +173,17 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     );
   });
   let rejected: string | undefined;
-  await inParallel(plan.start, 16, async (start) => {
+  const { toCreate, awaitMs } = notCreatedYet(deps.created, namespace, plan.start);
+  await inParallel(toCreate, 16, async (start) => {
     if (rejected) return;
+    const key = `${namespace}/${start.name}`;
+    deps.created.wrote(key, Date.now()); // before the create: its watch event may come before the reply
     try {
       // A name per node, run and try: after a crash, the same create is AlreadyExists.
       const { created } = await client.createIfAbsent(Resources.pods, nodePod(dj, start, hash));
       if (created) deps.started.inc({ result: 'started' });
     } catch (e) {
+      deps.created.settled(key);
       const why = templateRejection(e);
       if (why === undefined) throw e;
       rejected = `Kubernetes rejected the per-node pod: ${why}`;
@@ -186,7 +194,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     ctx.log.warn({ err: rejected }, 'per-node pod rejected; waiting for a spec change');
     plan = planWithSchedule({ ...snapshot, rejected });
   }
-  await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status);
+  if (await updateStatusIfChanged(client, DAEMONJOBS, dj, plan.status))
+    deps.statusWrites.wrote(dj, Date.now());
   await Promise.all(plan.events.map((e) => deps.mgr.events.record(dj, e.type, e.reason, e.note)));
   if (dj.spec.schedule)
     for (const e of plan.events) {
@@ -219,10 +228,10 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const releasable = new Set(plan.release);
   await release(deps, Resources.pods, pods, (p) => releasable.has(p.metadata.name as string));
   // A PodDisruptionBudget refused an eviction: try again after a while, as kubectl drain does.
-  const requeueAfterMs = blocked
-    ? Math.max(plan.requeueAfterMs ?? 0, EVICTION_RETRY_MS)
-    : plan.requeueAfterMs;
-  return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+  // Should a pod awaited from an earlier pass never show up, its node is planned again then.
+  const planned = blocked ? Math.max(plan.requeueAfterMs ?? 0, EVICTION_RETRY_MS) : plan.requeueAfterMs;
+  const requeueAfterMs = Math.min(planned ?? Infinity, awaitMs ?? Infinity);
+  return requeueAfterMs === Infinity ? undefined : { requeueAfterMs };
 }
 
 const EVICTION_RETRY_MS = 5_000;
@@ -246,6 +255,21 @@ async function letNodesGo(deps: Deps, ctx: ReconcileContext, owner: string): Pro
   );
 }
 
+/**
+ * The planned pods minus those an earlier pass created and the cache does not show yet: creating
+ * them again would only be answered AlreadyExists. `awaitMs`: when the first of those stops being awaited.
+ */
+function notCreatedYet(created: UnseenWrites, namespace: string, start: PodToStart[]) {
+  const now = Date.now();
+  let awaitMs: number | undefined;
+  const toCreate = start.filter((p) => {
+    const left = created.waitMs(`${namespace}/${p.name}`, now);
+    if (left > 0) awaitMs = Math.min(awaitMs ?? left, left);
+    return left === 0;
+  });
+  return { toCreate, awaitMs };
+}
+
 /** Releases the result finalizer of each object `releasable` accepts, 16 at a time. */
 async function release(
   deps: Deps,
@@ -253,15 +277,8 @@ async function release(
   objects: KubeObject[],
   releasable: (o: KubeObject) => boolean,
 ): Promise<void> {
-  const { releasedFrom } = deps;
-  const held = objects.filter(
-    (o) =>
-      o.metadata.finalizers?.includes(NODE_RESULT_FINALIZER) &&
-      releasedFrom.get(o.metadata.uid as string) !== o.metadata.resourceVersion &&
-      releasable(o),
-  );
+  const held = objects.filter((o) => o.metadata.finalizers?.includes(NODE_RESULT_FINALIZER) && releasable(o));
   await inParallel(held, 16, async (o) => {
-    await releaseFinalizer(deps.mgr.client, ref, NODE_RESULT_FINALIZER, [o], () => true);
-    releasedFrom.set(o.metadata.uid as string, o.metadata.resourceVersion as string);
+    await releaseFinalizer(deps.mgr.client, ref, NODE_RESULT_FINALIZER, [o], () => true, deps.released);
   });
 }

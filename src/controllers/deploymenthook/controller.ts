@@ -13,9 +13,11 @@ import {
 } from '../../runtime/controller.ts';
 import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
-import { ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
+import { OwnStatusWrites } from '../../runtime/own-status-writes.ts';
+import { forgetDeletedReleases, ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
+import { UnseenWrites } from '../../runtime/unseen-writes.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type DeploymentLookup, deploymentLookup } from './deployment-lookup.ts';
 import { GATE } from './gate.ts';
@@ -52,6 +54,9 @@ interface Deps {
   rejections: Map<string, { version: string; message: string }>;
   /** With an opt-in label: the hook generations already checked for workloads it cannot see. */
   optInChecked: Map<string, number>;
+  statusWrites: OwnStatusWrites;
+  /** Jobs whose result finalizer this process released, by uid. */
+  released: UnseenWrites;
 }
 
 export interface DeploymentHookOptions {
@@ -85,6 +90,8 @@ export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHook
     escaped: new Map(),
     rejections: new Map(),
     optInChecked: new Map(),
+    statusWrites: new OwnStatusWrites(),
+    released: new UnseenWrites(),
     runs: new Counter({
       name: 'bosun_hook_runs_total',
       help: 'Hook Jobs started and finished, by result (started, succeeded, failed)',
@@ -98,6 +105,7 @@ export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHook
       registers: [mgr.metrics.registry],
     }),
   };
+  forgetDeletedReleases(deps.jobs, deps.released);
   const hooksSelecting = (d: KubeObject) =>
     deps.hooks
       .listNamespace(d.metadata.namespace as string)
@@ -134,12 +142,21 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const jobs = ownedBy(deps.jobs.listNamespace(namespace), 'DeploymentHook', name);
   if (!hook || hook.metadata.deletionTimestamp) {
     // The garbage collector deletes the Jobs; let them go.
-    await releaseFinalizer(deps.mgr.client, Resources.jobs, RESULT_FINALIZER, jobs, () => true);
+    await releaseFinalizer(
+      deps.mgr.client,
+      Resources.jobs,
+      RESULT_FINALIZER,
+      jobs,
+      () => true,
+      deps.released,
+    );
     // Pods gated for a hook that is gone wait for nothing.
     const all = deps.hooks.listNamespace(namespace);
     await settleGates(deps.mgr.client, podsGatedBy(deps.gatedPods, namespace, name), deps.deployment, all);
     return undefined;
   }
+  const staleMs = deps.statusWrites.waitMs(hook, Date.now());
+  if (staleMs > 0) return { requeueAfterMs: staleMs };
 
   const all = WORKLOAD_KINDS.flatMap((kind) => deps.workloads[kind].listNamespace(namespace));
   const selected = (d: KubeObject) => selects(hook.spec, d);
@@ -194,7 +211,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       message: rejection,
     });
   }
-  await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status);
+  if (await updateStatusIfChanged(deps.mgr.client, HOOKS, hook, plan.status))
+    deps.statusWrites.wrote(hook, Date.now());
   plan.events.push(...gateEvents(hook, plan));
   await recordEvents(deps, hook, plan);
   await warnNotOptedIn(deps, ctx, hook);
@@ -210,8 +228,13 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     deps.runs.inc({ result: phase === 'Succeeded' ? 'succeeded' : 'failed' });
   // Only now is each released Job's result (or irrelevance) in the status.
   const release = new Set(plan.release);
-  await releaseFinalizer(deps.mgr.client, Resources.jobs, RESULT_FINALIZER, jobs, (j) =>
-    release.has(j.metadata.name as string),
+  await releaseFinalizer(
+    deps.mgr.client,
+    Resources.jobs,
+    RESULT_FINALIZER,
+    jobs,
+    (j) => release.has(j.metadata.name as string),
+    deps.released,
   );
   return plan.requeueAfterMs ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
 }
