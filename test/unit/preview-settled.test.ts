@@ -10,6 +10,7 @@ import {
   RENDER_HASH_ANNOTATION,
 } from '../../src/controllers/preview/lifecycle.ts';
 import type { PreviewObject, RepositoryObject, TemplateObject } from '../../src/controllers/preview/model.ts';
+import { type PassSnapshot, planPass } from '../../src/controllers/preview/pass.ts';
 import {
   isEmptyPlan,
   newReads,
@@ -183,6 +184,42 @@ describe('SettledPreviews', () => {
     assert.equal(isEmptyPlan(preview, planOf(preview, jobs, stale)), false);
     assert.ok(deployment.metadata.annotations?.[RENDER_HASH_ANNOTATION]);
   });
+});
+
+describe('planPass', () => {
+  const { preview, jobs, deployment } = settle();
+  const snapshot = (repo: RepositoryObject): PassSnapshot => ({
+    namespace: 'ns',
+    repository: repo,
+    previews: [preview],
+    caps: { maxDeployed: 10, maxRunning: 6, maxInitializing: 2 },
+    deployment: () => deployment,
+    job: (n) => jobs.get(n),
+    template: (n) => (n === 'web' ? template : undefined),
+    now: NOW,
+  });
+  const withMetadata = (m: Partial<RepositoryObject['metadata']>): RepositoryObject => ({
+    ...repository,
+    metadata: { ...repository.metadata, ...m },
+  });
+  const cases: { name: string; repository: RepositoryObject; planned: boolean }[] = [
+    { name: 'nothing changed', repository, planned: false },
+    {
+      name: "the repository's status or metadata changed (a pass wrote its counts)",
+      repository: withMetadata({ resourceVersion: '4', annotations: { touched: 'yes' } }),
+      planned: false,
+    },
+    { name: "the repository's spec changed", repository: withMetadata({ generation: 2 }), planned: true },
+    { name: 'the repository was re-created', repository: withMetadata({ uid: 'r2' }), planned: true },
+  ];
+  for (const c of cases)
+    it(`a settled preview is ${c.planned ? '' : 'not '}planned again when ${c.name}`, () => {
+      const settled = new SettledPreviews();
+      const first = planPass(snapshot(repository), settled);
+      assert.deepEqual([first.planned, first.plans.length, settled.size], [1, 0, 1], 'planned once, settled');
+      const again = planPass(snapshot(c.repository), settled);
+      assert.deepEqual([again.planned, again.plans.length], [c.planned ? 1 : 0, 0]);
+    });
 });
 
 describe('labelledWith', () => {

@@ -1,7 +1,7 @@
 // Previews with nothing to do. planPreview is pure: the same inputs give the same plan. A preview
 // whose last plan was empty is not planned again while nothing it read has changed (its own
-// resourceVersion, its repository's, its Deployment's, the Jobs and templates it looked up, its
-// grants), so a pass over a repository of 10,000 settled previews plans only the few that moved.
+// resourceVersion, its repository's spec, its Deployment's, the Jobs and templates it looked up,
+// its grants), so a pass over a repository of 10,000 settled previews plans only the few that moved.
 // Only a cache of "nothing to do": a new process starts empty and plans everything once.
 import { sameJson } from '../../runtime/status.ts';
 import type { PreviewGrants, PreviewPlan } from './lifecycle.ts';
