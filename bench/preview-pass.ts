@@ -118,7 +118,7 @@ function pass(settled: SettledPreviews): { ms: number; acted: number; planned: n
       previews.delete(name);
       deployments.delete(appName(preview));
       for (const j of [...jobs.keys()]) if (j.startsWith(`${name}-`)) jobs.delete(j);
-      settled.forget(`${NS}/${name}`);
+      settled.forget(preview.metadata.uid as string);
       continue;
     }
     for (const j of plan.create) {

@@ -131,13 +131,12 @@ describe('SettledPreviews', () => {
   const { preview, jobs, deployment } = settle('running');
   const version = (o?: KubeObject) => o?.metadata.resourceVersion ?? '';
   const signatureIn =
-    (state: { jobs: Map<string, KubeObject>; preview: PreviewObject; grants: string }) => (reads: Reads) =>
-      [
-        version(state.preview),
-        state.grants,
-        ...reads.templates.map((t) => (t === 'web' ? version(template) : '')),
-        ...reads.jobs.map((j) => version(state.jobs.get(j))),
-      ].join('|');
+    (state: { jobs: Map<string, KubeObject>; preview: PreviewObject; grants: number }) => (reads: Reads) => [
+      version(state.preview),
+      state.grants,
+      ...reads.templates.map((t) => (t === 'web' ? version(template) : '')),
+      ...reads.jobs.map((j) => version(state.jobs.get(j))),
+    ];
 
   it('notes every template and Job a plan looked up, once', () => {
     const reads = newReads();
@@ -149,7 +148,7 @@ describe('SettledPreviews', () => {
   it('skips a preview only while nothing its empty plan read has changed', () => {
     const settled = new SettledPreviews();
     const reads = newReads();
-    const state = { jobs: new Map(jobs), preview, grants: '11000' };
+    const state = { jobs: new Map(jobs), preview, grants: 3 };
     const plan = planOf(preview, state.jobs, deployment, reads);
     settled.planned('ns/p', isEmptyPlan(preview, plan), reads, signatureIn(state));
     assert.equal(settled.unchanged('ns/p', signatureIn(state)), true);
@@ -160,7 +159,7 @@ describe('SettledPreviews', () => {
     assert.equal(settled.unchanged('ns/p', signatureIn(moved)), false, 'a Job it read changed');
     const deleted = { ...state, jobs: new Map() };
     assert.equal(settled.unchanged('ns/p', signatureIn(deleted)), false, 'a Job it read is gone');
-    assert.equal(settled.unchanged('ns/p', signatureIn({ ...state, grants: '00100' })), false, 'grants');
+    assert.equal(settled.unchanged('ns/p', signatureIn({ ...state, grants: 4 })), false, 'grants');
     const edited = {
       ...state,
       preview: { ...preview, metadata: { ...preview.metadata, resourceVersion: '2' } },
@@ -170,7 +169,7 @@ describe('SettledPreviews', () => {
 
   it('forgets a preview whose plan had something to do, and a deleted one', () => {
     const settled = new SettledPreviews();
-    const state = { jobs, preview, grants: '11000' };
+    const state = { jobs, preview, grants: 3 };
     settled.planned('ns/p', true, newReads(), signatureIn(state));
     settled.planned('ns/p', false, newReads(), signatureIn(state));
     assert.equal(settled.unchanged('ns/p', signatureIn(state)), false);

@@ -90,7 +90,7 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     return preview ? [repositoryKey(preview)] : [];
   };
   deps.previews.onEvent((e) => {
-    if (e.type === 'deleted') deps.settled.forget(objectKey(e.object));
+    if (e.type === 'deleted') deps.settled.forget(e.object.metadata.uid ?? objectKey(e.object));
   });
   controller
     .watch(deps.previews, (e) => [

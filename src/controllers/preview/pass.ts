@@ -6,7 +6,7 @@ import type { Planned } from './batch.ts';
 import { type Grants, planCapacity } from './capacity.ts';
 import { deployable, type PreviewGrants, planPreview } from './lifecycle.ts';
 import type { Caps, PreviewObject, RepositoryObject, TemplateObject } from './model.ts';
-import { grantBits, isEmptyPlan, newReads, noting, type Reads, type SettledPreviews } from './settled.ts';
+import { isEmptyPlan, newReads, noting, type Reads, type SettledPreviews } from './settled.ts';
 
 export interface PassSnapshot {
   namespace: string;
@@ -43,29 +43,31 @@ export function planPass(snap: PassSnapshot, settled: SettledPreviews): PassPlan
   };
   const grants = planCapacity(previews, deployment, snap.caps, blocked, initFinished);
   const repositoryVersion = specVersion(repository);
+  const bits = grantBits(grants);
   const plans: Planned[] = [];
   let planned = 0;
   for (const p of previews) {
     const n = p.metadata.name as string;
-    const g: PreviewGrants = {
-      admit: grants.admit.has(n),
-      initialize: grants.initialize.has(n),
-      run: grants.run.has(n),
-      stop: grants.stop.has(n),
-      undeploy: grants.undeploy.has(n),
-    };
-    const signature = (reads: Reads) =>
-      [
-        version(p),
-        repositoryVersion,
-        version(deployment(p)),
-        grantBits(g),
-        ...reads.templates.map((t) => version(template(t))),
-        ...reads.jobs.map((j) => version(job(j))),
-      ].join('|');
-    const key = `${snap.namespace}/${n}`;
-    if (settled.unchanged(key, signature)) continue;
+    const granted = bits.get(n) ?? 0;
+    const versions = (reads: Reads) => [
+      version(p),
+      repositoryVersion,
+      version(deployment(p)),
+      granted,
+      ...reads.templates.map((t) => version(template(t))),
+      ...reads.jobs.map((j) => version(job(j))),
+    ];
+    // The uid string comes from the cached object: its hash is computed once, not on every pass.
+    const key = p.metadata.uid ?? `${snap.namespace}/${n}`;
+    if (settled.unchanged(key, versions)) continue;
     planned++;
+    const g: PreviewGrants = {
+      admit: (granted & ADMIT) !== 0,
+      initialize: (granted & INITIALIZE) !== 0,
+      run: (granted & RUN) !== 0,
+      stop: (granted & STOP) !== 0,
+      undeploy: (granted & UNDEPLOY) !== 0,
+    };
     const reads = newReads();
     const plan = planPreview({
       preview: p,
@@ -77,10 +79,26 @@ export function planPass(snap: PassSnapshot, settled: SettledPreviews): PassPlan
       now,
     });
     const empty = isEmptyPlan(p, plan);
-    settled.planned(key, empty, reads, signature);
+    settled.planned(key, empty, reads, versions);
     if (!empty) plans.push({ preview: p, plan });
   }
   return { grants, plans, planned };
+}
+
+const [ADMIT, INITIALIZE, RUN, STOP, UNDEPLOY] = [1, 2, 4, 8, 16];
+
+/** Each granted preview's grants as bits: one lookup per preview and pass, not five. */
+function grantBits(grants: Grants): Map<string, number> {
+  const bits = new Map<string, number>();
+  const add = (names: Set<string>, bit: number) => {
+    for (const n of names) bits.set(n, (bits.get(n) ?? 0) | bit);
+  };
+  add(grants.admit, ADMIT);
+  add(grants.initialize, INITIALIZE);
+  add(grants.run, RUN);
+  add(grants.stop, STOP);
+  add(grants.undeploy, UNDEPLOY);
+  return bits;
 }
 
 /** Complete or Failed: the Job holds no initialization slot any more. */
