@@ -2,7 +2,7 @@
 // a plan for each preview whose inputs changed), timed in-process on a simulated repository: no
 // cluster, so it shows what a pass costs the CPU at 10,000 previews in seconds instead of the
 // half hour bench/previews.ts needs to settle them.
-//   node bench/preview-pass.ts      (BENCH_PREVIEWS=10000 BENCH_BURST=100 BENCH_REPEAT=20)
+//   npm run bench:preview-pass     (BENCH_PREVIEWS=10000 BENCH_BURST=100 BENCH_REPEAT=20)
 // The world: each plan is carried out at once (status written, Jobs created and finished, the
 // app applied with its pods there), except the init Jobs of `slow` previews, which never end.
 // Figures: a pass with nothing changed, one after the repository's status was written (what the
