@@ -1,6 +1,7 @@
 // The preview controller. Its key is a PreviewRepository: one pass reads the repository, its
 // previews and their Jobs and Deployments (snapshot), lets planCapacity hand out deploy,
-// initialization and run slots and planPreview decide each preview's step (pure), then acts.
+// initialization and run slots and planPreview decide each preview's step (planPass, pure), then
+// acts.
 // Keys are never processed twice at once, so capacity decisions of a repository are serialized.
 // A pass plans only the previews whose inputs changed since a plan with nothing to do (settled.ts):
 // capacity is decided over all of them, the rest of the pass is proportional to what moved.
