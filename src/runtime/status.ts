@@ -48,10 +48,19 @@ export async function updateStatusIfChanged<T extends KubeObject>(
   obj: T,
   status: unknown,
 ): Promise<boolean> {
-  if (sameJson(obj.status ?? {}, status)) return false;
+  return (await writeStatusIfChanged(client, ref, obj, status)) !== undefined;
+}
+
+/** updateStatusIfChanged, answering the object as written (its new resourceVersion), or undefined. */
+export async function writeStatusIfChanged<T extends KubeObject>(
+  client: KubeClient,
+  ref: ResourceRef,
+  obj: T,
+  status: unknown,
+): Promise<T | undefined> {
+  if (sameJson(obj.status ?? {}, status)) return undefined;
   // Carries the resourceVersion we decided on: a concurrent change makes this a 409 and a requeue.
-  await client.replaceStatus(ref, { ...obj, status });
-  return true;
+  return client.replaceStatus(ref, { ...obj, status });
 }
 
 /** Equal as JSON: a field set to undefined is the same as a missing one. No copies are made. */

@@ -81,6 +81,8 @@ describe('planCapacity', () => {
     caps?: Caps;
     /** Previews whose initialization Job has finished (Complete or Failed). */
     initFinished?: string[];
+    /** The app Deployments' replicas by preview: spec, and pods there (status). */
+    deployments?: Record<string, { spec: number; status: number }>;
     want: Partial<Record<'admit' | 'initialize' | 'run' | 'stop' | 'undeploy', string[]>>;
   }[] = [
     {
@@ -319,12 +321,49 @@ describe('planCapacity', () => {
       ],
       want: { run: [], stop: ['crashing'] },
     },
+    {
+      name: 'a Deployment still asking for pods counts as running (a restart between the status write and the scale-down)',
+      previews: [
+        preview('scaling-down', { branch: 'a', status: admitted({ phase: 'Stopped', replicas: 0 }) }),
+        preview('wants', { branch: 'b', state: 'Running', status: admitted() }),
+      ],
+      deployments: { 'scaling-down': { spec: 1, status: 0 } },
+      want: { run: [], stop: [] },
+    },
+    {
+      name: 'pods still there count as running',
+      previews: [
+        preview('pods-left', { branch: 'a', status: admitted({ phase: 'Stopped', replicas: 0 }) }),
+        preview('wants', { branch: 'b', state: 'Running', status: admitted() }),
+      ],
+      deployments: { 'pods-left': { spec: 0, status: 1 } },
+      want: { run: [], stop: [] },
+    },
+    {
+      name: 'a Deployment at 0 without pods frees the slot',
+      previews: [
+        preview('stopped', { branch: 'a', status: admitted({ phase: 'Stopped', replicas: 0 }) }),
+        preview('wants', { branch: 'b', state: 'Running', status: admitted() }),
+      ],
+      deployments: { stopped: { spec: 0, status: 0 } },
+      want: { run: ['wants'], stop: [] },
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
       const blocked = (p: PreviewObject) => p.metadata.name === 'bad';
       const initFinished = (p: PreviewObject) => !!c.initFinished?.includes(p.metadata.name as string);
-      const g = planCapacity(c.previews, noDeployment, c.caps ?? CAPS, blocked, initFinished);
+      const deployment = (p: PreviewObject): KubeObject | undefined => {
+        const d = c.deployments?.[p.metadata.name as string];
+        return (
+          d && {
+            metadata: { name: p.metadata.name },
+            spec: { replicas: d.spec },
+            status: { replicas: d.status },
+          }
+        );
+      };
+      const g = planCapacity(c.previews, deployment, c.caps ?? CAPS, blocked, initFinished);
       for (const [k, v] of Object.entries(c.want))
         assert.deepEqual(sorted(g[k as keyof typeof c.want]), v.sort(), k);
     });

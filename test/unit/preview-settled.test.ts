@@ -10,6 +10,7 @@ import {
   RENDER_HASH_ANNOTATION,
 } from '../../src/controllers/preview/lifecycle.ts';
 import type { PreviewObject, RepositoryObject, TemplateObject } from '../../src/controllers/preview/model.ts';
+import { type PassSnapshot, planPass } from '../../src/controllers/preview/pass.ts';
 import {
   isEmptyPlan,
   newReads,
@@ -130,13 +131,12 @@ describe('SettledPreviews', () => {
   const { preview, jobs, deployment } = settle('running');
   const version = (o?: KubeObject) => o?.metadata.resourceVersion ?? '';
   const signatureIn =
-    (state: { jobs: Map<string, KubeObject>; preview: PreviewObject; grants: string }) => (reads: Reads) =>
-      [
-        version(state.preview),
-        state.grants,
-        ...reads.templates.map((t) => (t === 'web' ? version(template) : '')),
-        ...reads.jobs.map((j) => version(state.jobs.get(j))),
-      ].join('|');
+    (state: { jobs: Map<string, KubeObject>; preview: PreviewObject; grants: number }) => (reads: Reads) => [
+      version(state.preview),
+      state.grants,
+      ...reads.templates.map((t) => (t === 'web' ? version(template) : '')),
+      ...reads.jobs.map((j) => version(state.jobs.get(j))),
+    ];
 
   it('notes every template and Job a plan looked up, once', () => {
     const reads = newReads();
@@ -148,7 +148,7 @@ describe('SettledPreviews', () => {
   it('skips a preview only while nothing its empty plan read has changed', () => {
     const settled = new SettledPreviews();
     const reads = newReads();
-    const state = { jobs: new Map(jobs), preview, grants: '11000' };
+    const state = { jobs: new Map(jobs), preview, grants: 3 };
     const plan = planOf(preview, state.jobs, deployment, reads);
     settled.planned('ns/p', isEmptyPlan(preview, plan), reads, signatureIn(state));
     assert.equal(settled.unchanged('ns/p', signatureIn(state)), true);
@@ -159,7 +159,7 @@ describe('SettledPreviews', () => {
     assert.equal(settled.unchanged('ns/p', signatureIn(moved)), false, 'a Job it read changed');
     const deleted = { ...state, jobs: new Map() };
     assert.equal(settled.unchanged('ns/p', signatureIn(deleted)), false, 'a Job it read is gone');
-    assert.equal(settled.unchanged('ns/p', signatureIn({ ...state, grants: '00100' })), false, 'grants');
+    assert.equal(settled.unchanged('ns/p', signatureIn({ ...state, grants: 4 })), false, 'grants');
     const edited = {
       ...state,
       preview: { ...preview, metadata: { ...preview.metadata, resourceVersion: '2' } },
@@ -169,7 +169,7 @@ describe('SettledPreviews', () => {
 
   it('forgets a preview whose plan had something to do, and a deleted one', () => {
     const settled = new SettledPreviews();
-    const state = { jobs, preview, grants: '11000' };
+    const state = { jobs, preview, grants: 3 };
     settled.planned('ns/p', true, newReads(), signatureIn(state));
     settled.planned('ns/p', false, newReads(), signatureIn(state));
     assert.equal(settled.unchanged('ns/p', signatureIn(state)), false);
@@ -183,6 +183,42 @@ describe('SettledPreviews', () => {
     assert.equal(isEmptyPlan(preview, planOf(preview, jobs, stale)), false);
     assert.ok(deployment.metadata.annotations?.[RENDER_HASH_ANNOTATION]);
   });
+});
+
+describe('planPass', () => {
+  const { preview, jobs, deployment } = settle();
+  const snapshot = (repo: RepositoryObject): PassSnapshot => ({
+    namespace: 'ns',
+    repository: repo,
+    previews: [preview],
+    caps: { maxDeployed: 10, maxRunning: 6, maxInitializing: 2 },
+    deployment: () => deployment,
+    job: (n) => jobs.get(n),
+    template: (n) => (n === 'web' ? template : undefined),
+    now: NOW,
+  });
+  const withMetadata = (m: Partial<RepositoryObject['metadata']>): RepositoryObject => ({
+    ...repository,
+    metadata: { ...repository.metadata, ...m },
+  });
+  const cases: { name: string; repository: RepositoryObject; planned: boolean }[] = [
+    { name: 'nothing changed', repository, planned: false },
+    {
+      name: "the repository's status or metadata changed (a pass wrote its counts)",
+      repository: withMetadata({ resourceVersion: '4', annotations: { touched: 'yes' } }),
+      planned: false,
+    },
+    { name: "the repository's spec changed", repository: withMetadata({ generation: 2 }), planned: true },
+    { name: 'the repository was re-created', repository: withMetadata({ uid: 'r2' }), planned: true },
+  ];
+  for (const c of cases)
+    it(`a settled preview is ${c.planned ? '' : 'not '}planned again when ${c.name}`, () => {
+      const settled = new SettledPreviews();
+      const first = planPass(snapshot(repository), settled);
+      assert.deepEqual([first.planned, first.plans.length, settled.size], [1, 0, 1], 'planned once, settled');
+      const again = planPass(snapshot(c.repository), settled);
+      assert.deepEqual([again.planned, again.plans.length], [c.planned ? 1 : 0, 0]);
+    });
 });
 
 describe('labelledWith', () => {

@@ -15,7 +15,7 @@ import {
 } from '../../runtime/kube-client.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import type { RestMapper } from '../../runtime/rest-mapper.ts';
-import { setCondition, updateStatusIfChanged } from '../../runtime/status.ts';
+import { setCondition, updateStatusIfChanged, writeStatusIfChanged } from '../../runtime/status.ts';
 import type { Expectations } from './expectations.ts';
 import { CLEANUP_FINALIZER, PREVIEW_LABEL, ROLE_LABEL } from './labels.ts';
 import type { PreviewPlan } from './lifecycle.ts';
@@ -76,8 +76,8 @@ export async function actOnPreview(
     deps.expectations.wrote(preview, now);
     return 'done';
   }
-  const statusWritten = await updateStatusIfChanged(client, PREVIEWS, preview, plan.status);
-  if (statusWritten) deps.expectations.wrote(preview, now);
+  const written = await writeStatusIfChanged(client, PREVIEWS, preview, plan.status);
+  if (written) deps.expectations.wrote(preview, now);
   if (plan.undeploy) {
     await client.delete(PREVIEWS, namespace, name, 'Background', { uid: preview.metadata.uid as string });
     deps.expectations.wrote(preview, now, true);
@@ -86,35 +86,41 @@ export async function actOnPreview(
     deps.expectations.wrote(preview, now);
   }
   const rejected: { step: string; message: string }[] = [];
-  for (const job of plan.create) {
-    try {
-      await client.createIfAbsent(Resources.jobs, job);
-    } catch (e) {
-      if (!isRejection(e)) throw e;
-      rejected.push({
-        step: job.metadata.labels?.[ROLE_LABEL] as string,
-        message: `Job ${job.metadata.name}: ${(e as Error).message}`,
+  const jobs = async () => {
+    for (const job of plan.create) {
+      try {
+        await client.createIfAbsent(Resources.jobs, job);
+      } catch (e) {
+        if (!isRejection(e)) throw e;
+        rejected.push({
+          step: job.metadata.labels?.[ROLE_LABEL] as string,
+          message: `Job ${job.metadata.name}: ${(e as Error).message}`,
+        });
+      }
+    }
+    for (const j of plan.deleteJobs) await client.delete(Resources.jobs, namespace, j, 'Background');
+  };
+  const app = async () => {
+    if (plan.apply) {
+      const apply = async (o: KubeObject) =>
+        client.apply(await deps.mapper.resourceFor(o.apiVersion as string, o.kind as string), o);
+      const deployment = plan.apply.objects.filter((o) => o.kind === 'Deployment');
+      try {
+        // The Deployment, which carries the hash, only once everything else was applied.
+        await Promise.all(plan.apply.objects.filter((o) => o.kind !== 'Deployment').map(apply));
+        await Promise.all(deployment.map(apply));
+      } catch (e) {
+        if (!isRejection(e)) throw e;
+        rejected.push({ step: 'app', message: (e as Error).message });
+      }
+    } else if (plan.scale !== undefined) {
+      await client.mergePatch(Resources.deployments, namespace, appName(preview), {
+        spec: { replicas: plan.scale },
       });
     }
-  }
-  for (const j of plan.deleteJobs) await client.delete(Resources.jobs, namespace, j, 'Background');
-  if (plan.apply) {
-    const apply = async (o: KubeObject) =>
-      client.apply(await deps.mapper.resourceFor(o.apiVersion as string, o.kind as string), o);
-    const deployment = plan.apply.objects.filter((o) => o.kind === 'Deployment');
-    try {
-      // The Deployment, which carries the hash, only once everything else was applied.
-      await Promise.all(plan.apply.objects.filter((o) => o.kind !== 'Deployment').map(apply));
-      await Promise.all(deployment.map(apply));
-    } catch (e) {
-      if (!isRejection(e)) throw e;
-      rejected.push({ step: 'app', message: (e as Error).message });
-    }
-  } else if (plan.scale !== undefined) {
-    await client.mergePatch(Resources.deployments, namespace, appName(preview), {
-      spec: { replicas: plan.scale },
-    });
-  }
+  };
+  // Jobs and the app do not wait on each other (a new preview's init Job and its app at 0 replicas).
+  await Promise.all([jobs(), app()]);
   await Promise.all(
     plan.events.map((e) => {
       deps.transitions.inc({ reason: e.reason });
@@ -122,8 +128,9 @@ export async function actOnPreview(
     }),
   );
   if (rejected.length) await recordRejections(deps, ctx, preview, plan, rejected);
-  // The finalizer patch carries the resourceVersion read: purge in a pass that wrote no status.
-  if (plan.purge) return !statusWritten && (await purge(deps, preview)) ? 'done' : 'purging';
+  // The finalizer patch carries the resourceVersion: the status write's when this pass wrote one,
+  // so that the purge starts in the pass that records the undeploy.
+  if (plan.purge) return (await purge(deps, written ?? preview)) ? 'done' : 'purging';
   return 'done';
 }
 

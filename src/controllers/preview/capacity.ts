@@ -26,11 +26,16 @@ const lastUsed = (p: PreviewObject) => p.status?.lastScaled ?? p.status?.admitte
 const byLeastRecentlyUsed = (a: PreviewObject, b: PreviewObject) =>
   compare(lastUsed(a), lastUsed(b)) || byAge(a, b);
 
-/** Pods asked for or still there: starting, running and stopping previews all count. */
+/**
+ * Pods asked for or still there: starting, running and stopping previews all count, and so does a
+ * Deployment still asking for pods that the status no longer wants (a process killed between the
+ * status write and the scale-down), until the scale-down is seen.
+ */
 export const isRunning = (p: PreviewObject, deployment?: KubeObject) =>
   !isDeleting(p) &&
   ((p.status?.replicas ?? 0) > 0 ||
     p.status?.phase === 'Stopping' ||
+    (deployment?.spec?.replicas ?? 0) > 0 ||
     (deployment?.status?.replicas ?? 0) > 0);
 
 /** The newest branch preview of each branch; pull-request previews are never protected. */

@@ -1,6 +1,7 @@
 // The preview controller. Its key is a PreviewRepository: one pass reads the repository, its
 // previews and their Jobs and Deployments (snapshot), lets planCapacity hand out deploy,
-// initialization and run slots and planPreview decide each preview's step (pure), then acts.
+// initialization and run slots and planPreview decide each preview's step (planPass, pure), then
+// acts.
 // Keys are never processed twice at once, so capacity decisions of a repository are serialized.
 // A pass plans only the previews whose inputs changed since a plan with nothing to do (settled.ts):
 // capacity is decided over all of them, the rest of the pass is proportional to what moved.
@@ -13,12 +14,10 @@ import { RestMapper } from '../../runtime/rest-mapper.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, type ActResult, actOnPreview } from './act.ts';
-import { nextBatch, type Planned } from './batch.ts';
-import { planCapacity } from './capacity.ts';
+import { nextBatch } from './batch.ts';
 import { labelledWith } from './children.ts';
 import { Expectations } from './expectations.ts';
 import { PREVIEW_LABEL } from './labels.ts';
-import { deployable, type PreviewGrants, planPreview } from './lifecycle.ts';
 import {
   type Caps,
   DEFAULT_CAPS,
@@ -29,8 +28,9 @@ import {
   type RepositoryObject,
   type TemplateObject,
 } from './model.ts';
+import { planPass } from './pass.ts';
 import { appName } from './render.ts';
-import { grantBits, isEmptyPlan, newReads, noting, type Reads, SettledPreviews } from './settled.ts';
+import { SettledPreviews } from './settled.ts';
 
 interface Deps extends Omit<ActDeps, 'watched'> {
   previews: Informer<PreviewObject>;
@@ -91,7 +91,7 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     return preview ? [repositoryKey(preview)] : [];
   };
   deps.previews.onEvent((e) => {
-    if (e.type === 'deleted') deps.settled.forget(objectKey(e.object));
+    if (e.type === 'deleted') deps.settled.forget(e.object.metadata.uid ?? objectKey(e.object));
   });
   controller
     .watch(deps.previews, (e) => [
@@ -125,50 +125,19 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     const d = deps.deployments.get(namespace, appName(p));
     return d?.metadata.labels?.[PREVIEW_LABEL] === undefined ? undefined : d;
   };
-  const job = (jobName: string) => deps.jobs.get(namespace, jobName);
-  const template = (t: string) => deps.templates.get(namespace, t);
-  const blocked = (p: PreviewObject) => !deployable({ preview: p, repository, template });
-  const initFinished = (p: PreviewObject) => {
-    const init = p.status?.initJobName ? job(p.status.initJobName) : undefined;
-    return !!init && jobFinished(init);
-  };
-  const grants = planCapacity(previews, deployment, caps, blocked, initFinished);
-  const version = (o: KubeObject | undefined) => o?.metadata.resourceVersion ?? '';
-  const plans: Planned[] = [];
-  for (const p of previews) {
-    const n = p.metadata.name as string;
-    const g: PreviewGrants = {
-      admit: grants.admit.has(n),
-      initialize: grants.initialize.has(n),
-      run: grants.run.has(n),
-      stop: grants.stop.has(n),
-      undeploy: grants.undeploy.has(n),
-    };
-    const signature = (reads: Reads) =>
-      [
-        version(p),
-        version(repository),
-        version(deployment(p)),
-        grantBits(g),
-        ...reads.templates.map((t) => version(template(t))),
-        ...reads.jobs.map((j) => version(job(j))),
-      ].join('|');
-    const key = objectKey(p);
-    if (deps.settled.unchanged(key, signature)) continue;
-    const reads = newReads();
-    const plan = planPreview({
-      preview: p,
+  const { grants, plans } = planPass(
+    {
+      namespace,
       repository,
-      template: noting(reads.templates, template),
-      job: noting(reads.jobs, job),
-      deployment: deployment(p),
-      grants: g,
+      previews,
+      caps,
+      deployment,
+      job: (jobName) => deps.jobs.get(namespace, jobName),
+      template: (t) => deps.templates.get(namespace, t),
       now,
-    });
-    const empty = isEmptyPlan(p, plan);
-    deps.settled.planned(key, empty, reads, signature);
-    if (!empty) plans.push({ preview: p, plan });
-  }
+    },
+    deps.settled,
+  );
   const acting: ActDeps = {
     ...deps,
     watched: [
@@ -208,13 +177,6 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   if (more) return { requeueAfterMs: 0 };
   return results.includes('purging') ? { requeueAfterMs: 1000 } : undefined;
 }
-
-/** Complete or Failed: the Job holds no initialization slot any more. */
-const jobFinished = (j: KubeObject) =>
-  (j.status?.conditions ?? []).some(
-    (c: { type: string; status: string }) =>
-      (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

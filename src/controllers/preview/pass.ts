@@ -1,0 +1,109 @@
+// The pure part of one pass over a repository: capacity over all its previews, then a plan for
+// each preview whose inputs changed since its last empty plan (settled.ts). The controller reads
+// the snapshot from its caches and acts on the plans; bench/preview-pass.ts times this alone.
+import type { KubeObject } from '../../runtime/kube-client.ts';
+import type { Planned } from './batch.ts';
+import { type Grants, planCapacity } from './capacity.ts';
+import { deployable, type PreviewGrants, planPreview } from './lifecycle.ts';
+import type { Caps, PreviewObject, RepositoryObject, TemplateObject } from './model.ts';
+import { isEmptyPlan, newReads, noting, type Reads, type SettledPreviews } from './settled.ts';
+
+export interface PassSnapshot {
+  namespace: string;
+  repository?: RepositoryObject;
+  previews: PreviewObject[];
+  caps: Caps;
+  deployment: (p: PreviewObject) => KubeObject | undefined;
+  job: (name: string) => KubeObject | undefined;
+  template: (name: string) => TemplateObject | undefined;
+  now: Date;
+}
+
+export interface PassPlan {
+  grants: Grants;
+  /** The previews with something to do, in list order. */
+  plans: Planned[];
+  /** How many previews were planned (the others were settled). */
+  planned: number;
+}
+
+const version = (o: KubeObject | undefined) => o?.metadata.resourceVersion ?? '';
+/**
+ * A plan reads the repository's name and spec only: its generation stands for it, so the status
+ * a pass writes to the repository (its counts) does not make every preview's plan stale.
+ */
+const specVersion = (o: KubeObject | undefined) => (o ? `${o.metadata.uid}/${o.metadata.generation}` : '');
+
+export function planPass(snap: PassSnapshot, settled: SettledPreviews): PassPlan {
+  const { repository, previews, deployment, job, template, now } = snap;
+  const blocked = (p: PreviewObject) => !deployable({ preview: p, repository, template });
+  const initFinished = (p: PreviewObject) => {
+    const init = p.status?.initJobName ? job(p.status.initJobName) : undefined;
+    return !!init && jobFinished(init);
+  };
+  const grants = planCapacity(previews, deployment, snap.caps, blocked, initFinished);
+  const repositoryVersion = specVersion(repository);
+  const bits = grantBits(grants);
+  const plans: Planned[] = [];
+  let planned = 0;
+  for (const p of previews) {
+    const n = p.metadata.name as string;
+    const granted = bits.get(n) ?? 0;
+    const versions = (reads: Reads) => [
+      version(p),
+      repositoryVersion,
+      version(deployment(p)),
+      granted,
+      ...reads.templates.map((t) => version(template(t))),
+      ...reads.jobs.map((j) => version(job(j))),
+    ];
+    // The uid string comes from the cached object: its hash is computed once, not on every pass.
+    const key = p.metadata.uid ?? `${snap.namespace}/${n}`;
+    if (settled.unchanged(key, versions)) continue;
+    planned++;
+    const g: PreviewGrants = {
+      admit: (granted & ADMIT) !== 0,
+      initialize: (granted & INITIALIZE) !== 0,
+      run: (granted & RUN) !== 0,
+      stop: (granted & STOP) !== 0,
+      undeploy: (granted & UNDEPLOY) !== 0,
+    };
+    const reads = newReads();
+    const plan = planPreview({
+      preview: p,
+      repository,
+      template: noting(reads.templates, template),
+      job: noting(reads.jobs, job),
+      deployment: deployment(p),
+      grants: g,
+      now,
+    });
+    const empty = isEmptyPlan(p, plan);
+    settled.planned(key, empty, reads, versions);
+    if (!empty) plans.push({ preview: p, plan });
+  }
+  return { grants, plans, planned };
+}
+
+const [ADMIT, INITIALIZE, RUN, STOP, UNDEPLOY] = [1, 2, 4, 8, 16];
+
+/** Each granted preview's grants as bits: one lookup per preview and pass, not five. */
+function grantBits(grants: Grants): Map<string, number> {
+  const bits = new Map<string, number>();
+  const add = (names: Set<string>, bit: number) => {
+    for (const n of names) bits.set(n, (bits.get(n) ?? 0) | bit);
+  };
+  add(grants.admit, ADMIT);
+  add(grants.initialize, INITIALIZE);
+  add(grants.run, RUN);
+  add(grants.stop, STOP);
+  add(grants.undeploy, UNDEPLOY);
+  return bits;
+}
+
+/** Complete or Failed: the Job holds no initialization slot any more. */
+const jobFinished = (j: KubeObject) =>
+  (j.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) =>
+      (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );
