@@ -15,7 +15,7 @@ import {
 } from '../../runtime/controller.ts';
 import { ApiError, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
-import { OwnStatusWrites } from '../../runtime/own-status-writes.ts';
+import { OwnWrites } from '../../runtime/own-writes.ts';
 import { forgetDeletedReleases, ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
@@ -50,7 +50,7 @@ interface Deps {
   created: UnseenWrites;
   /** Pods and legacy Jobs whose result finalizer this process released, by uid. */
   released: UnseenWrites;
-  statusWrites: OwnStatusWrites;
+  statusWrites: OwnWrites;
 }
 
 const SCHEDULE_RESULTS: Record<string, string> = {
@@ -97,7 +97,7 @@ export function setupDaemonJobController(mgr: Manager, opts: { workers: number }
     }),
     created: new UnseenWrites(),
     released: new UnseenWrites(),
-    statusWrites: new OwnStatusWrites(),
+    statusWrites: new OwnWrites(),
   };
   deps.pods.onEvent((e) => deps.created.settled(objectKey(e.object)));
   forgetDeletedReleases(deps.pods, deps.released);
@@ -173,7 +173,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     );
   });
   let rejected: string | undefined;
-  const { toCreate, awaitMs } = notCreatedYet(deps.created, namespace, plan.start);
+  const { toCreate, awaitMs } = notCreatedYet(deps, namespace, plan.start);
   await inParallel(toCreate, 16, async (start) => {
     if (rejected) return;
     const key = `${namespace}/${start.name}`;
@@ -256,14 +256,16 @@ async function letNodesGo(deps: Deps, ctx: ReconcileContext, owner: string): Pro
 }
 
 /**
- * The planned pods minus those an earlier pass created and the cache does not show yet: creating
- * them again would only be answered AlreadyExists. `awaitMs`: when the first of those stops being awaited.
+ * The planned pods minus those an earlier pass created and the cache does not show yet, and those
+ * the cache shows by now (their watch event came after this pass's snapshot): creating them again
+ * would only be answered AlreadyExists. `awaitMs`: when the first of those stops being awaited.
  */
-function notCreatedYet(created: UnseenWrites, namespace: string, start: PodToStart[]) {
+function notCreatedYet(deps: Deps, namespace: string, start: PodToStart[]) {
   const now = Date.now();
   let awaitMs: number | undefined;
   const toCreate = start.filter((p) => {
-    const left = created.waitMs(`${namespace}/${p.name}`, now);
+    if (deps.pods.get(namespace, p.name)) return false;
+    const left = deps.created.waitMs(`${namespace}/${p.name}`, now);
     if (left > 0) awaitMs = Math.min(awaitMs ?? left, left);
     return left === 0;
   });

@@ -13,7 +13,7 @@ import {
 } from '../../runtime/controller.ts';
 import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
-import { OwnStatusWrites } from '../../runtime/own-status-writes.ts';
+import { OwnWrites } from '../../runtime/own-writes.ts';
 import { forgetDeletedReleases, ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
@@ -54,7 +54,7 @@ interface Deps {
   rejections: Map<string, { version: string; message: string }>;
   /** With an opt-in label: the hook generations already checked for workloads it cannot see. */
   optInChecked: Map<string, number>;
-  statusWrites: OwnStatusWrites;
+  statusWrites: OwnWrites;
   /** Jobs whose result finalizer this process released, by uid. */
   released: UnseenWrites;
 }
@@ -90,7 +90,7 @@ export function setupDeploymentHookController(mgr: Manager, opts: DeploymentHook
     escaped: new Map(),
     rejections: new Map(),
     optInChecked: new Map(),
-    statusWrites: new OwnStatusWrites(),
+    statusWrites: new OwnWrites(),
     released: new UnseenWrites(),
     runs: new Counter({
       name: 'bosun_hook_runs_total',

@@ -14,9 +14,9 @@ import {
   resourcePath,
 } from '../../runtime/kube-client.ts';
 import type { Manager } from '../../runtime/manager.ts';
+import type { OwnWrites } from '../../runtime/own-writes.ts';
 import type { RestMapper } from '../../runtime/rest-mapper.ts';
 import { setCondition, updateStatusIfChanged, writeStatusIfChanged } from '../../runtime/status.ts';
-import type { Expectations } from './expectations.ts';
 import { CLEANUP_FINALIZER, PREVIEW_LABEL, ROLE_LABEL } from './labels.ts';
 import type { PreviewPlan } from './lifecycle.ts';
 import { PREVIEWS, type PreviewObject } from './model.ts';
@@ -25,7 +25,7 @@ import { appName } from './render.ts';
 export interface ActDeps {
   mgr: Manager;
   mapper: RestMapper;
-  expectations: Expectations;
+  expectations: OwnWrites;
   transitions: Counter;
   templates: { get(namespace: string | undefined, name: string): KubeObject | undefined };
   /** The kinds the controller watches: the purge finds them in its caches, by preview label value. */
@@ -119,8 +119,10 @@ export async function actOnPreview(
       });
     }
   };
-  // Jobs and the app do not wait on each other (a new preview's init Job and its app at 0 replicas).
-  await Promise.all([jobs(), app()]);
+  // Jobs and the app do not wait on each other (a new preview's init Job and its app at 0 replicas),
+  // but the pass waits for both, also when one fails: no write of it may overlap the next pass.
+  const failed = (await Promise.allSettled([jobs(), app()])).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   await Promise.all(
     plan.events.map((e) => {
       deps.transitions.inc({ reason: e.reason });

@@ -9,6 +9,7 @@ import { Counter } from 'prom-client';
 import { Controller, type ReconcileContext, type ReconcileResult, toSelf } from '../../runtime/controller.ts';
 import { type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
+import { OwnWrites } from '../../runtime/own-writes.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { RestMapper } from '../../runtime/rest-mapper.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
@@ -16,7 +17,6 @@ import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, type ActResult, actOnPreview } from './act.ts';
 import { nextBatch } from './batch.ts';
 import { labelledWith } from './children.ts';
-import { Expectations } from './expectations.ts';
 import { PREVIEW_LABEL } from './labels.ts';
 import {
   type Caps,
@@ -39,7 +39,7 @@ interface Deps extends Omit<ActDeps, 'watched'> {
   jobs: Informer;
   deployments: Informer;
   caps: Caps;
-  expectations: Expectations;
+  expectations: OwnWrites;
   settled: SettledPreviews;
 }
 
@@ -69,7 +69,7 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
       opts.hookOptInLabel ? { labelSelector: PREVIEW_LABEL } : {},
     ),
     caps: { ...DEFAULT_CAPS, ...opts.caps },
-    expectations: new Expectations(),
+    expectations: new OwnWrites(),
     settled: new SettledPreviews(),
     transitions: new Counter({
       name: 'bosun_preview_transitions_total',
@@ -112,7 +112,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const now = new Date();
   const repository = deps.repositories.get(namespace, name);
   const previews = deps.previews.listNamespace(namespace).filter((p) => p.spec.repository === name);
-  const stale = previews.find((p) => deps.expectations.isStale(objectKey(p), p, now.getTime()));
+  const stale = previews.find((p) => deps.expectations.waitMs(p, now.getTime()) > 0);
   if (stale) {
     ctx.log.debug(
       { preview: stale.metadata.name },
