@@ -365,6 +365,95 @@ describe('planDaemonJob: cordon and drain', () => {
   });
 });
 
+describe('planDaemonJob: a cordon lost, and nodes left cordoned by an earlier run', () => {
+  const web = { n1: [other('web', { owner: 'ReplicaSet' })] };
+  const cases: {
+    name: string;
+    snap: Partial<Snapshot> & { daemonJob: DaemonJobObject };
+    cordon: string[];
+    uncordon?: string[];
+    start?: string[];
+    evict?: string[];
+    draining?: Record<string, string>;
+    cordonedNodes?: string[];
+  }[] = [
+    {
+      name: 'a node in status.draining without our mark and schedulable (the cordon got a 409) is taken again: cordoned, nothing evicted',
+      snap: {
+        daemonJob: daemonJob(drainAll, { draining: { n1: ago(30) } }),
+        nodes: [node('n1'), node('n2')],
+        nodePods: web,
+      },
+      cordon: ['n1'],
+      draining: { n1: NOW_ISO },
+    },
+    {
+      name: 'a node a person had cordoned and uncordons during its drain is taken again, with our mark',
+      snap: {
+        daemonJob: daemonJob(drainAll, { draining: { n1: ago(30) } }),
+        nodes: [node('n1'), node('n2')],
+        nodePods: { n1: [] },
+      },
+      cordon: ['n1'],
+      draining: { n1: NOW_ISO },
+    },
+    {
+      name: 'a node a person cordoned stays in status.draining and is drained',
+      snap: {
+        daemonJob: daemonJob(drainAll, { draining: { n1: ago(30) } }),
+        nodes: [node('n1', { unschedulable: true }), node('n2')],
+        nodePods: web,
+      },
+      cordon: [],
+      evict: ['web'],
+      draining: { n1: ago(30) },
+    },
+    {
+      name: 'a new run leaves a node left cordoned by an earlier failure alone; with maxParallel 1 it keeps the slot',
+      snap: {
+        daemonJob: daemonJob({ cordon: true }),
+        nodes: [ours('n1', { left: 'BackoffLimitExceeded' }), node('n2')],
+      },
+      cordon: [],
+      cordonedNodes: ['n1'],
+    },
+    {
+      name: 'with drain, a left-cordoned node of an earlier run is neither drained nor started; other slots go on',
+      snap: {
+        daemonJob: daemonJob({ ...drainAll, maxParallel: 2 }),
+        nodes: [ours('n1', { left: 'DrainTimeout' }), node('n2')],
+        nodePods: web,
+      },
+      cordon: ['n2'],
+      draining: { n2: NOW_ISO },
+      cordonedNodes: ['n1'],
+    },
+    {
+      name: 'a left-cordoned node a person uncordoned loses its marks and frees its slot; the run takes it later',
+      snap: {
+        daemonJob: daemonJob({ cordon: true }),
+        nodes: [node('n1', { by: OURS, left: 'BackoffLimitExceeded' }), node('n2')],
+      },
+      cordon: ['n2'],
+      uncordon: ['n1'],
+      start: ['n2'],
+    },
+  ];
+  for (const c of cases)
+    it(c.name, () => {
+      const p = plan(c.snap);
+      assert.deepEqual(p.cordon, c.cordon);
+      assert.deepEqual(p.uncordon, c.uncordon ?? []);
+      assert.deepEqual(started(p), c.start ?? []);
+      assert.deepEqual(
+        p.evict.map((e) => e.name),
+        c.evict ?? [],
+      );
+      assert.deepEqual(p.status.draining, c.draining);
+      assert.deepEqual(p.status.cordonedNodes, c.cordonedNodes);
+    });
+});
+
 describe('DaemonJob schema: drain', () => {
   it('rejects drain with cordon: false, saying what to fix', () => {
     const spec = { template, drain: {}, cordon: false };
