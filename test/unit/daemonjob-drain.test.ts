@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { daemonJobSpec } from '../../src/api/daemonjob.ts';
 import { validate } from '../../src/api/schema.ts';
-import { drainStep } from '../../src/controllers/daemonjob/drain.ts';
+import { drainStep, drainTargets } from '../../src/controllers/daemonjob/drain.ts';
 import {
   type DaemonJobObject,
   type Plan,
@@ -451,6 +451,45 @@ describe('planDaemonJob: a cordon lost, and nodes left cordoned by an earlier ru
       );
       assert.deepEqual(p.status.draining, c.draining);
       assert.deepEqual(p.status.cordonedNodes, c.cordonedNodes);
+    });
+});
+
+describe('drainTargets: the nodes whose pods are listed for a drain', () => {
+  const cases: {
+    name: string;
+    nodes: KubeObject[];
+    status?: object;
+    podNodes?: string[];
+    targets: string[];
+  }[] = [
+    {
+      name: 'nodes in status.draining, ours or not',
+      nodes: [ours('n1'), node('n2', { unschedulable: true }), node('n3')],
+      status: { draining: { n1: ago(5), n2: ago(5) } },
+      targets: ['n1', 'n2'],
+    },
+    {
+      name: 'ours without status.draining (a lost status write) while it may still be drained',
+      nodes: [ours('n1'), node('n2')],
+      targets: ['n1'],
+    },
+    {
+      name: 'not ours once its pod of the run exists, it has a result, or it was left cordoned',
+      nodes: [ours('n1'), ours('n2'), ours('n3', { left: 'Error' }), ours('n4')],
+      status: { nodeResults: { n2: 'Succeeded', n4: 'Pending' } },
+      podNodes: ['n1'],
+      targets: ['n4'],
+    },
+    {
+      name: "another DaemonJob's nodes are not listed",
+      nodes: [node('n1', { unschedulable: true, by: 'ns.other' })],
+      targets: [],
+    },
+  ];
+  for (const c of cases)
+    it(c.name, () => {
+      const targets = drainTargets(daemonJob(drainAll).spec, OURS, c.nodes, c.status, new Set(c.podNodes));
+      assert.deepEqual(targets, c.targets);
     });
 });
 

@@ -23,7 +23,7 @@ import { UnseenWrites } from '../../runtime/unseen-writes.ts';
 import { objectKey, trimNodeStatus } from '../../runtime/watch-cache.ts';
 import { cordonedBy, cordonOwner, drainTargets, leftCordoned } from './drain.ts';
 import { isReady } from './eligibility.ts';
-import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
+import { DAEMONJOB_LABEL, NODE_ANNOTATION, NODE_RESULT_FINALIZER, TEMPLATE_HASH_LABEL } from './labels.ts';
 import {
   cordonNode,
   evictPod,
@@ -154,7 +154,10 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   if (staleMs > 0) return { requeueAfterMs: staleMs };
   const nodes = deps.nodes.list();
   const owner = cordonOwner(namespace, name);
-  const drainNodes = drainTargets(dj.spec, owner, nodes, dj.status?.draining);
+  // Nodes with a pod of the current run: their drain is over.
+  const runPods = pods.filter((p) => p.metadata.labels?.[TEMPLATE_HASH_LABEL] === dj.status?.templateHash);
+  const podNodes = new Set(runPods.map((p) => p.metadata.annotations?.[NODE_ANNOTATION] as string));
+  const drainNodes = drainTargets(dj.spec, owner, nodes, dj.status, podNodes);
   const nodePods = drainNodes.length ? await podsOnNodes(client, drainNodes) : undefined;
   const snapshot = { daemonJob: dj, nodes, pods, legacyJobs, nodePods, now: new Date() };
   let plan = planWithSchedule(snapshot);

@@ -3,7 +3,7 @@
 // is uncordoned after the pod succeeded. Bosun marks the nodes it cordoned with an annotation, so that
 // a restarted operator continues from what the API server shows and never uncordons a node a person
 // cordoned. A node that fails stays cordoned, is listed and keeps its maxParallel slot.
-import type { DaemonJobSpec } from '../../api/daemonjob.ts';
+import type { DaemonJobSpec, DaemonJobStatus } from '../../api/daemonjob.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { CORDONED_BY_ANNOTATION, LEFT_CORDONED_ANNOTATION, MIRROR_POD_ANNOTATION } from './labels.ts';
 
@@ -254,17 +254,29 @@ export function letGoOfNodes(input: Pick<CordonInput, 'spec' | 'owner' | 'nodesB
   return plan;
 }
 
-/** Nodes whose pods the controller lists for planDrains: those the DaemonJob cordoned or is draining. */
+/**
+ * Nodes whose pods the controller lists for planDrains: those status.draining holds, and those the
+ * DaemonJob cordoned that may still be drained (a restart after a lost status write): no result,
+ * no pod of it, not left cordoned. A node missed here is listed once the status records its drain.
+ */
 export function drainTargets(
   spec: DaemonJobSpec,
   owner: string,
   nodes: KubeObject[],
-  draining = {},
+  status: DaemonJobStatus = {},
+  podNodes: ReadonlySet<string> = new Set(),
 ): string[] {
   if (!spec.drain) return [];
+  const draining = status.draining ?? {};
+  const result = (node: string) => status.nodeResults?.[node];
   return nodes
-    .map((n) => n.metadata.name as string)
-    .filter((name, i) => cordonedBy(nodes[i] as KubeObject) === owner || name in draining);
+    .filter((n) => {
+      const name = n.metadata.name as string;
+      if (name in draining) return true;
+      const done = result(name) === 'Succeeded' || result(name) === 'Failed';
+      return cordonedBy(n) === owner && !leftCordoned(n) && !done && !podNodes.has(name);
+    })
+    .map((n) => n.metadata.name as string);
 }
 
 /** Takes a node for its drain: cordons it unless it is already. False when another DaemonJob holds it. */
