@@ -1,6 +1,7 @@
 // The API calls of cordon and drain: node patches that carry the resourceVersion the plan read (a
-// node changed meanwhile is a 409: 'stale', and the reconcile runs again soon), evictions through the Eviction API
-// (a PodDisruptionBudget's refusal is a 429, retried later), and the pods on the nodes being drained.
+// node changed meanwhile is a 409: 'stale', and the reconcile runs again soon), evictions through
+// the Eviction API (a PodDisruptionBudget's refusal is a 429, retried later), and the pods on the
+// nodes being drained.
 import {
   ApiError,
   type KubeClient,
