@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DAEMONJOBS } from '../../src/controllers/daemonjob/controller.ts';
+import { cordonNode, markLeftCordoned, uncordonNode } from '../../src/controllers/daemonjob/node-cordon.ts';
 import { FAIL_ON_NODES, FINISH_AFTER, READY_AFTER } from '../../src/dev/kwok-stages.ts';
 import { type KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
@@ -348,5 +349,24 @@ describe('DaemonJob cordon and drain', () => {
     const [n] = await nodesOf(client, [only]);
     assert.ok(n && unschedulable(n), 'a failed node stays cordoned');
     assert.equal(n?.metadata.annotations?.[BY], `${ns}.slow`);
+  });
+  it('node patches read from a node changed since report stale and change nothing, so the reconcile tries again', async (t) => {
+    const client = await testClient();
+    const ns = await testNamespace(t, 'drainstale');
+    const [only] = (await pool(t, client, ns, 1)) as [string];
+    const read = await client.get(Resources.nodes, undefined, only);
+    await client.mergePatch(Resources.nodes, undefined, only, { metadata: { labels: { touched: 'yes' } } });
+    const results = [
+      await cordonNode(client, read, `${ns}.dj`),
+      await markLeftCordoned(client, read, 'Error'),
+      await uncordonNode(client, read),
+    ];
+    assert.deepEqual(results, ['stale', 'stale', 'stale']);
+    const [n] = await nodesOf(client, [only]);
+    assert.ok(n && !unschedulable(n) && !n.metadata.annotations?.[BY] && !n.metadata.annotations?.[LEFT]);
+    assert.equal(await cordonNode(client, n, `${ns}.dj`), 'done', 'read afresh, the cordon lands');
+    const [cordoned] = await nodesOf(client, [only]);
+    assert.ok(cordoned && unschedulable(cordoned));
+    assert.equal(await uncordonNode(client, cordoned), 'done');
   });
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { daemonJobSpec } from '../../src/api/daemonjob.ts';
 import { validate } from '../../src/api/schema.ts';
-import { drainStep } from '../../src/controllers/daemonjob/drain.ts';
+import { drainStep, drainTargets } from '../../src/controllers/daemonjob/drain.ts';
 import {
   type DaemonJobObject,
   type Plan,
@@ -363,6 +363,134 @@ describe('planDaemonJob: cordon and drain', () => {
     assert.deepEqual(p.uncordon, ['n1']);
     assert.deepEqual(p.status.cordonedNodes, ['n2']);
   });
+});
+
+describe('planDaemonJob: a cordon lost, and nodes left cordoned by an earlier run', () => {
+  const web = { n1: [other('web', { owner: 'ReplicaSet' })] };
+  const cases: {
+    name: string;
+    snap: Partial<Snapshot> & { daemonJob: DaemonJobObject };
+    cordon: string[];
+    uncordon?: string[];
+    start?: string[];
+    evict?: string[];
+    draining?: Record<string, string>;
+    cordonedNodes?: string[];
+  }[] = [
+    {
+      name: 'a node in status.draining without our mark and schedulable (the cordon got a 409) is taken again: cordoned, nothing evicted',
+      snap: {
+        daemonJob: daemonJob(drainAll, { draining: { n1: ago(30) } }),
+        nodes: [node('n1'), node('n2')],
+        nodePods: web,
+      },
+      cordon: ['n1'],
+      draining: { n1: NOW_ISO },
+    },
+    {
+      name: 'a node a person had cordoned and uncordons during its drain is taken again, with our mark',
+      snap: {
+        daemonJob: daemonJob(drainAll, { draining: { n1: ago(30) } }),
+        nodes: [node('n1'), node('n2')],
+        nodePods: { n1: [] },
+      },
+      cordon: ['n1'],
+      draining: { n1: NOW_ISO },
+    },
+    {
+      name: 'a node a person cordoned stays in status.draining and is drained',
+      snap: {
+        daemonJob: daemonJob(drainAll, { draining: { n1: ago(30) } }),
+        nodes: [node('n1', { unschedulable: true }), node('n2')],
+        nodePods: web,
+      },
+      cordon: [],
+      evict: ['web'],
+      draining: { n1: ago(30) },
+    },
+    {
+      name: 'a new run leaves a node left cordoned by an earlier failure alone; with maxParallel 1 it keeps the slot',
+      snap: {
+        daemonJob: daemonJob({ cordon: true }),
+        nodes: [ours('n1', { left: 'BackoffLimitExceeded' }), node('n2')],
+      },
+      cordon: [],
+      cordonedNodes: ['n1'],
+    },
+    {
+      name: 'with drain, a left-cordoned node of an earlier run is neither drained nor started; other slots go on',
+      snap: {
+        daemonJob: daemonJob({ ...drainAll, maxParallel: 2 }),
+        nodes: [ours('n1', { left: 'DrainTimeout' }), node('n2')],
+        nodePods: web,
+      },
+      cordon: ['n2'],
+      draining: { n2: NOW_ISO },
+      cordonedNodes: ['n1'],
+    },
+    {
+      name: 'a left-cordoned node a person uncordoned loses its marks and frees its slot; the run takes it later',
+      snap: {
+        daemonJob: daemonJob({ cordon: true }),
+        nodes: [node('n1', { by: OURS, left: 'BackoffLimitExceeded' }), node('n2')],
+      },
+      cordon: ['n2'],
+      uncordon: ['n1'],
+      start: ['n2'],
+    },
+  ];
+  for (const c of cases)
+    it(c.name, () => {
+      const p = plan(c.snap);
+      assert.deepEqual(p.cordon, c.cordon);
+      assert.deepEqual(p.uncordon, c.uncordon ?? []);
+      assert.deepEqual(started(p), c.start ?? []);
+      assert.deepEqual(
+        p.evict.map((e) => e.name),
+        c.evict ?? [],
+      );
+      assert.deepEqual(p.status.draining, c.draining);
+      assert.deepEqual(p.status.cordonedNodes, c.cordonedNodes);
+    });
+});
+
+describe('drainTargets: the nodes whose pods are listed for a drain', () => {
+  const cases: {
+    name: string;
+    nodes: KubeObject[];
+    status?: object;
+    podNodes?: string[];
+    targets: string[];
+  }[] = [
+    {
+      name: 'nodes in status.draining, ours or not',
+      nodes: [ours('n1'), node('n2', { unschedulable: true }), node('n3')],
+      status: { draining: { n1: ago(5), n2: ago(5) } },
+      targets: ['n1', 'n2'],
+    },
+    {
+      name: 'ours without status.draining (a lost status write) while it may still be drained',
+      nodes: [ours('n1'), node('n2')],
+      targets: ['n1'],
+    },
+    {
+      name: 'not ours once its pod of the run exists, it has a result, or it was left cordoned',
+      nodes: [ours('n1'), ours('n2'), ours('n3', { left: 'Error' }), ours('n4')],
+      status: { nodeResults: { n2: 'Succeeded', n4: 'Pending' } },
+      podNodes: ['n1'],
+      targets: ['n4'],
+    },
+    {
+      name: "another DaemonJob's nodes are not listed",
+      nodes: [node('n1', { unschedulable: true, by: 'ns.other' })],
+      targets: [],
+    },
+  ];
+  for (const c of cases)
+    it(c.name, () => {
+      const targets = drainTargets(daemonJob(drainAll).spec, OURS, c.nodes, c.status, new Set(c.podNodes));
+      assert.deepEqual(targets, c.targets);
+    });
 });
 
 describe('DaemonJob schema: drain', () => {

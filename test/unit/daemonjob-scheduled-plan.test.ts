@@ -108,6 +108,42 @@ describe('planWithSchedule: starting runs', () => {
     assert.match(p.events[0]?.note ?? '', /Scheduled run of 2026-06-01T10:00:00Z starts/);
   });
 
+  it('a schedule added mid-run lets go of the nodes the run cordoned, but not those left cordoned after a failure', () => {
+    const BY = 'daemonjob.bosun.dev/cordoned-by';
+    const LEFT = 'daemonjob.bosun.dev/left-cordoned';
+    const cordoned = (name: string, annotations: Record<string, string>): KubeObject => ({
+      ...node(name),
+      metadata: { name, labels: {}, annotations },
+      spec: { unschedulable: true },
+    });
+    const cases: { name: string; nodes: KubeObject[]; uncordon: string[]; cordonedNodes?: string[] }[] = [
+      {
+        name: 'ours, running or draining: uncordoned',
+        nodes: [cordoned('n1', { [BY]: 'ns.dj' }), node('n2')],
+        uncordon: ['n1'],
+      },
+      {
+        name: 'left cordoned after a failure: kept and listed',
+        nodes: [cordoned('n1', { [BY]: 'ns.dj', [LEFT]: 'Error' }), node('n2')],
+        uncordon: [],
+        cordonedNodes: ['n1'],
+      },
+      {
+        name: "another DaemonJob's or a person's cordon: untouched",
+        nodes: [cordoned('n1', { [BY]: 'ns.other' }), cordoned('n2', {})],
+        uncordon: [],
+      },
+    ];
+    for (const c of cases) {
+      const dj = daemonJob({ cordon: true }, { templateHash: 'old', phase: 'Running' });
+      const p = planWithSchedule({ daemonJob: dj, nodes: c.nodes, pods: [], now: at('09:59:40') });
+      assert.equal(p.status.phase, 'Waiting', c.name);
+      assert.deepEqual(p.uncordon, c.uncordon, c.name);
+      assert.deepEqual(p.status.cordonedNodes, c.cordonedNodes, c.name);
+      assert.deepEqual(p.cordon, [], c.name);
+    }
+  });
+
   it('with drain, a new run cordons nothing in its status write: nodes are taken from the status that names it', () => {
     const drain = { drain: { ignoreDaemonSets: true } };
     const start = plan(daemonJob(drain), at('10:00:02'));

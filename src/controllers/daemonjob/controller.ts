@@ -23,8 +23,15 @@ import { UnseenWrites } from '../../runtime/unseen-writes.ts';
 import { objectKey, trimNodeStatus } from '../../runtime/watch-cache.ts';
 import { cordonedBy, cordonOwner, drainTargets, leftCordoned } from './drain.ts';
 import { isReady } from './eligibility.ts';
-import { DAEMONJOB_LABEL, NODE_RESULT_FINALIZER } from './labels.ts';
-import { cordonNode, evictPod, markLeftCordoned, podsOnNodes, uncordonNode } from './node-cordon.ts';
+import { DAEMONJOB_LABEL, NODE_ANNOTATION, NODE_RESULT_FINALIZER, TEMPLATE_HASH_LABEL } from './labels.ts';
+import {
+  cordonNode,
+  evictPod,
+  markLeftCordoned,
+  type PatchResult,
+  podsOnNodes,
+  uncordonNode,
+} from './node-cordon.ts';
 import { type DaemonJobObject, nodeResultLabel, type PodToStart } from './plan.ts';
 import { nodePod } from './pod-manifest.ts';
 import { templateRejection } from './pod-rejection.ts';
@@ -138,16 +145,19 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const pods = ownedBy(deps.pods.listNamespace(namespace), 'DaemonJob', name);
   const legacyJobs = ownedBy(deps.legacyJobs.listNamespace(namespace), 'DaemonJob', name);
   if (!dj || dj.metadata.deletionTimestamp) {
-    await letNodesGo(deps, ctx, cordonOwner(namespace, name));
+    const stale = await letNodesGo(deps, ctx, cordonOwner(namespace, name));
     await release(deps, Resources.jobs, legacyJobs, () => true);
     await release(deps, Resources.pods, pods, () => true);
-    return undefined;
+    return stale ? { requeueAfterMs: STALE_NODE_RETRY_MS } : undefined;
   }
   const staleMs = deps.statusWrites.waitMs(dj, Date.now());
   if (staleMs > 0) return { requeueAfterMs: staleMs };
   const nodes = deps.nodes.list();
   const owner = cordonOwner(namespace, name);
-  const drainNodes = drainTargets(dj.spec, owner, nodes, dj.status?.draining);
+  // Nodes with a pod of the current run: their drain is over.
+  const runPods = pods.filter((p) => p.metadata.labels?.[TEMPLATE_HASH_LABEL] === dj.status?.templateHash);
+  const podNodes = new Set(runPods.map((p) => p.metadata.annotations?.[NODE_ANNOTATION] as string));
+  const drainNodes = drainTargets(dj.spec, owner, nodes, dj.status, podNodes);
   const nodePods = drainNodes.length ? await podsOnNodes(client, drainNodes) : undefined;
   const snapshot = { daemonJob: dj, nodes, pods, legacyJobs, nodePods, now: new Date() };
   let plan = planWithSchedule(snapshot);
@@ -155,10 +165,16 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const hash = plan.status.templateHash as string;
   const nodeNamed = (node: string) => deps.nodes.get(undefined, node);
   // Cordons before the pods they protect are created; the status records the drain afterwards.
+  // A cordon that met a newer node stops the pass: no eviction or pod on a node still schedulable.
+  let staleNodes = false;
+  const patched = (result: PatchResult) => {
+    if (result === 'stale') staleNodes = true;
+  };
   await inParallel(plan.cordon, 16, async (node) => {
     const n = nodeNamed(node);
-    if (n) await cordonNode(client, n, owner);
+    if (n) patched(await cordonNode(client, n, owner));
   });
+  if (staleNodes) return { requeueAfterMs: STALE_NODE_RETRY_MS };
   let blocked = false;
   await inParallel(plan.evict, 16, async (e) => {
     const outcome = await evictPod(client, e.namespace, e.name);
@@ -213,11 +229,11 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   // After the status write: a node is uncordoned or marked only once its result is recorded.
   await inParallel(plan.markLeft, 16, async ({ node, reason }) => {
     const n = nodeNamed(node);
-    if (n) await markLeftCordoned(client, n, reason);
+    if (n) patched(await markLeftCordoned(client, n, reason));
   });
   await inParallel(plan.uncordon, 16, async (node) => {
     const n = nodeNamed(node);
-    if (n) await uncordonNode(client, n);
+    if (n) patched(await uncordonNode(client, n));
   });
   // After the status write, like the releases: the plan deletes only pods whose result the status holds.
   await inParallel(plan.remove, 16, async (pod) => {
@@ -230,17 +246,24 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   // A PodDisruptionBudget refused an eviction: try again after a while, as kubectl drain does.
   // Should a pod awaited from an earlier pass never show up, its node is planned again then.
   const planned = blocked ? Math.max(plan.requeueAfterMs ?? 0, EVICTION_RETRY_MS) : plan.requeueAfterMs;
-  const requeueAfterMs = Math.min(planned ?? Infinity, awaitMs ?? Infinity);
+  const requeueAfterMs = Math.min(
+    planned ?? Infinity,
+    awaitMs ?? Infinity,
+    staleNodes ? STALE_NODE_RETRY_MS : Infinity,
+  );
   return requeueAfterMs === Infinity ? undefined : { requeueAfterMs };
 }
 
 const EVICTION_RETRY_MS = 5_000;
+/** A node patch met a newer node: by then the cache shows it, and the plan decides again. */
+const STALE_NODE_RETRY_MS = 1_000;
 
 /**
  * The DaemonJob is gone: uncordon the nodes it cordoned, except those left cordoned after a
  * failure, which keep their annotations (kubectl uncordon, once looked after) and are logged.
+ * True when an uncordon met a newer node: the caller tries again.
  */
-async function letNodesGo(deps: Deps, ctx: ReconcileContext, owner: string): Promise<void> {
+async function letNodesGo(deps: Deps, ctx: ReconcileContext, owner: string): Promise<boolean> {
   const ours = deps.nodes.list().filter((n) => cordonedBy(n) === owner);
   const kept = ours.filter((n) => leftCordoned(n) !== undefined && n.spec?.unschedulable);
   if (kept.length)
@@ -248,11 +271,15 @@ async function letNodesGo(deps: Deps, ctx: ReconcileContext, owner: string): Pro
       { nodes: kept.map((n) => n.metadata.name) },
       'DaemonJob deleted; its failed nodes stay cordoned',
     );
+  let stale = false;
   await inParallel(
     ours.filter((n) => !kept.includes(n)),
     16,
-    (n) => uncordonNode(deps.mgr.client, n),
+    async (n) => {
+      if ((await uncordonNode(deps.mgr.client, n)) === 'stale') stale = true;
+    },
   );
+  return stale;
 }
 
 /**

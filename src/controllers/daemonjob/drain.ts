@@ -3,7 +3,7 @@
 // is uncordoned after the pod succeeded. Bosun marks the nodes it cordoned with an annotation, so that
 // a restarted operator continues from what the API server shows and never uncordons a node a person
 // cordoned. A node that fails stays cordoned, is listed and keeps its maxParallel slot.
-import type { DaemonJobSpec } from '../../api/daemonjob.ts';
+import type { DaemonJobSpec, DaemonJobStatus } from '../../api/daemonjob.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { CORDONED_BY_ANNOTATION, LEFT_CORDONED_ANNOTATION, MIRROR_POD_ANNOTATION } from './labels.ts';
 
@@ -142,10 +142,14 @@ export function planDrains(input: CordonInput): CordonPlan {
     const ours = holder === owner;
     if (final(node) || running.has(node) || !(ours || input.priorDraining[node])) continue;
     if (holder !== undefined && !ours) continue; // another DaemonJob won the race for it
+    // Left cordoned after a failure in an earlier run: it waits for a person (settleCordons).
+    if (ours && leftCordoned(n) !== undefined) continue;
+    // Neither ours nor cordoned (our cordon was lost, or a person uncordoned it): takeNode cordons it.
+    if (!ours && !isUnschedulable(n)) continue;
     const since = input.priorDraining[node] ?? now.toISOString().replace(/\.\d+Z$/, 'Z');
     plan.draining.set(node, since);
-    // Ours but uncordoned meanwhile (a restart of a run after a failure, or a person): cordon again.
-    if (ours && (!isUnschedulable(n) || leftCordoned(n))) plan.cordon.push(node);
+    // Ours but uncordoned meanwhile (by a person): cordon again.
+    if (ours && !isUnschedulable(n)) plan.cordon.push(node);
     if (!spec.drain) {
       plan.ready.push(node);
       continue;
@@ -191,7 +195,8 @@ export function settleCordons(input: CordonInput, plan: CordonPlan): void {
   for (const [node, n] of [...nodesByName].sort(([a], [b]) => a.localeCompare(b))) {
     if (cordonedBy(n) !== owner) continue;
     const result = eligible.has(node) ? final(node) : undefined;
-    const failedBefore = leftCordoned(n) !== undefined && !eligible.has(node);
+    // Failed in an earlier run (or no longer eligible): planDrains does not take it again.
+    const failedBefore = leftCordoned(n) !== undefined && result === undefined;
     if (result === 'Failed' || failedBefore) {
       if (!isUnschedulable(n)) {
         plan.uncordon.push(node); // uncordoned by a person: drop the marks, free the slot
@@ -231,17 +236,47 @@ export function releaseDrains(plan: CordonPlan, owner: string, nodesByName: Map<
   plan.evict = [];
 }
 
-/** Nodes whose pods the controller lists for planDrains: those the DaemonJob cordoned or is draining. */
+/**
+ * No run holds nodes (a schedule waits for its first time): uncordon every node this DaemonJob
+ * cordoned, except those left cordoned after a failure.
+ */
+export function letGoOfNodes(input: Pick<CordonInput, 'spec' | 'owner' | 'nodesByName' | 'now'>): CordonPlan {
+  const none: CordonInput = {
+    ...input,
+    eligible: [],
+    final: () => undefined,
+    failureOf: () => undefined,
+    running: new Set(),
+    priorDraining: {},
+  };
+  const plan = planDrains(none);
+  settleCordons(none, plan);
+  return plan;
+}
+
+/**
+ * Nodes whose pods the controller lists for planDrains: those status.draining holds, and those the
+ * DaemonJob cordoned that may still be drained (a restart after a lost status write): no result,
+ * no pod of it, not left cordoned. A node missed here is listed once the status records its drain.
+ */
 export function drainTargets(
   spec: DaemonJobSpec,
   owner: string,
   nodes: KubeObject[],
-  draining = {},
+  status: DaemonJobStatus = {},
+  podNodes: ReadonlySet<string> = new Set(),
 ): string[] {
   if (!spec.drain) return [];
+  const draining = status.draining ?? {};
+  const result = (node: string) => status.nodeResults?.[node];
   return nodes
-    .map((n) => n.metadata.name as string)
-    .filter((name, i) => cordonedBy(nodes[i] as KubeObject) === owner || name in draining);
+    .filter((n) => {
+      const name = n.metadata.name as string;
+      if (name in draining) return true;
+      const done = result(name) === 'Succeeded' || result(name) === 'Failed';
+      return cordonedBy(n) === owner && !leftCordoned(n) && !done && !podNodes.has(name);
+    })
+    .map((n) => n.metadata.name as string);
 }
 
 /** Takes a node for its drain: cordons it unless it is already. False when another DaemonJob holds it. */

@@ -1,6 +1,7 @@
 // The API calls of cordon and drain: node patches that carry the resourceVersion the plan read (a
-// node changed meanwhile is a 409, left to the next reconcile), evictions through the Eviction API
-// (a PodDisruptionBudget's refusal is a 429, retried later), and the pods on the nodes being drained.
+// node changed meanwhile is a 409: 'stale', and the reconcile runs again soon), evictions through
+// the Eviction API (a PodDisruptionBudget's refusal is a 429, retried later), and the pods on the
+// nodes being drained.
 import {
   ApiError,
   type KubeClient,
@@ -11,22 +12,28 @@ import {
 import { inParallel } from '../../runtime/parallel.ts';
 import { CORDONED_BY_ANNOTATION, LEFT_CORDONED_ANNOTATION } from './labels.ts';
 
-/** 404: the node went; 409: it changed since the snapshot, and the next reconcile decides again. */
-const staleOrGone = (e: unknown) => e instanceof ApiError && (e.code === 404 || e.code === 409);
+/**
+ * 'gone' (404): nothing to do. 'stale' (409): the node changed since the snapshot; the caller
+ * reconciles again, as the watch event that made the cache newer may not (nodeShape filters it).
+ */
+export type PatchResult = 'done' | 'gone' | 'stale';
 
 async function patchNode(
   client: KubeClient,
   node: KubeObject,
   patch: { spec?: object; annotations: object },
-) {
-  await client
-    .mergePatch(Resources.nodes, undefined, node.metadata.name as string, {
+): Promise<PatchResult> {
+  try {
+    await client.mergePatch(Resources.nodes, undefined, node.metadata.name as string, {
       metadata: { resourceVersion: node.metadata.resourceVersion, annotations: patch.annotations },
       ...(patch.spec ? { spec: patch.spec } : {}),
-    })
-    .catch((e) => {
-      if (!staleOrGone(e)) throw e;
     });
+    return 'done';
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 404) return 'gone';
+    if (e instanceof ApiError && e.code === 409) return 'stale';
+    throw e;
+  }
 }
 
 export const cordonNode = (client: KubeClient, node: KubeObject, owner: string) =>

@@ -4,6 +4,7 @@
 // restarted operator finds it there and neither starts it twice nor skips a newer one.
 import type { DaemonJobStatus } from '../../api/daemonjob.ts';
 import { setCondition } from '../../runtime/status.ts';
+import { cordonOwner, letGoOfNodes } from './drain.ts';
 import { NODE_RESULT_FINALIZER, TEMPLATE_HASH_LABEL } from './labels.ts';
 import {
   type DaemonJobObject,
@@ -208,9 +209,18 @@ function trim(runs: RunRecord[], dj: DaemonJobObject): RunRecord[] {
   return runs.filter((r) => (r.result === 'Complete' ? complete-- > 0 : failed-- > 0));
 }
 
-/** Before the first scheduled time: no run; pods of this DaemonJob from before a schedule was set go. */
+/**
+ * Before the first scheduled time: no run; pods of this DaemonJob from before a schedule was set
+ * go, and so do the nodes it cordoned for them (but those left cordoned after a failure).
+ */
 function waiting(snap: Snapshot): Plan {
   const dj = snap.daemonJob;
+  const drains = letGoOfNodes({
+    spec: dj.spec,
+    owner: cordonOwner(dj.metadata.namespace as string, dj.metadata.name as string),
+    nodesByName: new Map(snap.nodes.map((n) => [n.metadata.name as string, n])),
+    now: snap.now,
+  });
   const release = snap.pods
     .filter(
       (p) =>
@@ -223,6 +233,7 @@ function waiting(snap: Snapshot): Plan {
       observedGeneration: dj.metadata.generation,
       phase: 'Waiting',
       ...(dj.status?.conditions ? { conditions: dj.status.conditions } : {}),
+      ...(drains.left.length ? { cordonedNodes: drains.left } : {}),
     },
     start: [],
     remove: [],
@@ -230,7 +241,8 @@ function waiting(snap: Snapshot): Plan {
     releaseJobs: [],
     labelNodes: [],
     ...NO_NODE_WORK,
-    events: [],
+    uncordon: drains.uncordon,
+    events: drains.events,
   };
 }
 
