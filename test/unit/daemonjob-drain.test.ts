@@ -13,6 +13,7 @@ import {
   templateHash,
 } from '../../src/controllers/daemonjob/plan.ts';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
+import { perNodePod } from '../support/daemonjob-pods.ts';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 const NOW_ISO = '2026-06-01T00:00:00Z';
@@ -52,31 +53,8 @@ const daemonJob = (spec: Record<string, unknown>, status: object = {}): DaemonJo
 });
 
 /** A per-node pod of this DaemonJob on `node`. */
-const nodePod = (nodeName: string, phase: 'Running' | 'Succeeded' | 'Failed'): KubeObject => ({
-  metadata: {
-    name: `dj-${nodeName}`,
-    annotations: { 'bosun.dev/node': nodeName },
-    labels: { 'bosun.dev/template-hash': hash, 'bosun.dev/attempt': '0' },
-    creationTimestamp: ago(60),
-    ownerReferences: [
-      { apiVersion: 'bosun.dev/v1alpha1', kind: 'DaemonJob', name: 'dj', uid: 'u', controller: true },
-    ],
-    finalizers: ['bosun.dev/node-result'],
-  },
-  status: {
-    phase,
-    containerStatuses: [
-      {
-        name: 'c',
-        restartCount: 0,
-        state:
-          phase === 'Running'
-            ? { running: {} }
-            : { terminated: { exitCode: phase === 'Failed' ? 1 : 0, reason: 'X', finishedAt: ago(30) } },
-      },
-    ],
-  },
-});
+const nodePod = (node: string, phase: 'Running' | 'Succeeded' | 'Failed'): KubeObject =>
+  perNodePod({ node, phase, hash, name: `dj-${node}`, created: ago(60), finished: ago(30) });
 
 interface OtherPod {
   owner?: 'ReplicaSet' | 'DaemonSet' | 'DaemonJob';

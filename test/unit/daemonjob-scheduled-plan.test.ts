@@ -10,6 +10,7 @@ import {
   scheduledRun,
 } from '../../src/controllers/daemonjob/scheduled-plan.ts';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
+import { perNodePod } from '../support/daemonjob-pods.ts';
 
 const template = { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] } };
 const at = (hhmmss: string) => new Date(`2026-06-01T${hhmmss}Z`);
@@ -55,30 +56,8 @@ const node = (name: string): KubeObject => ({
   status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
 });
 const nodes = [node('n1'), node('n2')];
-const pod = (n: string, hash: string, phase: 'Running' | 'Succeeded' | 'Failed'): KubeObject => ({
-  metadata: {
-    name: `dj-${n}-${hash}-0`,
-    annotations: { 'bosun.dev/node': n },
-    labels: { 'bosun.dev/template-hash': hash, 'bosun.dev/attempt': '0' },
-    creationTimestamp: '2026-06-01T10:00:01Z',
-    ownerReferences: [
-      { apiVersion: 'bosun.dev/v1alpha1', kind: 'DaemonJob', name: 'dj', uid: 'u', controller: true },
-    ],
-    finalizers: ['bosun.dev/node-result'],
-  },
-  status: {
-    phase,
-    containerStatuses: [
-      {
-        name: 'c',
-        state:
-          phase === 'Running'
-            ? { running: {} }
-            : { terminated: { exitCode: phase === 'Failed' ? 1 : 0, finishedAt: '2026-06-01T10:00:20Z' } },
-      },
-    ],
-  },
-});
+const pod = (node: string, hash: string, phase: 'Running' | 'Succeeded' | 'Failed'): KubeObject =>
+  perNodePod({ node, phase, hash, created: '2026-06-01T10:00:01Z', finished: '2026-06-01T10:00:20Z' });
 
 const plan = (dj: DaemonJobObject, now: Date, pods: KubeObject[] = []): Plan =>
   planWithSchedule({ daemonJob: dj, nodes, pods, now });
