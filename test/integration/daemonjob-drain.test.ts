@@ -371,9 +371,20 @@ describe('DaemonJob cordon and drain', () => {
     assert.deepEqual(results, ['stale', 'stale', 'stale']);
     const [n] = await nodesOf(client, [only]);
     assert.ok(n && !unschedulable(n) && !n.metadata.annotations?.[BY] && !n.metadata.annotations?.[LEFT]);
-    assert.equal(await cordonNode(client, n, `${ns}.dj`), 'done', 'read afresh, the cordon lands');
+    // Read afresh, the patches land, as the reconcile's retry does: kwok's own node updates can
+    // still come between a read and a patch, so each is retried from a new read until it does.
+    const landed = (patch: (node: KubeObject) => Promise<string>, what: string) =>
+      waitFor(
+        async () => {
+          const [fresh] = await nodesOf(client, [only]);
+          const result = await patch(fresh as KubeObject);
+          return result === 'done' ? result : { pending: result };
+        },
+        { what, timeoutMs: 30_000 },
+      );
+    await landed((node) => cordonNode(client, node, `${ns}.dj`), 'the cordon from a fresh read');
     const [cordoned] = await nodesOf(client, [only]);
     assert.ok(cordoned && unschedulable(cordoned));
-    assert.equal(await uncordonNode(client, cordoned), 'done');
+    await landed((node) => uncordonNode(client, node), 'the uncordon from a fresh read');
   });
 });
