@@ -30,8 +30,23 @@ export function parseSchedule(schedule: string, timeZone = 'UTC'): Parsed {
     return invalid(`is not valid: ${(e as Error).message.replace(/^CronPattern: /, '')}`);
   }
   // A date that never comes (30 February) would leave the DaemonJob waiting forever unnoticed.
-  if (!cron.nextRun(new Date(0))) return invalid('never matches a date');
+  if (neverMatches(cron, `${timeZone} ${schedule}`)) return invalid('never matches a date');
   return { cron };
+}
+
+/**
+ * Whether a schedule never matches, remembered per schedule and zone: croner searches years ahead
+ * for one that does not (about 10 ms), and every reconcile of the DaemonJob parses it again.
+ */
+const matchless = new Map<string, boolean>();
+function neverMatches(cron: Cron, key: string): boolean {
+  let never = matchless.get(key);
+  if (never === undefined) {
+    if (matchless.size >= 256) matchless.clear();
+    never = !cron.nextRun(new Date(0));
+    matchless.set(key, never);
+  }
+  return never;
 }
 
 export interface Due {
