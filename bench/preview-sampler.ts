@@ -34,6 +34,8 @@ export class PreviewSampler {
   events = 0;
   /** Called with every preview added or changed (any repository), as the watch delivers it. */
   onPreviewEvent?: (preview: PreviewObject) => void;
+  /** Called with the name of every preview deleted, as the watch delivers it. */
+  onPreviewGone?: (name: string) => void;
   private readonly live = new Set<string>();
   private readonly children = new Map<string, Set<string>>();
   private readonly deployed = new Set<string>();
@@ -96,6 +98,7 @@ export class PreviewSampler {
     const p = e.object;
     const name = p.metadata.name as string;
     if (e.type !== 'deleted') this.onPreviewEvent?.(p);
+    else this.onPreviewGone?.(name);
     if (e.type === 'deleted') {
       this.phases.delete(name);
       this.live.delete(name);

@@ -23,6 +23,7 @@ import { waitFor } from '../src/runtime/wait.ts';
 import { chromiumMissing, launchChromium } from '../test/support/browser.ts';
 import { pullRequest } from '../test/support/github-examples.ts';
 import { postWebhook } from '../test/support/github-webhooks.ts';
+import { BurstTimeline } from './burst-timeline.ts';
 import { installCrdsFor } from './crds.ts';
 import { PreviewSampler } from './preview-sampler.ts';
 import {
@@ -240,7 +241,10 @@ async function quiet(quietMs = 3000): Promise<void> {
   await waitFor(
     async () => {
       const now = await counts();
-      const depth = metricSum(await scrape(metricsPort), 'workqueue_depth', 'name="preview"');
+      const op = await scrape(metricsPort);
+      const depth =
+        metricSum(op, 'workqueue_depth', 'name="preview"') +
+        metricSum(op, 'workqueue_depth', 'name="preview-undeploy"');
       if (now.writes !== last.writes || depth > 0) {
         last = now;
         since = Date.now();
@@ -432,6 +436,9 @@ log(`burst of ${burst} previews at maxDeployed ${total}`);
 const burstNames = range(0, burst).map((k) => `shop-burst-pr${2_000_000 + k}`);
 sampler.resetMax();
 const burstBefore = await counts();
+const timeline = new BurstTimeline(burstNames);
+sampler.onPreviewEvent = (p) => timeline.seen(p);
+sampler.onPreviewGone = (n) => timeline.gone(n);
 const burstStart = Date.now();
 await createAll(
   burstNames.map((n, k) => preview('shop', n, 2_000_000 + k)),
@@ -450,6 +457,8 @@ await waitFor(
   { what: 'the burst to converge', timeoutMs: SETTLE_MS, intervalMs: 100 },
 );
 const burstMs = Date.now() - burstStart;
+sampler.onPreviewEvent = undefined;
+sampler.onPreviewGone = undefined;
 const burstMax = { ...sampler.max };
 await quiet();
 const burstCost = delta(burstBefore, await counts());
@@ -558,6 +567,13 @@ process.stdout.write(
       ],
       ['API requests while converging (writes)', `${burstCost.requests} (${burstCost.writes})`, '', ''],
     ],
+  ),
+);
+process.stdout.write(
+  table(
+    `Where the burst's time went: seconds after the first create, from the operator's writes as watched`,
+    ['step', 'previews', 'p50 / max s'],
+    timeline.rows(),
   ),
 );
 process.stdout.write(

@@ -219,6 +219,44 @@ describe('Preview', () => {
     assert.deepEqual(await labelled(client, ns, 'p'), []);
   });
 
+  it('an undeploy waits for a labelled object that is slow to go, looking again, and ends once it is gone', async (t) => {
+    const HOLD = 'test.bosun.dev/hold';
+    const held = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: '${preview}-held', finalizers: [HOLD] },
+      data: { a: 'b' },
+    };
+    const { ns, client, operator } = await setup(t, {}, { cleanup: undefined, resources: [held] });
+    const configMaps = { group: '', version: 'v1', plural: 'configmaps', namespaced: true };
+    await client.create(PREVIEWS, preview(ns, 'p'));
+    await waitPreview(client, ns, 'p', phase('Stopped'), 'Stopped');
+    const rounds = async () =>
+      Number(
+        /controller_runtime_reconcile_total\{controller="preview-undeploy",result="requeue_after"\} (\d+)/.exec(
+          await operator.metrics(),
+        )?.[1] ?? 0,
+      );
+    await client.delete(PREVIEWS, ns, 'p');
+    await waitFor(
+      async () =>
+        !!(await client.get(configMaps, ns, 'p-held')).metadata.deletionTimestamp || {
+          pending: 'not deleted',
+        },
+      { what: 'the held ConfigMap to be deleted' },
+    );
+    // Two more rounds that found it still there: the preview waits for it.
+    const after = await rounds();
+    await waitFor(async () => (await rounds()) >= after + 2 || { pending: `${await rounds()} rounds` }, {
+      what: 'the purge to look again',
+    });
+    assert.deepEqual(await labelled(client, ns, 'p'), ['configmaps/p-held']);
+    assert.equal((await client.get(PREVIEWS, ns, 'p')).status.phase, 'Undeploying');
+    await client.mergePatch(configMaps, ns, 'p-held', { metadata: { finalizers: null } });
+    await gone(client, ns, 'p');
+    assert.deepEqual(await labelled(client, ns, 'p'), []);
+  });
+
   it('an unknown variable is a condition and one Event, never a crash; fixing the template recovers', async (t) => {
     const { ns, client } = await setup(
       t,

@@ -221,28 +221,58 @@ describe('planPass', () => {
     });
 });
 
+describe('planPass over a preview being deleted', () => {
+  const { preview, jobs, deployment } = settle();
+  const deleting = {
+    ...preview,
+    metadata: { ...preview.metadata, deletionTimestamp: '2026-11-23T12:00:00Z' },
+  };
+  const fresh: PreviewObject = {
+    ...preview,
+    metadata: { ...preview.metadata, name: 'q', uid: 'q1', creationTimestamp: '2026-11-23T12:00:01Z' },
+    status: undefined,
+  };
+  const pass = planPass(
+    {
+      namespace: 'ns',
+      repository,
+      previews: [deleting, fresh],
+      caps: { maxDeployed: 1, maxRunning: 6, maxInitializing: 2 },
+      deployment: (p) => (p === deleting ? deployment : undefined),
+      job: (n) => jobs.get(n),
+      template: (n) => (n === 'web' ? template : undefined),
+      now: NOW,
+    },
+    new SettledPreviews(),
+  );
+  it('leaves it to its own undeploy key: it is not planned', () => {
+    assert.deepEqual(
+      pass.plans.map((p) => p.preview.metadata.name),
+      ['q'],
+    );
+    assert.equal(pass.planned, 1);
+  });
+  it('counts its slot as free at once', () => {
+    assert.deepEqual([...pass.grants.admit], ['q']);
+  });
+});
+
 describe('labelledWith', () => {
   const o = (name: string, preview?: string): KubeObject => ({
     metadata: { name, namespace: 'ns', ...(preview ? { labels: { 'bosun.dev/preview': preview } } : {}) },
   });
-  it('groups the cached objects by preview label value, once, on first use', () => {
-    let reads = 0;
-    const of = labelledWith(() => {
-      reads++;
-      return [o('a-init-0', 'a'), o('a', 'a'), o('b', 'b'), o('unrelated')];
+  const objects = [o('a-init-0', 'a'), o('a', 'a'), o('b', 'b'), o('unrelated'), o('ab', 'ab')];
+  for (const [value, names] of [
+    ['a', ['a-init-0', 'a']],
+    ['b', ['b']],
+    ['c', []],
+  ] as const)
+    it(`finds ${names.length} object(s) labelled ${value}, by the whole value`, () => {
+      assert.deepEqual(
+        labelledWith(objects, value).map((x) => x.metadata.name),
+        names,
+      );
     });
-    assert.equal(reads, 0, 'nothing is grouped before a purge asks');
-    assert.deepEqual(
-      of('a').map((x) => x.metadata.name),
-      ['a-init-0', 'a'],
-    );
-    assert.deepEqual(
-      of('b').map((x) => x.metadata.name),
-      ['b'],
-    );
-    assert.deepEqual(of('c'), []);
-    assert.equal(reads, 1);
-  });
 });
 
 describe('nextBatch', () => {

@@ -1,23 +1,16 @@
 // Acts on one preview's plan: finalizer, status (the decision is recorded before anything is
 // created), spec.state for a capacity stop, deletion for a capacity undeploy, Jobs, the app's
-// resources, scaling, and the purge that ends an undeploy. What the API server rejects is
-// recorded in the status and an Event, never retried until the input changes.
+// resources and scaling. The purge that ends an undeploy is purge.ts. What the API server rejects
+// is recorded in the status and an Event, never retried until the input changes.
 import type { Counter } from 'prom-client';
-import { labelValue } from '../../api/names.ts';
 import type { PreviewStatus } from '../../api/preview.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
-import {
-  ApiError,
-  type KubeObject,
-  type ResourceRef,
-  Resources,
-  resourcePath,
-} from '../../runtime/kube-client.ts';
+import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import type { OwnWrites } from '../../runtime/own-writes.ts';
 import type { RestMapper } from '../../runtime/rest-mapper.ts';
 import { setCondition, updateStatusIfChanged, writeStatusIfChanged } from '../../runtime/status.ts';
-import { CLEANUP_FINALIZER, PREVIEW_LABEL, ROLE_LABEL } from './labels.ts';
+import { CLEANUP_FINALIZER, ROLE_LABEL } from './labels.ts';
 import type { PreviewPlan } from './lifecycle.ts';
 import { PREVIEWS, type PreviewObject } from './model.ts';
 import { appName } from './render.ts';
@@ -27,26 +20,7 @@ export interface ActDeps {
   mapper: RestMapper;
   expectations: OwnWrites;
   transitions: Counter;
-  templates: { get(namespace: string | undefined, name: string): KubeObject | undefined };
-  /** The kinds the controller watches: the purge finds them in its caches, by preview label value. */
-  watched: { ref: ResourceRef; labelled: (labelValue: string) => KubeObject[] }[];
 }
-
-const core = (plural: string): ResourceRef => ({ group: '', version: 'v1', plural, namespaced: true });
-/** What an undeploy deletes by label, besides the kinds of the template's extra resources. */
-const PURGED: ResourceRef[] = [
-  Resources.jobs,
-  Resources.deployments,
-  Resources.replicaSets,
-  Resources.pods,
-  core('services'),
-  core('configmaps'),
-  core('secrets'),
-  core('persistentvolumeclaims'),
-  { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespaced: true },
-];
-
-const sameResource = (a: ResourceRef, b: ResourceRef) => a.group === b.group && a.plural === b.plural;
 
 /** Errors that the same request would meet again: the input must change first. */
 const isRejection = (e: unknown) =>
@@ -55,14 +29,13 @@ const isRejection = (e: unknown) =>
     // Server-side apply answers a value of the wrong type (a number for a string) with a 500.
     (e.code === 500 && e.message.includes('failed to create typed patch object')));
 
-export type ActResult = 'done' | 'purging';
-
+/** Acts on the plan; resolves with the preview's latest copy (the status written, if any). */
 export async function actOnPreview(
   deps: ActDeps,
   ctx: ReconcileContext,
   preview: PreviewObject,
   plan: PreviewPlan,
-): Promise<ActResult> {
+): Promise<PreviewObject> {
   const { client, events } = deps.mgr;
   const { namespace, name } = preview.metadata as { namespace: string; name: string };
   const now = Date.now();
@@ -74,7 +47,7 @@ export async function actOnPreview(
       },
     });
     deps.expectations.wrote(preview, now);
-    return 'done';
+    return preview;
   }
   const written = await writeStatusIfChanged(client, PREVIEWS, preview, plan.status);
   if (written) deps.expectations.wrote(preview, now);
@@ -123,17 +96,14 @@ export async function actOnPreview(
   // but the pass waits for both, also when one fails: no write of it may overlap the next pass.
   const failed = (await Promise.allSettled([jobs(), app()])).find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
-  await Promise.all(
-    plan.events.map((e) => {
-      deps.transitions.inc({ reason: e.reason });
-      return events.record(preview, e.type, e.reason, e.note);
-    }),
-  );
+  // Events are not waited for (they never fail, as client-go's recorder): the next pass of the
+  // repository need not wait on them.
+  for (const e of plan.events) {
+    deps.transitions.inc({ reason: e.reason });
+    void events.record(preview, e.type, e.reason, e.note);
+  }
   if (rejected.length) await recordRejections(deps, ctx, preview, plan, rejected);
-  // The finalizer patch carries the resourceVersion: the status write's when this pass wrote one,
-  // so that the purge starts in the pass that records the undeploy.
-  if (plan.purge) return (await purge(deps, written ?? preview)) ? 'done' : 'purging';
-  return 'done';
+  return written ?? preview;
 }
 
 /** A rejected Job fails its step; rejected app resources are remembered by hash. */
@@ -183,61 +153,4 @@ async function recordRejections(
   );
   if (await updateStatusIfChanged(deps.mgr.client, PREVIEWS, fresh, status))
     deps.expectations.wrote(fresh, Date.now());
-}
-
-/**
- * Deletes everything labelled with the preview (one collection delete per kind, all kinds at once)
- * and releases the finalizer once nothing is left. Jobs and Deployments are looked up in the
- * controller's caches (they carry an owner reference to the Preview, so one the cache had not
- * shown yet is still collected with it); the other kinds are listed.
- */
-async function purge(deps: ActDeps, preview: PreviewObject): Promise<boolean> {
-  const { client } = deps.mgr;
-  const namespace = preview.metadata.namespace as string;
-  const value = labelValue(preview.metadata.name as string);
-  const labelSelector = `${PREVIEW_LABEL}=${value}`;
-  const watched = (ref: ResourceRef) => deps.watched.some((w) => sameResource(w.ref, ref));
-  const listed = [...PURGED, ...(await extraKinds(deps, preview))].filter((ref) => !watched(ref));
-  const existing = async (ref: ResourceRef) =>
-    deps.watched.find((w) => sameResource(w.ref, ref))?.labelled(value) ??
-    (await client.list(ref, namespace, { labelSelector, limit: 1 })).items;
-  const left = await Promise.all(
-    [...deps.watched.map((w) => w.ref), ...listed].map(async (ref) => {
-      const items = await existing(ref);
-      if (items.some((o) => !o.metadata.deletionTimestamp))
-        await client.request('DELETE', resourcePath(ref, namespace), {
-          query: { labelSelector },
-          body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
-        });
-      return items.length;
-    }),
-  );
-  if (left.some((n) => n > 0)) return false;
-  await client.mergePatch(PREVIEWS, namespace, preview.metadata.name as string, {
-    metadata: {
-      finalizers: (preview.metadata.finalizers ?? []).filter((f) => f !== CLEANUP_FINALIZER),
-      resourceVersion: preview.metadata.resourceVersion,
-    },
-  });
-  return true;
-}
-
-async function extraKinds(deps: ActDeps, preview: PreviewObject): Promise<ResourceRef[]> {
-  const template = preview.status?.template
-    ? deps.templates.get(preview.metadata.namespace, preview.status.template)
-    : undefined;
-  const resources = ((template?.spec?.resources ?? []) as KubeObject[]).filter(
-    (r) => typeof r.apiVersion === 'string' && typeof r.kind === 'string',
-  );
-  const refs: ResourceRef[] = [];
-  for (const r of resources) {
-    try {
-      const ref = await deps.mapper.resourceFor(r.apiVersion as string, r.kind as string);
-      if (!refs.some((x) => sameResource(x, ref)) && !PURGED.some((x) => sameResource(x, ref)))
-        refs.push(ref);
-    } catch (e) {
-      if (!isRejection(e)) throw e;
-    }
-  }
-  return refs;
 }

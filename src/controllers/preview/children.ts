@@ -1,24 +1,18 @@
-// The objects of one kind labelled with each preview, from an informer the controller already
-// holds: the purge of an undeploy asks the API server only about the kinds it does not watch.
-// Grouped once per pass, on the first purge that asks, and dropped with the pass: no index is kept
-// alongside the cache.
+// A preview's children as the controller's caches hold them.
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { PREVIEW_LABEL } from './labels.ts';
+import type { PreviewObject } from './model.ts';
+import { appName } from './render.ts';
 
-/** A lookup by the value of the preview label over `objects()`, grouped on first use. */
-export function labelledWith(objects: () => KubeObject[]): (labelValue: string) => KubeObject[] {
-  let byPreview: Map<string, KubeObject[]> | undefined;
-  return (labelValue) => {
-    if (!byPreview) {
-      byPreview = new Map();
-      for (const o of objects()) {
-        const value = o.metadata.labels?.[PREVIEW_LABEL];
-        if (value === undefined) continue;
-        const group = byPreview.get(value);
-        if (group) group.push(o);
-        else byPreview.set(value, [o]);
-      }
-    }
-    return byPreview.get(labelValue) ?? [];
-  };
+/** The objects carrying the preview label with this value. */
+export const labelledWith = (objects: KubeObject[], labelValue: string): KubeObject[] =>
+  objects.filter((o) => o.metadata.labels?.[PREVIEW_LABEL] === labelValue);
+
+/** The preview's Deployment, when the cached one of its name carries the preview label. */
+export function previewDeployment(
+  deployments: { get(namespace: string | undefined, name: string): KubeObject | undefined },
+  preview: PreviewObject,
+): KubeObject | undefined {
+  const d = deployments.get(preview.metadata.namespace, appName(preview));
+  return d?.metadata.labels?.[PREVIEW_LABEL] === undefined ? undefined : d;
 }

@@ -1,7 +1,8 @@
 // The preview controller. Its key is a PreviewRepository: one pass reads the repository, its
 // previews and their Jobs and Deployments (snapshot), lets planCapacity hand out deploy,
-// initialization and run slots and planPreview decide each preview's step (planPass, pure), then
-// acts.
+// initialization and run slots and planPreview decide each live preview's step (planPass, pure),
+// then acts. Previews being deleted hold no capacity: their undeploys run under keys of their own
+// (undeploy-controller.ts).
 // Keys are never processed twice at once, so capacity decisions of a repository are serialized.
 // A pass plans only the previews whose inputs changed since a plan with nothing to do (settled.ts):
 // capacity is decided over all of them, the rest of the pass is proportional to what moved.
@@ -14,13 +15,14 @@ import { inParallel } from '../../runtime/parallel.ts';
 import { RestMapper } from '../../runtime/rest-mapper.ts';
 import { updateStatusIfChanged } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
-import { type ActDeps, type ActResult, actOnPreview } from './act.ts';
+import { type ActDeps, actOnPreview } from './act.ts';
 import { nextBatch } from './batch.ts';
-import { labelledWith } from './children.ts';
+import { previewDeployment } from './children.ts';
 import { PREVIEW_LABEL } from './labels.ts';
 import {
   type Caps,
   DEFAULT_CAPS,
+  isDeleting,
   PREVIEW_REPOSITORIES,
   PREVIEW_TEMPLATES,
   PREVIEWS,
@@ -29,10 +31,10 @@ import {
   type TemplateObject,
 } from './model.ts';
 import { planPass } from './pass.ts';
-import { appName } from './render.ts';
 import { SettledPreviews } from './settled.ts';
+import { setupUndeployController } from './undeploy-controller.ts';
 
-interface Deps extends Omit<ActDeps, 'watched'> {
+interface Deps extends ActDeps {
   previews: Informer<PreviewObject>;
   repositories: Informer<RepositoryObject>;
   templates: Informer<TemplateObject>;
@@ -104,6 +106,8 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     .watch(deps.jobs, (e) => ownerPreview(e.object))
     .watch(deps.deployments, (e) => ownerPreview(e.object));
   mgr.add(controller);
+  // Undeploys mostly wait on the API server and the garbage collector: twice the workers.
+  setupUndeployController(mgr, deps, opts.workers * 2);
   return controller;
 }
 
@@ -112,7 +116,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const now = new Date();
   const repository = deps.repositories.get(namespace, name);
   const previews = deps.previews.listNamespace(namespace).filter((p) => p.spec.repository === name);
-  const stale = previews.find((p) => deps.expectations.waitMs(p, now.getTime()) > 0);
+  const stale = previews.find((p) => !isDeleting(p) && deps.expectations.waitMs(p, now.getTime()) > 0);
   if (stale) {
     ctx.log.debug(
       { preview: stale.metadata.name },
@@ -121,10 +125,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     return { requeueAfterMs: 250 };
   }
   const caps: Caps = { ...deps.caps, ...stripUndefined(repository?.spec.capacity ?? {}) };
-  const deployment = (p: PreviewObject) => {
-    const d = deps.deployments.get(namespace, appName(p));
-    return d?.metadata.labels?.[PREVIEW_LABEL] === undefined ? undefined : d;
-  };
+  const deployment = (p: PreviewObject) => previewDeployment(deps.deployments, p);
   const { grants, plans } = planPass(
     {
       namespace,
@@ -138,22 +139,11 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     },
     deps.settled,
   );
-  const acting: ActDeps = {
-    ...deps,
-    watched: [
-      { ref: Resources.jobs, labelled: labelledWith(() => deps.jobs.listNamespace(namespace)) },
-      { ref: Resources.deployments, labelled: labelledWith(() => deps.deployments.listNamespace(namespace)) },
-    ],
-  };
   const { batch, more } = nextBatch(plans);
-  const results: ActResult[] = [];
   const failures: unknown[] = [];
   await inParallel(batch, 16, async ({ preview, plan }) => {
     // One preview's failure must not hold back the others; the pass is retried afterwards.
-    await actOnPreview(acting, ctx, preview, plan).then(
-      (r) => void results.push(r),
-      (e) => void failures.push(e),
-    );
+    await actOnPreview(deps, ctx, preview, plan).catch((e) => void failures.push(e));
   });
   if (repository) {
     // What this pass recorded: a grant it did not use (a build comes first, a later batch) counts not.
@@ -174,8 +164,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     });
   }
   if (failures.length) throw failures[0];
-  if (more) return { requeueAfterMs: 0 };
-  return results.includes('purging') ? { requeueAfterMs: 1000 } : undefined;
+  return more ? { requeueAfterMs: 0 } : undefined;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,11 +1,18 @@
 // The pure part of one pass over a repository: capacity over all its previews, then a plan for
-// each preview whose inputs changed since its last empty plan (settled.ts). The controller reads
+// each live preview whose inputs changed since its last empty plan (settled.ts). Previews being
+// deleted are undeployed under keys of their own (undeploy-controller.ts). The controller reads
 // the snapshot from its caches and acts on the plans; bench/preview-pass.ts times this alone.
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import type { Planned } from './batch.ts';
 import { type Grants, planCapacity } from './capacity.ts';
 import { deployable, type PreviewGrants, planPreview } from './lifecycle.ts';
-import type { Caps, PreviewObject, RepositoryObject, TemplateObject } from './model.ts';
+import {
+  type Caps,
+  isDeleting,
+  type PreviewObject,
+  type RepositoryObject,
+  type TemplateObject,
+} from './model.ts';
 import { isEmptyPlan, newReads, noting, type Reads, type SettledPreviews } from './settled.ts';
 
 export interface PassSnapshot {
@@ -47,6 +54,7 @@ export function planPass(snap: PassSnapshot, settled: SettledPreviews): PassPlan
   const plans: Planned[] = [];
   let planned = 0;
   for (const p of previews) {
+    if (isDeleting(p)) continue;
     const n = p.metadata.name as string;
     const granted = bits.get(n) ?? 0;
     const versions = (reads: Reads) => [

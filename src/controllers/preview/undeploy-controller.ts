@@ -1,0 +1,93 @@
+// Undeploys, one preview per key: the cleanup Job, then the purge of everything labelled with the
+// preview, then the finalizer. A preview being deleted holds no capacity (the repository's pass
+// counts it as gone from the moment it is deleted), so its undeploy needs no repository-wide
+// decision: under its own key it never holds back the repository's pass, where a burst's
+// admissions and initializations wait, and many undeploys run side by side.
+import { Controller, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.ts';
+import type { KubeObject } from '../../runtime/kube-client.ts';
+import type { Informer, Manager } from '../../runtime/manager.ts';
+import { OwnWrites } from '../../runtime/own-writes.ts';
+import { objectKey } from '../../runtime/watch-cache.ts';
+import { type ActDeps, actOnPreview } from './act.ts';
+import { previewDeployment } from './children.ts';
+import { CLEANUP_FINALIZER } from './labels.ts';
+import { planPreview } from './lifecycle.ts';
+import { isDeleting, type PreviewObject, type RepositoryObject, type TemplateObject } from './model.ts';
+import { Purger } from './purge.ts';
+import { isEmptyPlan } from './settled.ts';
+
+export interface UndeployDeps extends Omit<ActDeps, 'expectations'> {
+  templates: Informer<TemplateObject>;
+  previews: Informer<PreviewObject>;
+  repositories: Informer<RepositoryObject>;
+  jobs: Informer;
+  deployments: Informer;
+}
+
+/** How often a purge looks again for what the garbage collector has still to delete. */
+const PURGE_POLL_MS = 1000;
+const NO_GRANTS = { admit: false, initialize: false, run: false, stop: false, undeploy: false };
+
+const undeploying = (p: PreviewObject | undefined): p is PreviewObject =>
+  !!p && isDeleting(p) && !!p.metadata.finalizers?.includes(CLEANUP_FINALIZER);
+
+export function setupUndeployController(mgr: Manager, deps: UndeployDeps, workers: number): Controller {
+  const own = { ...deps, expectations: new OwnWrites(), purger: new Purger({ ...deps, client: mgr.client }) };
+  const controller = new Controller({
+    name: 'preview-undeploy',
+    workers,
+    metrics: mgr.metrics,
+    log: mgr.log,
+    reconcile: (ctx, key) => reconcile(own, ctx, key),
+  });
+  deps.previews.onEvent((e) => {
+    if (e.type === 'deleted') own.purger.forget(e.object.metadata.uid as string);
+  });
+  const owner = (o: KubeObject) => {
+    const ref = o.metadata.ownerReferences?.find((r) => r.kind === 'Preview');
+    const preview = ref && deps.previews.get(o.metadata.namespace, ref.name);
+    return undeploying(preview) ? [objectKey(preview)] : [];
+  };
+  controller
+    .watch(deps.previews, (e) => (e.type !== 'deleted' && undeploying(e.object) ? [objectKey(e.object)] : []))
+    .watch(deps.jobs, (e) => owner(e.object))
+    .watch(deps.deployments, (e) => owner(e.object))
+    // A cleanup waiting for its template (CleanupFailed) runs once the template is back.
+    .watch(deps.templates, (e) =>
+      deps.previews
+        .listNamespace(e.object.metadata.namespace as string)
+        .filter((p) => undeploying(p) && p.status?.template === e.object.metadata.name)
+        .map(objectKey),
+    );
+  mgr.add(controller);
+  return controller;
+}
+
+async function reconcile(
+  deps: UndeployDeps & { expectations: OwnWrites; purger: Purger },
+  ctx: ReconcileContext,
+  key: string,
+): Promise<ReconcileResult> {
+  const [namespace, name] = key.split('/') as [string, string];
+  const preview = deps.previews.get(namespace, name);
+  if (!undeploying(preview)) return undefined;
+  const now = new Date();
+  // The watch event of our last write queues the key again; the delay is only a fallback.
+  const wait = deps.expectations.waitMs(preview, now.getTime());
+  if (wait > 0) return { requeueAfterMs: wait };
+  const plan = planPreview({
+    preview,
+    repository: deps.repositories.get(namespace, preview.spec.repository),
+    template: (t) => deps.templates.get(namespace, t),
+    job: (j) => deps.jobs.get(namespace, j),
+    deployment: previewDeployment(deps.deployments, preview),
+    grants: NO_GRANTS,
+    now,
+  });
+  if (isEmptyPlan(preview, plan)) return undefined;
+  const latest = await actOnPreview(deps, ctx, preview, plan);
+  // The finalizer patch carries the resourceVersion of the status just written: the purge starts
+  // in the reconcile that records the undeploy.
+  if (plan.purge && !(await deps.purger.purge(latest))) return { requeueAfterMs: PURGE_POLL_MS };
+  return undefined;
+}
