@@ -18,8 +18,10 @@ import { sign } from '@octokit/webhooks-methods';
 import { PREVIEW_REPOSITORIES, PREVIEW_TEMPLATES, PREVIEWS } from '../src/controllers/preview/model.ts';
 import { SECRETS } from '../src/github/secrets.ts';
 import { type KubeClient, type KubeObject, type ResourceRef, Resources } from '../src/runtime/kube-client.ts';
+import { silentLogger } from '../src/runtime/log.ts';
 import { inParallel } from '../src/runtime/parallel.ts';
 import { waitFor } from '../src/runtime/wait.ts';
+import { WatchCache } from '../src/runtime/watch-cache.ts';
 import { chromiumMissing, launchChromium } from '../test/support/browser.ts';
 import { pullRequest } from '../test/support/github-examples.ts';
 import { postWebhook } from '../test/support/github-webhooks.ts';
@@ -205,6 +207,9 @@ interface Counts {
   writes: number;
   passes: number;
   passSeconds: number;
+  planSeconds: number;
+  requestSeconds: number;
+  timedRequests: number;
   kcmRequests: number;
   kcmWrites: number;
 }
@@ -220,6 +225,9 @@ async function counts(): Promise<Counts> {
     writes: writesIn(op),
     passes: metricSum(op, 'controller_runtime_reconcile_time_seconds_count', 'controller="preview"'),
     passSeconds: metricSum(op, 'controller_runtime_reconcile_time_seconds_sum', 'controller="preview"'),
+    planSeconds: metricSum(op, 'bosun_preview_pass_plan_seconds_sum'),
+    requestSeconds: metricSum(op, 'rest_client_request_duration_seconds_sum'),
+    timedRequests: metricSum(op, 'rest_client_request_duration_seconds_count'),
     kcmRequests: kcm ? metricSum(kcm, 'rest_client_requests_total') : Number.NaN,
     kcmWrites: kcm ? writesIn(kcm) : Number.NaN,
   };
@@ -230,6 +238,9 @@ const delta = (a: Counts, b: Counts) => ({
   writes: b.writes - a.writes,
   passes: b.passes - a.passes,
   meanPassMs: ((b.passSeconds - a.passSeconds) / Math.max(1, b.passes - a.passes)) * 1000,
+  meanPlanMs: ((b.planSeconds - a.planSeconds) / Math.max(1, b.passes - a.passes)) * 1000,
+  meanRequestMs:
+    ((b.requestSeconds - a.requestSeconds) / Math.max(1, b.timedRequests - a.timedRequests)) * 1000,
   kcmRequests: b.kcmRequests - a.kcmRequests,
   kcmWrites: b.kcmWrites - a.kcmWrites,
 });
@@ -463,6 +474,7 @@ const burstMax = { ...sampler.max };
 await quiet();
 const burstCost = delta(burstBefore, await counts());
 const kcmBurstMs = await kcmBurst(burst);
+const kcmFloorMs = await kcmInitFloor(burst, MAX_INITIALIZING);
 const finalRss = rssMiB(operator.pid as number);
 const exited = new Promise((resolve) => operator.once('exit', resolve));
 operator.kill('SIGTERM');
@@ -554,14 +566,20 @@ process.stdout.write(
         fmt(burstMs / kcmBurstMs, 2),
       ],
       [
+        `  the floor: ${burst} one-pod Jobs through kube-controller-manager, at most ${MAX_INITIALIZING} unfinished at once (s)`,
+        '',
+        seconds(kcmFloorMs),
+        fmt(burstMs / kcmFloorMs, 2),
+      ],
+      [
         'max deployed / running / initializing while converging (caps)',
         `${burstMax.deployed} / ${burstMax.running} / ${burstMax.initializing} (${caps.deployed} / ${caps.running} / ${caps.initializing})`,
         '',
         '',
       ],
       [
-        'preview passes while converging, mean pass ms',
-        `${burstCost.passes}, ${fmt(burstCost.meanPassMs, 0)}`,
+        'preview passes while converging, mean pass ms (of which planning), mean API request ms',
+        `${burstCost.passes}, ${fmt(burstCost.meanPassMs, 0)} (${fmt(burstCost.meanPlanMs, 0)}), ${fmt(burstCost.meanRequestMs, 0)}`,
         '',
         '',
       ],
@@ -908,4 +926,69 @@ async function kcmBurst(count: number): Promise<number> {
     count,
   );
   return Date.now() - started;
+}
+
+/**
+ * The floor under maxInitializing, through kube-controller-manager alone: `count` one-pod Jobs
+ * (as a preview's initialize Job), at most `cap` unfinished at once, the next one created as soon
+ * as a watch shows a slot free, as an ideal controller with no decision to record would.
+ */
+async function kcmInitFloor(count: number, cap: number): Promise<number> {
+  const jobs = new WatchCache(client, Resources.jobs, {
+    namespace: KCM_NS,
+    labelSelector: 'bench=kcm-init',
+    log: silentLogger,
+  });
+  const sent = new Set<number>();
+  const finished = new Set<string>();
+  let failure: unknown;
+  const job = (i: number): KubeObject => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: `init-${i}`, namespace: KCM_NS, labels: { bench: 'kcm-init' } },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        spec: { restartPolicy: 'Never', containers: [{ name: 'init', image: 'seed', args: ['seed'] }] },
+      },
+    },
+  });
+  const topUp = () => {
+    while (sent.size - finished.size < cap && sent.size < count) {
+      const i = sent.size;
+      sent.add(i);
+      client.create(Resources.jobs, job(i)).catch((e) => {
+        failure ??= e;
+      });
+    }
+  };
+  jobs.onEvent((e) => {
+    if (e.type !== 'deleted' && jobFinished(e.object)) finished.add(e.object.metadata.name as string);
+    topUp();
+  });
+  jobs.start();
+  await jobs.synced;
+  const started = Date.now();
+  topUp();
+  await waitFor(
+    async () => {
+      if (failure) throw failure;
+      return finished.size === count || { pending: `${finished.size}/${count} Jobs finished` };
+    },
+    { what: 'the floor Jobs to finish', timeoutMs: SETTLE_MS, intervalMs: 20 },
+  );
+  const ms = Date.now() - started;
+  jobs.stop();
+  await client.request('DELETE', `/apis/batch/v1/namespaces/${KCM_NS}/jobs`, {
+    query: { labelSelector: 'bench=kcm-init' },
+    body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+  });
+  return ms;
+}
+
+function jobFinished(j: KubeObject): boolean {
+  return (j.status?.conditions ?? []).some(
+    (c: { type: string; status: string }) =>
+      (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );
 }

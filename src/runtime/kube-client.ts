@@ -84,8 +84,8 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-/** Counts requests by verb, for benchmarks and metrics. */
-export type RequestObserver = (verb: string, code: number) => void;
+/** Counts requests by verb, for benchmarks and metrics; `seconds` from send to the last byte (not for watches). */
+export type RequestObserver = (verb: string, code: number, seconds?: number) => void;
 
 export function resourcePath(ref: ResourceRef, namespace?: string, name?: string, subresource?: string) {
   const base = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
@@ -192,6 +192,7 @@ export class KubeClient {
 
   private send<T>(reqOpts: https.RequestOptions, body: string | undefined, opts: RequestOptions): Promise<T> {
     const { method, path } = reqOpts;
+    const started = performance.now();
     return new Promise<T>((resolve, reject) => {
       const req = https.request({ ...reqOpts, signal: opts.signal }, (res) => {
         const chunks: Buffer[] = [];
@@ -200,7 +201,7 @@ export class KubeClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const code = res.statusCode ?? 0;
-          this.observer?.(method as string, code);
+          this.observer?.(method as string, code, (performance.now() - started) / 1000);
           if (code >= 200 && code < 300) {
             try {
               resolve((text ? JSON.parse(text) : {}) as T);

@@ -74,7 +74,10 @@ export class Manager {
     this.log = opts.log;
     this.metrics = opts.metrics;
     this.events = new EventRecorder(opts.client, opts.log.child({ component: 'events' }));
-    opts.client.observer = (verb, code) => opts.metrics.apiRequests.inc({ method: verb, code: String(code) });
+    opts.client.observer = (verb, code, seconds) => {
+      opts.metrics.apiRequests.inc({ method: verb, code: String(code) });
+      if (seconds !== undefined) opts.metrics.apiLatency.observe({ verb }, seconds);
+    };
   }
 
   /**

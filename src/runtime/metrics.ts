@@ -98,6 +98,13 @@ export class Metrics {
     labelNames: ['method', 'code'],
     registers: [this.registry],
   });
+  readonly apiLatency = new Histogram({
+    name: 'rest_client_request_duration_seconds',
+    help: 'Request latency to the API server (the wait for a pooled connection included), by verb',
+    labelNames: ['verb'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   readonly cacheObjects = new Gauge({
     name: 'bosun_watch_cache_objects',
     help: 'Objects held in a watch cache',

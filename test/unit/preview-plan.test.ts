@@ -95,9 +95,9 @@ describe('planCapacity', () => {
       want: { admit: ['b', 'c'], undeploy: [] },
     },
     {
-      name: 'a preview without its finalizer yet gets no slot',
+      name: 'a preview without its finalizer yet gets a slot (the act adds the finalizer first)',
       previews: [preview('a', { finalizer: false })],
-      want: { admit: [] },
+      want: { admit: ['a'] },
     },
     {
       name: 'undeploys the least recently used idle preview, never the newest of a branch',
@@ -465,10 +465,16 @@ const deployment = (replicas: number, available: number, hash?: string): KubeObj
 });
 
 describe('planPreview', () => {
-  it('adds the finalizer before anything else', () => {
+  it('adds the finalizer in the plan that admits the preview', () => {
     const pl = plan(preview('p', { finalizer: false }), { grants: { admit: true } });
     assert.equal(pl.addFinalizer, true);
-    assert.deepEqual(created(pl), []);
+    assert.equal(pl.status.phase, 'Building');
+    assert.ok(pl.status.admittedAt);
+    assert.deepEqual(created(pl), ['p-build-abcdef0']);
+  });
+
+  it('a preview that has its finalizer is not given it again', () => {
+    assert.equal(plan(preview('p'), { grants: { admit: true } }).addFinalizer, undefined);
   });
 
   it('waits in Pending without a deploy slot', () => {

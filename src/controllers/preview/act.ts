@@ -33,21 +33,22 @@ const isRejection = (e: unknown) =>
 export async function actOnPreview(
   deps: ActDeps,
   ctx: ReconcileContext,
-  preview: PreviewObject,
+  cached: PreviewObject,
   plan: PreviewPlan,
 ): Promise<PreviewObject> {
   const { client, events } = deps.mgr;
-  const { namespace, name } = preview.metadata as { namespace: string; name: string };
+  const { namespace, name } = cached.metadata as { namespace: string; name: string };
   const now = Date.now();
+  let preview = cached;
   if (plan.addFinalizer) {
-    await client.mergePatch(PREVIEWS, namespace, name, {
+    // Before anything is created; the rest of the act writes on the copy it returns.
+    preview = await client.mergePatch<PreviewObject>(PREVIEWS, namespace, name, {
       metadata: {
-        finalizers: [...(preview.metadata.finalizers ?? []), CLEANUP_FINALIZER],
-        resourceVersion: preview.metadata.resourceVersion,
+        finalizers: [...(cached.metadata.finalizers ?? []), CLEANUP_FINALIZER],
+        resourceVersion: cached.metadata.resourceVersion,
       },
     });
-    deps.expectations.wrote(preview, now);
-    return preview;
+    deps.expectations.wrote(cached, now);
   }
   const written = await writeStatusIfChanged(client, PREVIEWS, preview, plan.status);
   if (written) deps.expectations.wrote(preview, now);

@@ -2,7 +2,6 @@
 // and which are stopped or undeployed to make room. Pure; it reads only what the API server
 // recorded (statuses, specs, the Deployments' pods), so a restarted operator decides the same.
 import type { KubeObject } from '../../runtime/kube-client.ts';
-import { CLEANUP_FINALIZER } from './labels.ts';
 import { type Caps, isAdmitted, isDeleting, type PreviewObject } from './model.ts';
 
 export interface Grants {
@@ -99,9 +98,7 @@ export function planCapacity(
   // room by undeploying the least recently used idle preview that is older than itself: a newer
   // preview may replace an older one, never the reverse, so a burst never builds previews only
   // to undeploy them for others of the same burst.
-  const pending = live
-    .filter((p) => !isAdmitted(p) && p.metadata.finalizers?.includes(CLEANUP_FINALIZER) && !blocked(p))
-    .sort((a, b) => byAge(b, a));
+  const pending = live.filter((p) => !isAdmitted(p) && !blocked(p)).sort((a, b) => byAge(b, a));
   const freeDeploy = Math.max(0, caps.maxDeployed - admitted.length);
   const admitting = pending.slice(0, freeDeploy);
   for (const p of admitting) grants.admit.add(name(p));

@@ -6,7 +6,7 @@
 // Keys are never processed twice at once, so capacity decisions of a repository are serialized.
 // A pass plans only the previews whose inputs changed since a plan with nothing to do (settled.ts):
 // capacity is decided over all of them, the rest of the pass is proportional to what moved.
-import { Counter } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { Controller, type ReconcileContext, type ReconcileResult, toSelf } from '../../runtime/controller.ts';
 import { type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
@@ -43,6 +43,9 @@ interface Deps extends ActDeps {
   caps: Caps;
   expectations: OwnWrites;
   settled: SettledPreviews;
+  /** Uids of the previews a pass is acting on: their undeploys wait until it is done. */
+  acting: Set<string>;
+  planSeconds: Histogram;
 }
 
 export interface PreviewControllerOptions {
@@ -73,6 +76,13 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     caps: { ...DEFAULT_CAPS, ...opts.caps },
     expectations: new OwnWrites(),
     settled: new SettledPreviews(),
+    acting: new Set(),
+    planSeconds: new Histogram({
+      name: 'bosun_preview_pass_plan_seconds',
+      help: 'CPU time of a pass over a repository before it acts: snapshot, capacity and plans',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [mgr.metrics.registry],
+    }),
     transitions: new Counter({
       name: 'bosun_preview_transitions_total',
       help: 'Preview lifecycle Events recorded, by reason',
@@ -114,6 +124,7 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
 async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promise<ReconcileResult> {
   const [namespace, name] = key.split('/') as [string, string];
   const now = new Date();
+  const started = performance.now();
   const repository = deps.repositories.get(namespace, name);
   const previews = deps.previews.listNamespace(namespace).filter((p) => p.spec.repository === name);
   const stale = previews.find((p) => !isDeleting(p) && deps.expectations.waitMs(p, now.getTime()) > 0);
@@ -140,10 +151,17 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     deps.settled,
   );
   const { batch, more } = nextBatch(plans);
+  deps.planSeconds.observe((performance.now() - started) / 1000);
+  // Marked in the same tick as the snapshot: a preview deleted after it is purged only once this
+  // pass no longer creates anything for it.
+  const uid = (p: PreviewObject) => p.metadata.uid as string;
+  for (const b of batch) deps.acting.add(uid(b.preview));
   const failures: unknown[] = [];
   await inParallel(batch, 16, async ({ preview, plan }) => {
     // One preview's failure must not hold back the others; the pass is retried afterwards.
-    await actOnPreview(deps, ctx, preview, plan).catch((e) => void failures.push(e));
+    await actOnPreview(deps, ctx, preview, plan)
+      .catch((e) => void failures.push(e))
+      .finally(() => deps.acting.delete(uid(preview)));
   });
   if (repository) {
     // What this pass recorded: a grant it did not use (a build comes first, a later batch) counts not.

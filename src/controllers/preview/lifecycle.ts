@@ -112,10 +112,9 @@ class Planner {
 export function planPreview(snap: PreviewSnapshot): PreviewPlan {
   const p = new Planner(snap);
   if (isDeleting(snap.preview)) return undeploy(p);
-  if (!snap.preview.metadata.finalizers?.includes(CLEANUP_FINALIZER)) {
-    // The finalizer goes first, so that nothing is ever created that an undeploy could miss.
-    return { status: p.old, addFinalizer: true, create: [], deleteJobs: [], events: [] };
-  }
+  // The finalizer goes first (the act adds it before anything else), so that nothing is ever
+  // created that an undeploy could miss; the rest of the plan need not wait for another pass.
+  if (!snap.preview.metadata.finalizers?.includes(CLEANUP_FINALIZER)) p.plan.addFinalizer = true;
   if (snap.grants.undeploy) {
     p.plan.undeploy = true;
     p.event(

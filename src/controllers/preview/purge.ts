@@ -1,9 +1,9 @@
 // The end of an undeploy: everything labelled with the preview is deleted, then the finalizer is
 // released. The first round deletes every kind by label at once (a collection delete answers with
-// what it found, so no list comes first); later rounds list only the kinds that still had objects
-// (pods and ReplicaSets the garbage collector has yet to remove). Jobs and Deployments come from
-// the controller's caches. Which kinds are left is remembered per preview in this process only: a
-// new process starts again with the first round.
+// what it found, so no list comes first). Later rounds look again only at the kinds that still had
+// objects and at the kinds their controllers create (a Job's pods, a Deployment's ReplicaSets):
+// Jobs and Deployments in the controller's caches, the rest by a list. Which kinds are left is
+// remembered per preview in this process only: a new process starts again with the first round.
 import { labelValue } from '../../api/names.ts';
 import {
   ApiError,
@@ -19,8 +19,13 @@ import { CLEANUP_FINALIZER, PREVIEW_LABEL } from './labels.ts';
 import { PREVIEWS, type PreviewObject } from './model.ts';
 
 const core = (plural: string): ResourceRef => ({ group: '', version: 'v1', plural, namespaced: true });
+const sameResource = (a: ResourceRef, b: ResourceRef) => a.group === b.group && a.plural === b.plural;
+export const kindKey = (r: ResourceRef) => `${r.plural}.${r.group}`;
+
 /** What an undeploy deletes by label, besides the kinds of the template's extra resources. */
-const LISTED: ResourceRef[] = [
+const ALL: ResourceRef[] = [
+  Resources.jobs,
+  Resources.deployments,
   Resources.replicaSets,
   Resources.pods,
   core('services'),
@@ -29,10 +34,26 @@ const LISTED: ResourceRef[] = [
   core('persistentvolumeclaims'),
   { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespaced: true },
 ];
-const CACHED = [Resources.jobs, Resources.deployments];
+/** Kinds whose controllers create labelled objects of other kinds (they copy the pod template's labels). */
+const DEPENDENTS: Record<string, string[]> = {
+  [kindKey(Resources.jobs)]: [kindKey(Resources.pods)],
+  [kindKey(Resources.replicaSets)]: [kindKey(Resources.pods)],
+  [kindKey(Resources.deployments)]: [kindKey(Resources.replicaSets), kindKey(Resources.pods)],
+};
 
-const sameResource = (a: ResourceRef, b: ResourceRef) => a.group === b.group && a.plural === b.plural;
-const kindKey = (r: ResourceRef) => `${r.plural}.${r.group}`;
+/**
+ * The kinds the next round looks at again: those that still had objects, and those their
+ * controllers may still have been creating (a Job's pods, a Deployment's ReplicaSets).
+ */
+export function stillToLookAt(kinds: ResourceRef[], found: number[]): Set<string> {
+  const left = new Set<string>();
+  kinds.forEach((ref, i) => {
+    if (!found[i]) return;
+    left.add(kindKey(ref));
+    for (const d of DEPENDENTS[kindKey(ref)] ?? []) left.add(d);
+  });
+  return left;
+}
 
 export interface PurgeDeps {
   client: KubeClient;
@@ -44,7 +65,7 @@ export interface PurgeDeps {
 
 export class Purger {
   private readonly deps: PurgeDeps;
-  /** By preview uid: the listed kinds that still had objects in the last round. */
+  /** By preview uid: the kinds the next round looks at again (stillToLookAt). */
   private readonly left = new Map<string, Set<string>>();
 
   constructor(deps: PurgeDeps) {
@@ -58,38 +79,39 @@ export class Purger {
     const uid = preview.metadata.uid as string;
     const value = labelValue(preview.metadata.name as string);
     const labelSelector = `${PREVIEW_LABEL}=${value}`;
-    const deleteAll = (ref: ResourceRef) =>
-      client.request<{ items?: KubeObject[] }>('DELETE', resourcePath(ref, namespace), {
-        query: { labelSelector },
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
-      });
-    const cached = await Promise.all(
-      [
-        [Resources.jobs, this.deps.jobs],
-        [Resources.deployments, this.deps.deployments],
-      ].map(async ([ref, cache]) => {
-        const items = labelledWith((cache as PurgeDeps['jobs']).listNamespace(namespace), value);
-        if (items.some((o) => !o.metadata.deletionTimestamp)) await deleteAll(ref as ResourceRef);
-        return items.length;
-      }),
-    );
+    const deleteAll = async (ref: ResourceRef) =>
+      (
+        await client.request<{ items?: KubeObject[] }>('DELETE', resourcePath(ref, namespace), {
+          query: { labelSelector },
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+        })
+      ).items ?? [];
+    /** What is left of a kind: deleted again while some of it is not being deleted yet. */
+    const look = async (ref: ResourceRef, items: KubeObject[]) => {
+      if (items.some((o) => !o.metadata.deletionTimestamp)) await deleteAll(ref);
+      return items;
+    };
     const previous = this.left.get(uid);
-    const kinds = previous
-      ? [...LISTED, ...(await this.extraKinds(preview))].filter((r) => previous.has(kindKey(r)))
-      : [...LISTED, ...(await this.extraKinds(preview))];
-    const left = new Set<string>();
-    await Promise.all(
-      kinds.map(async (ref) => {
-        let items: KubeObject[];
-        if (!previous) items = (await deleteAll(ref)).items ?? [];
-        else {
-          items = (await client.list(ref, namespace, { labelSelector, limit: 1 })).items;
-          if (items.some((o) => !o.metadata.deletionTimestamp)) await deleteAll(ref);
-        }
-        if (items.length) left.add(kindKey(ref));
+    const kinds = [...ALL, ...(await this.extraKinds(preview))];
+    const found = await Promise.all(
+      kinds.map(async (ref): Promise<KubeObject[]> => {
+        // The first round deletes every kind, the caches' too: they may not show a child just created.
+        if (!previous) return deleteAll(ref);
+        const cache = sameResource(ref, Resources.jobs)
+          ? this.deps.jobs
+          : sameResource(ref, Resources.deployments)
+            ? this.deps.deployments
+            : undefined;
+        if (cache) return look(ref, labelledWith(cache.listNamespace(namespace), value));
+        if (!previous.has(kindKey(ref))) return [];
+        return look(ref, (await client.list(ref, namespace, { labelSelector })).items);
       }),
     );
-    if (left.size || cached.some((n) => n > 0)) {
+    const left = stillToLookAt(
+      kinds,
+      found.map((items) => items.length),
+    );
+    if (left.size) {
       this.left.set(uid, left);
       return false;
     }
@@ -120,7 +142,7 @@ export class Purger {
     for (const r of resources) {
       try {
         const ref = await this.deps.mapper.resourceFor(r.apiVersion as string, r.kind as string);
-        if (![...refs, ...LISTED, ...CACHED].some((x) => sameResource(x, ref))) refs.push(ref);
+        if (![...refs, ...ALL].some((x) => sameResource(x, ref))) refs.push(ref);
       } catch (e) {
         // A kind the API server does not know (its CRD was removed) has nothing left to delete.
         if (!(e instanceof ApiError && [400, 404].includes(e.code))) throw e;

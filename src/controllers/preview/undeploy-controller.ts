@@ -22,10 +22,13 @@ export interface UndeployDeps extends Omit<ActDeps, 'expectations'> {
   repositories: Informer<RepositoryObject>;
   jobs: Informer;
   deployments: Informer;
+  /** Uids of the previews the repository's pass is acting on. */
+  acting: ReadonlySet<string>;
 }
 
 /** How often a purge looks again for what the garbage collector has still to delete. */
 const PURGE_POLL_MS = 1000;
+const ACTING_POLL_MS = 100;
 const NO_GRANTS = { admit: false, initialize: false, run: false, stop: false, undeploy: false };
 
 const undeploying = (p: PreviewObject | undefined): p is PreviewObject =>
@@ -71,6 +74,8 @@ async function reconcile(
   const [namespace, name] = key.split('/') as [string, string];
   const preview = deps.previews.get(namespace, name);
   if (!undeploying(preview)) return undefined;
+  // A pass that planned the preview before its deletion may still be creating its children.
+  if (deps.acting.has(preview.metadata.uid as string)) return { requeueAfterMs: ACTING_POLL_MS };
   const now = new Date();
   // The watch event of our last write queues the key again; the delay is only a fallback.
   const wait = deps.expectations.waitMs(preview, now.getTime());
