@@ -30,6 +30,7 @@ import { installCrdsFor } from './crds.ts';
 import { PreviewSampler } from './preview-sampler.ts';
 import {
   benchCluster,
+  cpuSeconds,
   endBench,
   ensureNamespace,
   fmt,
@@ -81,6 +82,8 @@ const pids = {
   kcm: state.components['kube-controller-manager'].pid,
   apiserver: state.components['kube-apiserver'].pid,
   etcd: state.components.etcd.pid,
+  scheduler: state.components['kube-scheduler'].pid,
+  kwok: state.components.kwok.pid,
 };
 await installCrdsFor(client);
 await ensureNamespace(client, NS);
@@ -448,6 +451,16 @@ const burstNames = range(0, burst).map((k) => `shop-burst-pr${2_000_000 + k}`);
 sampler.resetMax();
 const burstBefore = await counts();
 const timeline = new BurstTimeline(burstNames);
+const cpu = () => ({
+  Bosun: cpuSeconds(operator.pid as number),
+  'kube-apiserver': cpuSeconds(pids.apiserver),
+  KCM: cpuSeconds(pids.kcm),
+  etcd: cpuSeconds(pids.etcd),
+  scheduler: cpuSeconds(pids.scheduler),
+  kwok: cpuSeconds(pids.kwok),
+  'this bench (its watches)': process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+});
+const cpuBefore = cpu();
 sampler.onPreviewEvent = (p) => timeline.seen(p);
 sampler.onPreviewGone = (n) => timeline.gone(n);
 const burstStart = Date.now();
@@ -468,6 +481,7 @@ await waitFor(
   { what: 'the burst to converge', timeoutMs: SETTLE_MS, intervalMs: 100 },
 );
 const burstMs = Date.now() - burstStart;
+const cpuAfter = cpu();
 sampler.onPreviewEvent = undefined;
 sampler.onPreviewGone = undefined;
 const burstMax = { ...sampler.max };
@@ -584,6 +598,14 @@ process.stdout.write(
         '',
       ],
       ['API requests while converging (writes)', `${burstCost.requests} (${burstCost.writes})`, '', ''],
+      [
+        'CPU seconds while converging (2 cores): ' + Object.keys(cpuAfter).join(' / '),
+        (Object.keys(cpuAfter) as (keyof typeof cpuAfter)[])
+          .map((k) => fmt(cpuAfter[k] - cpuBefore[k], 1))
+          .join(' / '),
+        '',
+        '',
+      ],
     ],
   ),
 );

@@ -13,10 +13,11 @@ import type { Informer, Manager } from '../../runtime/manager.ts';
 import { OwnWrites } from '../../runtime/own-writes.ts';
 import { inParallel } from '../../runtime/parallel.ts';
 import { RestMapper } from '../../runtime/rest-mapper.ts';
-import { updateStatusIfChanged } from '../../runtime/status.ts';
+import { sameJson } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, actOnPreview } from './act.ts';
-import { nextBatch } from './batch.ts';
+import { nextBatch, type Planned } from './batch.ts';
+import type { Grants } from './capacity.ts';
 import { previewDeployment } from './children.ts';
 import { PREVIEW_LABEL } from './labels.ts';
 import {
@@ -46,6 +47,8 @@ interface Deps extends ActDeps {
   /** Uids of the previews a pass is acting on: their undeploys wait until it is done. */
   acting: Set<string>;
   planSeconds: Histogram;
+  /** By repository uid: the counts this process last wrote. */
+  lastCounts: Map<string, string>;
 }
 
 export interface PreviewControllerOptions {
@@ -54,6 +57,12 @@ export interface PreviewControllerOptions {
   caps?: Partial<Caps>;
   /** The DeploymentHook's opt-in label: its Deployment cache is then not every Deployment. */
   hookOptInLabel?: string;
+}
+
+/** The same object but for its status (and so its resourceVersion and managed fields). */
+function statusOnly(old: KubeObject, now: KubeObject): boolean {
+  const meta = ({ resourceVersion: _, managedFields: __, ...rest }: KubeObject['metadata']) => rest;
+  return sameJson(meta(old.metadata), meta(now.metadata)) && sameJson(old.spec, now.spec);
 }
 
 const repositoryKey = (p: PreviewObject) => `${p.metadata.namespace}/${p.spec.repository}`;
@@ -77,6 +86,7 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     expectations: new OwnWrites(),
     settled: new SettledPreviews(),
     acting: new Set(),
+    lastCounts: new Map(),
     planSeconds: new Histogram({
       name: 'bosun_preview_pass_plan_seconds',
       help: 'CPU time of a pass over a repository before it acts: snapshot, capacity and plans',
@@ -109,7 +119,8 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     .watch(deps.previews, (e) => [
       ...new Set([repositoryKey(e.object), ...(e.type === 'updated' ? [repositoryKey(e.old)] : [])]),
     ])
-    .watch(deps.repositories, toSelf)
+    // Not the counts a pass writes: its own status is no input of a pass.
+    .watch(deps.repositories, (e) => (e.type === 'updated' && statusOnly(e.old, e.object) ? [] : toSelf(e)))
     .watch(deps.templates, (e) =>
       deps.repositories.listNamespace(e.object.metadata.namespace as string).map(objectKey),
     )
@@ -157,32 +168,55 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const uid = (p: PreviewObject) => p.metadata.uid as string;
   for (const b of batch) deps.acting.add(uid(b.preview));
   const failures: unknown[] = [];
-  await inParallel(batch, 16, async ({ preview, plan }) => {
-    // One preview's failure must not hold back the others; the pass is retried afterwards.
-    await actOnPreview(deps, ctx, preview, plan)
-      .catch((e) => void failures.push(e))
-      .finally(() => deps.acting.delete(uid(preview)));
-  });
-  if (repository) {
-    // What this pass recorded: a grant it did not use (a build comes first, a later batch) counts not.
-    const admitted = batch.filter((b) => b.plan.status.admittedAt && !b.preview.status?.admittedAt).length;
-    const started = batch.filter(
-      (b) => b.plan.status.initStatus === 'initializing' && b.preview.status?.initStatus !== 'initializing',
-    ).length;
-    const counts = {
-      deployed: grants.counts.deployed + admitted,
-      running: grants.counts.running,
-      initializing: grants.counts.initializing + started,
-      pending: grants.counts.pending + grants.admit.size - admitted,
-    };
-    await updateStatusIfChanged(deps.mgr.client, PREVIEW_REPOSITORIES, repository, {
-      ...repository.status,
-      observedGeneration: repository.metadata.generation,
-      ...counts,
-    });
-  }
+  await Promise.all([
+    inParallel(batch, 16, async ({ preview, plan }) => {
+      // One preview's failure must not hold back the others; the pass is retried afterwards.
+      await actOnPreview(deps, ctx, preview, plan)
+        .catch((e) => void failures.push(e))
+        .finally(() => deps.acting.delete(uid(preview)));
+    }),
+    // Beside the acts, not after them: the counts are what this pass decides to record.
+    repository && writeCounts(deps, repository, grants, batch).catch((e) => void failures.push(e)),
+  ]);
   if (failures.length) throw failures[0];
   return more ? { requeueAfterMs: 0 } : undefined;
+}
+
+/**
+ * The repository's counts, as this pass records them (a grant it does not use, because a build
+ * comes first or the preview is in a later batch, counts not). A merge patch without a
+ * resourceVersion: passes of a repository are serialized, so the last one's counts are the true
+ * ones, and a cache that does not show the previous pass's write yet causes no conflict. What was
+ * last written is remembered, so that a cache behind it never makes a changed count look unchanged.
+ */
+async function writeCounts(deps: Deps, repository: RepositoryObject, grants: Grants, batch: Planned[]) {
+  const admitted = batch.filter((b) => b.plan.status.admittedAt && !b.preview.status?.admittedAt).length;
+  const started = batch.filter(
+    (b) => b.plan.status.initStatus === 'initializing' && b.preview.status?.initStatus !== 'initializing',
+  ).length;
+  const status = {
+    observedGeneration: repository.metadata.generation,
+    deployed: grants.counts.deployed + admitted,
+    running: grants.counts.running,
+    initializing: grants.counts.initializing + started,
+    pending: grants.counts.pending + grants.admit.size - admitted,
+  };
+  const uid = repository.metadata.uid as string;
+  const now = JSON.stringify(status);
+  const cached = repository.status ?? {};
+  const last =
+    deps.lastCounts.get(uid) ??
+    JSON.stringify(Object.fromEntries(Object.keys(status).map((k) => [k, cached[k as keyof typeof cached]])));
+  if (now === last) return;
+  await deps.mgr.client.mergePatch(
+    PREVIEW_REPOSITORIES,
+    repository.metadata.namespace,
+    repository.metadata.name as string,
+    { status },
+    'status',
+  );
+  if (deps.lastCounts.size >= 10_000) deps.lastCounts.clear();
+  deps.lastCounts.set(uid, now);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,9 +1,14 @@
 // The end of an undeploy: everything labelled with the preview is deleted, then the finalizer is
-// released. The first round deletes every kind by label at once (a collection delete answers with
-// what it found, so no list comes first). Later rounds look again only at the kinds that still had
-// objects and at the kinds their controllers create (a Job's pods, a Deployment's ReplicaSets):
-// Jobs and Deployments in the controller's caches, the rest by a list. Which kinds are left is
-// remembered per preview in this process only: a new process starts again with the first round.
+// released.
+// - Jobs and Deployments come from the controller's caches and are deleted by name in the
+//   foreground: each stays (with a deletionTimestamp) until the garbage collector has removed its
+//   pods and ReplicaSets, so "gone from the cache" means "nothing of it left", and their delete
+//   events, not polling, end the wait. No list of the namespace's pods or ReplicaSets is needed.
+// - Every other kind is deleted by label with one collection delete in the first round (it
+//   answers with what it found, so no list comes first); later rounds list only the kinds that
+//   still had objects.
+// Which kinds are left is remembered per preview in this process only: a new process starts again
+// with the first round.
 import { labelValue } from '../../api/names.ts';
 import {
   ApiError,
@@ -22,37 +27,20 @@ const core = (plural: string): ResourceRef => ({ group: '', version: 'v1', plura
 const sameResource = (a: ResourceRef, b: ResourceRef) => a.group === b.group && a.plural === b.plural;
 export const kindKey = (r: ResourceRef) => `${r.plural}.${r.group}`;
 
-/** What an undeploy deletes by label, besides the kinds of the template's extra resources. */
-const ALL: ResourceRef[] = [
-  Resources.jobs,
-  Resources.deployments,
-  Resources.replicaSets,
-  Resources.pods,
+/** Deleted by label, besides the kinds of the template's extra resources. */
+const LISTED: ResourceRef[] = [
   core('services'),
   core('configmaps'),
   core('secrets'),
   core('persistentvolumeclaims'),
   { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespaced: true },
 ];
-/** Kinds whose controllers create labelled objects of other kinds (they copy the pod template's labels). */
-const DEPENDENTS: Record<string, string[]> = {
-  [kindKey(Resources.jobs)]: [kindKey(Resources.pods)],
-  [kindKey(Resources.replicaSets)]: [kindKey(Resources.pods)],
-  [kindKey(Resources.deployments)]: [kindKey(Resources.replicaSets), kindKey(Resources.pods)],
-};
+/** In the caches; deleted by name in the foreground. Their pods and ReplicaSets go before them. */
+const CACHED = [Resources.jobs, Resources.deployments];
 
-/**
- * The kinds the next round looks at again: those that still had objects, and those their
- * controllers may still have been creating (a Job's pods, a Deployment's ReplicaSets).
- */
+/** The kinds the next round lists again: those that still had objects. */
 export function stillToLookAt(kinds: ResourceRef[], found: number[]): Set<string> {
-  const left = new Set<string>();
-  kinds.forEach((ref, i) => {
-    if (!found[i]) return;
-    left.add(kindKey(ref));
-    for (const d of DEPENDENTS[kindKey(ref)] ?? []) left.add(d);
-  });
-  return left;
+  return new Set(kinds.filter((_, i) => (found[i] ?? 0) > 0).map(kindKey));
 }
 
 export interface PurgeDeps {
@@ -65,7 +53,7 @@ export interface PurgeDeps {
 
 export class Purger {
   private readonly deps: PurgeDeps;
-  /** By preview uid: the kinds the next round looks at again (stillToLookAt). */
+  /** By preview uid: the listed kinds the next round looks at again (stillToLookAt). */
   private readonly left = new Map<string, Set<string>>();
 
   constructor(deps: PurgeDeps) {
@@ -86,32 +74,35 @@ export class Purger {
           body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
         })
       ).items ?? [];
-    /** What is left of a kind: deleted again while some of it is not being deleted yet. */
-    const look = async (ref: ResourceRef, items: KubeObject[]) => {
-      if (items.some((o) => !o.metadata.deletionTimestamp)) await deleteAll(ref);
-      return items;
-    };
-    const previous = this.left.get(uid);
-    const kinds = [...ALL, ...(await this.extraKinds(preview))];
-    const found = await Promise.all(
-      kinds.map(async (ref): Promise<KubeObject[]> => {
-        // The first round deletes every kind, the caches' too: they may not show a child just created.
-        if (!previous) return deleteAll(ref);
-        const cache = sameResource(ref, Resources.jobs)
-          ? this.deps.jobs
-          : sameResource(ref, Resources.deployments)
-            ? this.deps.deployments
-            : undefined;
-        if (cache) return look(ref, labelledWith(cache.listNamespace(namespace), value));
-        if (!previous.has(kindKey(ref))) return [];
-        return look(ref, (await client.list(ref, namespace, { labelSelector })).items);
+    const cached = await Promise.all(
+      [
+        [Resources.jobs, this.deps.jobs],
+        [Resources.deployments, this.deps.deployments],
+      ].map(async ([ref, cache]) => {
+        const items = labelledWith((cache as PurgeDeps['jobs']).listNamespace(namespace), value);
+        await Promise.all(
+          items
+            .filter((o) => !o.metadata.deletionTimestamp)
+            .map((o) =>
+              client.delete(ref as ResourceRef, namespace, o.metadata.name as string, 'Foreground'),
+            ),
+        );
+        return items.length;
       }),
     );
-    const left = stillToLookAt(
-      kinds,
-      found.map((items) => items.length),
+    const previous = this.left.get(uid);
+    const kinds = [...LISTED, ...(await this.extraKinds(preview))];
+    const found = await Promise.all(
+      kinds.map(async (ref): Promise<number> => {
+        if (!previous) return (await deleteAll(ref)).length;
+        if (!previous.has(kindKey(ref))) return 0;
+        const items = (await client.list(ref, namespace, { labelSelector })).items;
+        if (items.some((o) => !o.metadata.deletionTimestamp)) await deleteAll(ref);
+        return items.length;
+      }),
     );
-    if (left.size) {
+    const left = stillToLookAt(kinds, found);
+    if (left.size || cached.some((n) => n > 0)) {
       this.left.set(uid, left);
       return false;
     }
@@ -142,7 +133,7 @@ export class Purger {
     for (const r of resources) {
       try {
         const ref = await this.deps.mapper.resourceFor(r.apiVersion as string, r.kind as string);
-        if (![...refs, ...ALL].some((x) => sameResource(x, ref))) refs.push(ref);
+        if (![...refs, ...LISTED, ...CACHED].some((x) => sameResource(x, ref))) refs.push(ref);
       } catch (e) {
         // A kind the API server does not know (its CRD was removed) has nothing left to delete.
         if (!(e instanceof ApiError && [400, 404].includes(e.code))) throw e;
