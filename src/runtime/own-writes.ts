@@ -11,8 +11,12 @@ const GIVE_UP_MS = 30_000;
 const MAX_TRACKED = 10_000;
 
 interface Write {
-  /** The resourceVersion the first write of a pass was based on: the cache is fresh once it shows another. */
-  version: string;
+  /**
+   * The resourceVersions our writes were based on: the cache is fresh once it shows another. A
+   * pass that writes twice (a finalizer, then the status) adds the first write's result here, so a
+   * cache that shows only the first write is still behind.
+   */
+  versions: Set<string>;
   /** A delete was sent: the cache is fresh once it shows the deletionTimestamp. */
   deleted: boolean;
   at: number;
@@ -25,14 +29,15 @@ export class OwnWrites {
   /** `obj` is the copy the write was based on; `deleted`: the write was a delete. */
   wrote(obj: KubeObject, now: number, deleted = false): void {
     const uid = obj.metadata.uid as string;
+    const version = obj.metadata.resourceVersion as string;
     const earlier = this.pending.get(uid);
     if (earlier && now - earlier.at < GIVE_UP_MS) {
-      // Later writes of the same pass: the cache is fresh once it moves past the first one's base.
+      earlier.versions.add(version);
       earlier.deleted ||= deleted;
       return;
     }
     if (this.pending.size >= MAX_TRACKED) this.pending.clear(); // bounded: losing one costs a 409 at most
-    this.pending.set(uid, { version: obj.metadata.resourceVersion as string, deleted, at: now });
+    this.pending.set(uid, { versions: new Set([version]), deleted, at: now });
   }
 
   /** Milliseconds to wait for the cache to show this process's last write of `cached`; 0 when it does. */
@@ -43,7 +48,7 @@ export class OwnWrites {
     const left = write.at + GIVE_UP_MS - now;
     const shown = write.deleted
       ? !!cached.metadata.deletionTimestamp
-      : cached.metadata.resourceVersion !== write.version;
+      : !write.versions.has(cached.metadata.resourceVersion as string);
     if (left > 0 && !shown) return left;
     this.pending.delete(uid);
     return 0;

@@ -29,12 +29,13 @@ describe('own writes the cache does not show yet', () => {
     assert.equal(writes.waitMs(copy('a', '5'), 2), 0);
   });
 
-  it("several writes of one pass: fresh only once the cache moves past the first one's base", () => {
+  it('several writes of one pass: fresh only once the cache shows the last one', () => {
     const writes = new OwnWrites();
     writes.wrote(copy('a', '5'), 0);
-    writes.wrote(copy('a', '6'), 1); // a second write, from the copy the first one returned
+    writes.wrote(copy('a', '6'), 1); // a second write (the status after the finalizer), from the first one's result
     assert.ok(writes.waitMs(copy('a', '5'), 2) > 0);
-    assert.equal(writes.waitMs(copy('a', '6'), 3), 0);
+    assert.ok(writes.waitMs(copy('a', '6'), 3) > 0, 'the finalizer shows, the status not yet');
+    assert.equal(writes.waitMs(copy('a', '7'), 4), 0);
   });
 
   it('after a delete: fresh once the cache shows the deletion, not just a newer version', () => {

@@ -1,24 +1,38 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { kindKey, stillToLookAt } from '../../src/controllers/preview/purge.ts';
-import type { ResourceRef } from '../../src/runtime/kube-client.ts';
+import { type ResourceRef, Resources } from '../../src/runtime/kube-client.ts';
 
-const core = (plural: string): ResourceRef => ({ group: '', version: 'v1', plural, namespaced: true });
-const kinds = [core('services'), core('configmaps'), core('secrets')];
+const configMaps: ResourceRef = { group: '', version: 'v1', plural: 'configmaps', namespaced: true };
+const kinds = [Resources.jobs, Resources.deployments, Resources.replicaSets, Resources.pods, configMaps];
+const keys = (...refs: ResourceRef[]) => refs.map(kindKey).sort();
 
 describe('stillToLookAt', () => {
   const cases: { name: string; found: number[]; want: string[] }[] = [
-    { name: 'nothing was found: nothing to list again', found: [0, 0, 0], want: [] },
-    { name: 'a Service deleted at once: Services once more', found: [1, 0, 0], want: ['services.'] },
+    { name: 'nothing was found: the purge is done', found: [0, 0, 0, 0, 0], want: [] },
     {
-      name: 'a ConfigMap held by a finalizer and a Secret',
-      found: [0, 2, 1],
-      want: ['configmaps.', 'secrets.'],
+      name: 'a Job: its pods too, which the Job controller may have been creating',
+      found: [1, 0, 0, 0, 0],
+      want: keys(Resources.jobs, Resources.pods),
+    },
+    {
+      name: 'a Deployment: its ReplicaSets and their pods too',
+      found: [0, 1, 0, 0, 0],
+      want: keys(Resources.deployments, Resources.replicaSets, Resources.pods),
+    },
+    {
+      name: 'a ConfigMap held by a finalizer: only ConfigMaps',
+      found: [0, 0, 0, 0, 2],
+      want: keys(configMaps),
+    },
+    {
+      name: 'pods alone (their owners already gone)',
+      found: [0, 0, 0, 3, 0],
+      want: keys(Resources.pods),
     },
   ];
   for (const c of cases)
     it(c.name, () => {
       assert.deepEqual([...stillToLookAt(kinds, c.found)].sort(), c.want);
-      assert.equal(kindKey(core('pods')), 'pods.');
     });
 });

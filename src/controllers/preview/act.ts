@@ -52,12 +52,14 @@ export async function actOnPreview(
   }
   const written = await writeStatusIfChanged(client, PREVIEWS, preview, plan.status);
   if (written) deps.expectations.wrote(preview, now);
+  // Each later write is based on the one before: the cache is fresh only once it shows the last.
+  const latest = written ?? preview;
   if (plan.undeploy) {
     await client.delete(PREVIEWS, namespace, name, 'Background', { uid: preview.metadata.uid as string });
-    deps.expectations.wrote(preview, now, true);
+    deps.expectations.wrote(latest, now, true);
   } else if (plan.stop) {
     await client.mergePatch(PREVIEWS, namespace, name, { spec: { state: 'Stopped' } });
-    deps.expectations.wrote(preview, now);
+    deps.expectations.wrote(latest, now);
   }
   const rejected: { step: string; message: string }[] = [];
   const jobs = async () => {
@@ -104,7 +106,7 @@ export async function actOnPreview(
     void events.record(preview, e.type, e.reason, e.note);
   }
   if (rejected.length) await recordRejections(deps, ctx, preview, plan, rejected);
-  return written ?? preview;
+  return latest;
 }
 
 /** A rejected Job fails its step; rejected app resources are remembered by hash. */

@@ -60,7 +60,7 @@ export interface PreviewControllerOptions {
 }
 
 /** The same object but for its status (and so its resourceVersion and managed fields). */
-function statusOnly(old: KubeObject, now: KubeObject): boolean {
+export function statusOnly(old: KubeObject, now: KubeObject): boolean {
   const meta = ({ resourceVersion: _, managedFields: __, ...rest }: KubeObject['metadata']) => rest;
   return sameJson(meta(old.metadata), meta(now.metadata)) && sameJson(old.spec, now.spec);
 }
@@ -114,6 +114,9 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
   };
   deps.previews.onEvent((e) => {
     if (e.type === 'deleted') deps.settled.forget(e.object.metadata.uid ?? objectKey(e.object));
+  });
+  deps.repositories.onEvent((e) => {
+    if (e.type === 'deleted') deps.lastCounts.delete(e.object.metadata.uid as string);
   });
   controller
     .watch(deps.previews, (e) => [
@@ -203,11 +206,9 @@ async function writeCounts(deps: Deps, repository: RepositoryObject, grants: Gra
   };
   const uid = repository.metadata.uid as string;
   const now = JSON.stringify(status);
-  const cached = repository.status ?? {};
-  const last =
-    deps.lastCounts.get(uid) ??
-    JSON.stringify(Object.fromEntries(Object.keys(status).map((k) => [k, cached[k as keyof typeof cached]])));
-  if (now === last) return;
+  const cached: Record<string, unknown> = repository.status ?? {};
+  const last = deps.lastCounts.get(uid);
+  if (last === undefined ? Object.entries(status).every(([k, v]) => cached[k] === v) : last === now) return;
   await deps.mgr.client.mergePatch(
     PREVIEW_REPOSITORIES,
     repository.metadata.namespace,
@@ -215,7 +216,6 @@ async function writeCounts(deps: Deps, repository: RepositoryObject, grants: Gra
     { status },
     'status',
   );
-  if (deps.lastCounts.size >= 10_000) deps.lastCounts.clear();
   deps.lastCounts.set(uid, now);
 }
 

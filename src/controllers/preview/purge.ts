@@ -1,14 +1,12 @@
 // The end of an undeploy: everything labelled with the preview is deleted, then the finalizer is
-// released.
-// - Jobs and Deployments come from the controller's caches and are deleted by name in the
-//   foreground: each stays (with a deletionTimestamp) until the garbage collector has removed its
-//   pods and ReplicaSets, so "gone from the cache" means "nothing of it left", and their delete
-//   events, not polling, end the wait. No list of the namespace's pods or ReplicaSets is needed.
-// - Every other kind is deleted by label with one collection delete in the first round (it
-//   answers with what it found, so no list comes first); later rounds list only the kinds that
-//   still had objects.
-// Which kinds are left is remembered per preview in this process only: a new process starts again
-// with the first round.
+// released. The first round deletes every kind by label at once (a collection delete answers with
+// what it found, so no list comes first). Later rounds look again only at the kinds that still had
+// objects and at the kinds their controllers create (a Job's pods, a Deployment's ReplicaSets):
+// Jobs and Deployments in the controller's caches, the rest by a list. Everything is deleted in
+// the background: a foreground delete would make the garbage collector write more than the lists
+// it saves (measured at 10,000 previews: 20 instead of 8.5 kube-controller-manager requests per
+// undeploy). Which kinds are left is
+// remembered per preview in this process only: a new process starts again with the first round.
 import { labelValue } from '../../api/names.ts';
 import {
   ApiError,
@@ -27,20 +25,43 @@ const core = (plural: string): ResourceRef => ({ group: '', version: 'v1', plura
 const sameResource = (a: ResourceRef, b: ResourceRef) => a.group === b.group && a.plural === b.plural;
 export const kindKey = (r: ResourceRef) => `${r.plural}.${r.group}`;
 
-/** Deleted by label, besides the kinds of the template's extra resources. */
-const LISTED: ResourceRef[] = [
+/** What an undeploy deletes by label, besides the kinds of the template's extra resources. */
+const ALL: ResourceRef[] = [
+  Resources.jobs,
+  Resources.deployments,
+  Resources.replicaSets,
+  Resources.pods,
   core('services'),
   core('configmaps'),
   core('secrets'),
   core('persistentvolumeclaims'),
   { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', namespaced: true },
 ];
-/** In the caches; deleted by name in the foreground. Their pods and ReplicaSets go before them. */
-const CACHED = [Resources.jobs, Resources.deployments];
+/** Kinds whose controllers create labelled objects of other kinds (they copy the pod template's labels). */
+const DEPENDENTS: Record<string, string[]> = {
+  [kindKey(Resources.jobs)]: [kindKey(Resources.pods)],
+  [kindKey(Resources.replicaSets)]: [kindKey(Resources.pods)],
+  [kindKey(Resources.deployments)]: [kindKey(Resources.replicaSets), kindKey(Resources.pods)],
+};
 
-/** The kinds the next round lists again: those that still had objects. */
+/** In the controller's caches: later rounds look there instead of listing. */
+const CACHED = [
+  { ref: Resources.jobs, cache: 'jobs' },
+  { ref: Resources.deployments, cache: 'deployments' },
+] as const;
+
+/**
+ * The kinds the next round looks at again: those that still had objects, and those their
+ * controllers may still have been creating (a Job's pods, a Deployment's ReplicaSets).
+ */
 export function stillToLookAt(kinds: ResourceRef[], found: number[]): Set<string> {
-  return new Set(kinds.filter((_, i) => (found[i] ?? 0) > 0).map(kindKey));
+  const left = new Set<string>();
+  kinds.forEach((ref, i) => {
+    if (!found[i]) return;
+    left.add(kindKey(ref));
+    for (const d of DEPENDENTS[kindKey(ref)] ?? []) left.add(d);
+  });
+  return left;
 }
 
 export interface PurgeDeps {
@@ -53,7 +74,7 @@ export interface PurgeDeps {
 
 export class Purger {
   private readonly deps: PurgeDeps;
-  /** By preview uid: the listed kinds the next round looks at again (stillToLookAt). */
+  /** By preview uid: the kinds the next round looks at again (stillToLookAt). */
   private readonly left = new Map<string, Set<string>>();
 
   constructor(deps: PurgeDeps) {
@@ -67,42 +88,44 @@ export class Purger {
     const uid = preview.metadata.uid as string;
     const value = labelValue(preview.metadata.name as string);
     const labelSelector = `${PREVIEW_LABEL}=${value}`;
-    const deleteAll = async (ref: ResourceRef) =>
-      (
-        await client.request<{ items?: KubeObject[] }>('DELETE', resourcePath(ref, namespace), {
+    const list = async (ref: ResourceRef) => (await client.list(ref, namespace, { labelSelector })).items;
+    /** Deletes the kind by label; answers what it found. */
+    const deleteAll = async (ref: ResourceRef) => {
+      try {
+        const found = await client.request<{ items?: KubeObject[] }>('DELETE', resourcePath(ref, namespace), {
           query: { labelSelector },
           body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
-        })
-      ).items ?? [];
-    const cached = await Promise.all(
-      [
-        [Resources.jobs, this.deps.jobs],
-        [Resources.deployments, this.deps.deployments],
-      ].map(async ([ref, cache]) => {
-        const items = labelledWith((cache as PurgeDeps['jobs']).listNamespace(namespace), value);
-        await Promise.all(
-          items
-            .filter((o) => !o.metadata.deletionTimestamp)
-            .map((o) =>
-              client.delete(ref as ResourceRef, namespace, o.metadata.name as string, 'Foreground'),
-            ),
-        );
-        return items.length;
-      }),
-    );
+        });
+        return found.items ?? [];
+      } catch (e) {
+        // A kind without collection deletes (some aggregated APIs): one by one.
+        if (!(e instanceof ApiError && e.code === 405)) throw e;
+        const items = await list(ref);
+        for (const o of items) await client.delete(ref, namespace, o.metadata.name as string);
+        return items;
+      }
+    };
     const previous = this.left.get(uid);
-    const kinds = [...LISTED, ...(await this.extraKinds(preview))];
+    const kinds = [...ALL, ...(await this.extraKinds(preview))];
     const found = await Promise.all(
       kinds.map(async (ref): Promise<number> => {
+        // The first round deletes every kind, the caches' too: they may not show a child just created.
         if (!previous) return (await deleteAll(ref)).length;
+        const cache = CACHED.find((c) => sameResource(c.ref, ref))?.cache;
+        if (cache) {
+          const items = labelledWith(this.deps[cache].listNamespace(namespace), value);
+          for (const o of items.filter((i) => !i.metadata.deletionTimestamp))
+            await client.delete(ref, namespace, o.metadata.name as string);
+          return items.length;
+        }
         if (!previous.has(kindKey(ref))) return 0;
-        const items = (await client.list(ref, namespace, { labelSelector })).items;
+        const items = await list(ref);
         if (items.some((o) => !o.metadata.deletionTimestamp)) await deleteAll(ref);
         return items.length;
       }),
     );
     const left = stillToLookAt(kinds, found);
-    if (left.size || cached.some((n) => n > 0)) {
+    if (left.size) {
       this.left.set(uid, left);
       return false;
     }
@@ -133,7 +156,7 @@ export class Purger {
     for (const r of resources) {
       try {
         const ref = await this.deps.mapper.resourceFor(r.apiVersion as string, r.kind as string);
-        if (![...refs, ...LISTED, ...CACHED].some((x) => sameResource(x, ref))) refs.push(ref);
+        if (![...refs, ...ALL].some((x) => sameResource(x, ref))) refs.push(ref);
       } catch (e) {
         // A kind the API server does not know (its CRD was removed) has nothing left to delete.
         if (!(e instanceof ApiError && [400, 404].includes(e.code))) throw e;
