@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sign } from '@octokit/webhooks-methods';
+import { jobOutcome } from '../src/controllers/job-outcome.ts';
 import { PREVIEW_REPOSITORIES, PREVIEW_TEMPLATES, PREVIEWS } from '../src/controllers/preview/model.ts';
 import { SECRETS } from '../src/github/secrets.ts';
 import { type KubeClient, type KubeObject, type ResourceRef, Resources } from '../src/runtime/kube-client.ts';
@@ -985,7 +986,8 @@ async function kcmInitFloor(count: number, cap: number): Promise<number> {
     }
   };
   jobs.onEvent((e) => {
-    if (e.type !== 'deleted' && jobFinished(e.object)) finished.add(e.object.metadata.name as string);
+    if (e.type !== 'deleted' && jobOutcome(e.object).phase !== 'Running')
+      finished.add(e.object.metadata.name as string);
     topUp();
   });
   jobs.start();
@@ -1006,11 +1008,4 @@ async function kcmInitFloor(count: number, cap: number): Promise<number> {
     body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
   });
   return ms;
-}
-
-function jobFinished(j: KubeObject): boolean {
-  return (j.status?.conditions ?? []).some(
-    (c: { type: string; status: string }) =>
-      (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
 }

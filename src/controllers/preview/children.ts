@@ -16,3 +16,12 @@ export function previewDeployment(
   const d = deployments.get(preview.metadata.namespace, appName(preview));
   return d?.metadata.labels?.[PREVIEW_LABEL] === undefined ? undefined : d;
 }
+
+/** The preview a child belongs to, by its owner reference, if the cache holds it. */
+export function ownerPreview(
+  previews: { get(namespace: string | undefined, name: string): PreviewObject | undefined },
+  child: KubeObject,
+): PreviewObject | undefined {
+  const ref = child.metadata.ownerReferences?.find((r) => r.kind === 'Preview');
+  return ref && previews.get(child.metadata.namespace, ref.name);
+}

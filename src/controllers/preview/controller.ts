@@ -18,7 +18,7 @@ import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, actOnPreview } from './act.ts';
 import { nextBatch, type Planned } from './batch.ts';
 import type { Grants } from './capacity.ts';
-import { previewDeployment } from './children.ts';
+import { ownerPreview, previewDeployment } from './children.ts';
 import { PREVIEW_LABEL } from './labels.ts';
 import {
   type Caps,
@@ -107,9 +107,8 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     log: mgr.log,
     reconcile: (ctx, key) => reconcile(deps, ctx, key),
   });
-  const ownerPreview = (o: KubeObject) => {
-    const owner = o.metadata.ownerReferences?.find((r) => r.kind === 'Preview');
-    const preview = owner && deps.previews.get(o.metadata.namespace, owner.name);
+  const ownerRepository = (o: KubeObject) => {
+    const preview = ownerPreview(deps.previews, o);
     return preview ? [repositoryKey(preview)] : [];
   };
   deps.previews.onEvent((e) => {
@@ -127,8 +126,8 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     .watch(deps.templates, (e) =>
       deps.repositories.listNamespace(e.object.metadata.namespace as string).map(objectKey),
     )
-    .watch(deps.jobs, (e) => ownerPreview(e.object))
-    .watch(deps.deployments, (e) => ownerPreview(e.object));
+    .watch(deps.jobs, (e) => ownerRepository(e.object))
+    .watch(deps.deployments, (e) => ownerRepository(e.object));
   mgr.add(controller);
   // Undeploys mostly wait on the API server and the garbage collector: twice the workers.
   setupUndeployController(mgr, deps, opts.workers * 2);

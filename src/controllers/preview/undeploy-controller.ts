@@ -9,7 +9,7 @@ import type { Informer, Manager } from '../../runtime/manager.ts';
 import { OwnWrites } from '../../runtime/own-writes.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, actOnPreview } from './act.ts';
-import { previewDeployment } from './children.ts';
+import { ownerPreview, previewDeployment } from './children.ts';
 import { CLEANUP_FINALIZER } from './labels.ts';
 import { planPreview } from './lifecycle.ts';
 import { isDeleting, type PreviewObject, type RepositoryObject, type TemplateObject } from './model.ts';
@@ -47,8 +47,7 @@ export function setupUndeployController(mgr: Manager, deps: UndeployDeps, worker
     if (e.type === 'deleted') own.purger.forget(e.object.metadata.uid as string);
   });
   const owner = (o: KubeObject) => {
-    const ref = o.metadata.ownerReferences?.find((r) => r.kind === 'Preview');
-    const preview = ref && deps.previews.get(o.metadata.namespace, ref.name);
+    const preview = ownerPreview(deps.previews, o);
     return undeploying(preview) ? [objectKey(preview)] : [];
   };
   controller
