@@ -176,6 +176,8 @@ describe('web UI', () => {
     await page.selectOption('#f-phase', '');
     await page.fill('#f-branch', 'feature');
     await page.waitForSelector(card('shop-feature-login-1234567'));
+    // The filter applies after a moment: the other cards leave before the count is read.
+    await page.waitForFunction("document.querySelectorAll('article.card').length <= 1");
     assert.equal(await page.locator('article.card').count(), 1);
     await page.fill('#f-branch', '');
 
