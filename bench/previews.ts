@@ -600,7 +600,7 @@ process.stdout.write(
       ],
       ['API requests while converging (writes)', `${burstCost.requests} (${burstCost.writes})`, '', ''],
       [
-        'CPU seconds while converging (2 cores): ' + Object.keys(cpuAfter).join(' / '),
+        `CPU seconds while converging (2 cores): ${Object.keys(cpuAfter).join(' / ')}`,
         (Object.keys(cpuAfter) as (keyof typeof cpuAfter)[])
           .map((k) => fmt(cpuAfter[k] - cpuBefore[k], 1))
           .join(' / '),

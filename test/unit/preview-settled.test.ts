@@ -15,6 +15,7 @@ import {
   isEmptyPlan,
   newReads,
   noting,
+  type PassInputs,
   type Reads,
   SettledPreviews,
 } from '../../src/controllers/preview/settled.ts';
@@ -129,14 +130,17 @@ describe('isEmptyPlan', () => {
 
 describe('SettledPreviews', () => {
   const { preview, jobs, deployment } = settle('running');
-  const version = (o?: KubeObject) => o?.metadata.resourceVersion ?? '';
-  const signatureIn =
-    (state: { jobs: Map<string, KubeObject>; preview: PreviewObject; grants: number }) => (reads: Reads) => [
-      version(state.preview),
-      state.grants,
-      ...reads.templates.map((t) => (t === 'web' ? version(template) : '')),
-      ...reads.jobs.map((j) => version(state.jobs.get(j))),
-    ];
+  const inputsOf = (state: { jobs: Map<string, KubeObject>; repository?: string }): PassInputs => ({
+    repository: state.repository ?? 'r/1',
+    template: (t) => (t === 'web' ? template : undefined),
+    job: (j) => state.jobs.get(j),
+  });
+  /** Plans the settled preview once and records it, as a pass does. */
+  function recorded(settled: SettledPreviews, inputs: PassInputs) {
+    const reads = newReads();
+    const plan = planOf(preview, jobs, deployment, reads);
+    settled.planned('u', isEmptyPlan(preview, plan), { preview, deployment, granted: 3, reads }, inputs);
+  }
 
   it('notes every template and Job a plan looked up, once', () => {
     const reads = newReads();
@@ -147,34 +151,57 @@ describe('SettledPreviews', () => {
 
   it('skips a preview only while nothing its empty plan read has changed', () => {
     const settled = new SettledPreviews();
-    const reads = newReads();
-    const state = { jobs: new Map(jobs), preview, grants: 3 };
-    const plan = planOf(preview, state.jobs, deployment, reads);
-    settled.planned('ns/p', isEmptyPlan(preview, plan), reads, signatureIn(state));
-    assert.equal(settled.unchanged('ns/p', signatureIn(state)), true);
+    const inputs = inputsOf({ jobs });
+    recorded(settled, inputs);
+    const unchanged = (
+      p: PreviewObject,
+      d: KubeObject | undefined,
+      granted: number,
+      i: PassInputs = inputs,
+    ) => settled.unchanged('u', p, d, granted, i);
+    assert.equal(unchanged(preview, deployment, 3), true);
 
     const [initJob] = [...jobs.keys()] as [string];
-    const moved = { ...state, jobs: new Map(state.jobs) };
-    moved.jobs.set(initJob, { ...(jobs.get(initJob) as KubeObject), metadata: { resourceVersion: '9' } });
-    assert.equal(settled.unchanged('ns/p', signatureIn(moved)), false, 'a Job it read changed');
-    const deleted = { ...state, jobs: new Map() };
-    assert.equal(settled.unchanged('ns/p', signatureIn(deleted)), false, 'a Job it read is gone');
-    assert.equal(settled.unchanged('ns/p', signatureIn({ ...state, grants: 4 })), false, 'grants');
-    const edited = {
-      ...state,
-      preview: { ...preview, metadata: { ...preview.metadata, resourceVersion: '2' } },
-    };
-    assert.equal(settled.unchanged('ns/p', signatureIn(edited)), false, 'the preview changed');
+    const moved = new Map(jobs);
+    moved.set(initJob, { ...(jobs.get(initJob) as KubeObject), metadata: { resourceVersion: '9' } });
+    assert.equal(
+      unchanged(preview, deployment, 3, inputsOf({ jobs: moved })),
+      false,
+      'a Job it read changed',
+    );
+    assert.equal(
+      unchanged(preview, deployment, 3, inputsOf({ jobs: new Map() })),
+      false,
+      'a Job it read is gone',
+    );
+    assert.equal(unchanged(preview, deployment, 4), false, 'grants');
+    assert.equal(
+      unchanged(preview, deployment, 3, inputsOf({ jobs, repository: 'r/2' })),
+      false,
+      'repository spec',
+    );
+    const edited = { ...preview, metadata: { ...preview.metadata, resourceVersion: '2' } };
+    assert.equal(unchanged(edited, deployment, 3), false, 'the preview changed');
+    const scaled = { ...deployment, metadata: { ...deployment.metadata, resourceVersion: '8' } };
+    assert.equal(unchanged(preview, scaled, 3), false, 'its Deployment changed');
+    assert.equal(unchanged(preview, undefined, 3), false, 'its Deployment is gone');
+    const relisted = { ...preview, metadata: { ...preview.metadata } };
+    assert.equal(
+      unchanged(relisted, deployment, 3),
+      true,
+      'a copy of the same version (a relist) is the same',
+    );
   });
 
   it('forgets a preview whose plan had something to do, and a deleted one', () => {
     const settled = new SettledPreviews();
-    const state = { jobs, preview, grants: 3 };
-    settled.planned('ns/p', true, newReads(), signatureIn(state));
-    settled.planned('ns/p', false, newReads(), signatureIn(state));
-    assert.equal(settled.unchanged('ns/p', signatureIn(state)), false);
-    settled.planned('ns/p', true, newReads(), signatureIn(state));
-    settled.forget('ns/p');
+    const inputs = inputsOf({ jobs });
+    const seen = { preview, deployment, granted: 3, reads: newReads() };
+    settled.planned('u', true, seen, inputs);
+    settled.planned('u', false, seen, inputs);
+    assert.equal(settled.unchanged('u', preview, deployment, 3, inputs), false);
+    settled.planned('u', true, seen, inputs);
+    settled.forget('u');
     assert.equal(settled.size, 0);
   });
 

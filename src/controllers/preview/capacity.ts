@@ -1,6 +1,8 @@
 // The capacity planner: which previews get a deploy slot, an initialization slot or a run slot,
 // and which are stopped or undeployed to make room. Pure; it reads only what the API server
 // recorded (statuses, specs, the Deployments' pods), so a restarted operator decides the same.
+
+import { Heap } from '../../runtime/heap.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { type Caps, isAdmitted, isDeleting, type PreviewObject } from './model.ts';
 
@@ -38,28 +40,36 @@ export const isRunning = (p: PreviewObject, deployment?: KubeObject) =>
     (deployment?.status?.replicas ?? 0) > 0);
 
 /** The newest branch preview of each branch; pull-request previews are never protected. */
-function newestOfEachBranch(previews: PreviewObject[]): Set<string> {
+function newestOfEachBranch(previews: PreviewObject[]): Set<PreviewObject> {
   const newest = new Map<string, PreviewObject>();
   for (const p of previews) {
     if (isDeleting(p) || p.spec.pullRequest !== undefined) continue;
     const current = newest.get(p.spec.branch);
     if (!current || byAge(current, p) < 0) newest.set(p.spec.branch, p);
   }
-  return new Set([...newest.values()].map(name));
+  return new Set(newest.values());
 }
 
-/** Stopped or failed previews that may be undeployed, least recently used first. */
-function idlePreviews(live: PreviewObject[], admitted: PreviewObject[], running: Set<PreviewObject>) {
-  const sticky = newestOfEachBranch(live);
-  return admitted
-    .filter(
+/**
+ * Stopped or failed previews that may be undeployed, least recently used first: as a heap, so
+ * that taking the few a pass needs does not sort thousands.
+ */
+function idlePreviews(
+  previews: PreviewObject[],
+  running: Set<PreviewObject>,
+): { next(): PreviewObject | undefined } {
+  const sticky = newestOfEachBranch(previews);
+  return new Heap(
+    previews.filter(
       (p) =>
+        isAdmitted(p) &&
         (p.status?.phase === 'Stopped' || p.status?.phase === 'Failed') &&
         !running.has(p) &&
         p.status?.initStatus !== 'initializing' &&
-        !sticky.has(name(p)),
-    )
-    .sort(byLeastRecentlyUsed);
+        !sticky.has(p),
+    ),
+    byLeastRecentlyUsed,
+  );
 }
 
 export function planCapacity(
@@ -74,67 +84,83 @@ export function planCapacity(
    */
   initFinished: (p: PreviewObject) => boolean = () => false,
 ): Grants {
-  // Only the few previews whose order matters are sorted: a pass over 10,000 settled previews
-  // stays linear.
-  const live = previews.filter((p) => !isDeleting(p));
-  const admitted = live.filter(isAdmitted);
-  const running = new Set(admitted.filter((p) => isRunning(p, deployments(p))));
-  const initializing = admitted.filter((p) => p.status?.initStatus === 'initializing' && !initFinished(p));
+  // One walk over every preview sorts them into the few groups whose order matters; only those
+  // are sorted, and the idle previews only as far as victims are needed. A pass over 10,000
+  // settled previews stays linear and allocates little.
+  let deployed = 0;
+  let initializing = 0;
+  const running = new Set<PreviewObject>();
+  const pending: PreviewObject[] = [];
+  const queued: PreviewObject[] = [];
+  const keep: PreviewObject[] = [];
+  const waiting: PreviewObject[] = [];
+  for (const p of previews) {
+    if (isDeleting(p)) continue;
+    if (!isAdmitted(p)) {
+      if (!blocked(p)) pending.push(p);
+      continue;
+    }
+    deployed++;
+    const status = p.status;
+    if (isRunning(p, deployments(p))) {
+      running.add(p);
+      if (p.spec.state === 'Running') keep.push(p);
+    } else if (p.spec.state === 'Running' && status?.initStatus === 'ready') waiting.push(p);
+    if (status?.initStatus === 'initializing' && !initFinished(p)) initializing++;
+    else if (status?.initStatus === 'todo') queued.push(p);
+  }
   const grants: Grants = {
     admit: new Set(),
     initialize: new Set(),
     run: new Set(),
     stop: new Set(),
     undeploy: new Set(),
-    counts: {
-      deployed: admitted.length,
-      running: running.size,
-      initializing: initializing.length,
-      pending: 0,
-    },
+    counts: { deployed, running: running.size, initializing, pending: 0 },
   };
 
   // Deploy slots go to the newest pending previews. Without a free slot, a pending preview makes
   // room by undeploying the least recently used idle preview that is older than itself: a newer
   // preview may replace an older one, never the reverse, so a burst never builds previews only
   // to undeploy them for others of the same burst.
-  const pending = live.filter((p) => !isAdmitted(p) && !blocked(p)).sort((a, b) => byAge(b, a));
-  const freeDeploy = Math.max(0, caps.maxDeployed - admitted.length);
+  pending.sort((a, b) => byAge(b, a));
+  const freeDeploy = Math.max(0, caps.maxDeployed - deployed);
   const admitting = pending.slice(0, freeDeploy);
   for (const p of admitting) grants.admit.add(name(p));
   grants.counts.pending = pending.length - grants.admit.size;
-  const excess = Math.max(0, admitted.length - caps.maxDeployed);
-  const idle = excess > 0 || pending.length > freeDeploy ? idlePreviews(live, admitted, running) : [];
-  for (const p of idle.slice(0, excess)) grants.undeploy.add(name(p));
-  for (const p of pending.slice(freeDeploy)) {
-    const victim = idle.find((v) => !grants.undeploy.has(name(v)) && created(v) < created(p));
-    if (victim) grants.undeploy.add(name(victim));
+  const excess = Math.max(0, deployed - caps.maxDeployed);
+  if (excess > 0 || pending.length > freeDeploy) {
+    const idle = idlePreviews(previews, running);
+    for (let k = 0; k < excess; k++) {
+      const p = idle.next();
+      if (p) grants.undeploy.add(name(p));
+    }
+    // Pending previews come newest first, so an idle preview too new for one is too new for
+    // every later one: it is passed over for good.
+    for (const p of pending.slice(freeDeploy)) {
+      let victim = idle.next();
+      while (victim && created(victim) >= created(p)) victim = idle.next();
+      if (!victim) break;
+      grants.undeploy.add(name(victim));
+    }
   }
 
   // Initialization slots, first queued first. Previews admitted in this pass queue behind the
   // others (oldest first) and may start at once: a slot they do not use (a build comes first, or
   // nothing to initialize) stays free.
-  const queued = [
-    ...admitted
-      .filter((p) => p.status?.initStatus === 'todo')
-      .sort((a, b) => compare(a.status?.initQueuedAt ?? '', b.status?.initQueuedAt ?? '') || byAge(a, b)),
-    ...[...admitting].sort(byAge),
-  ];
-  const freeInit = Math.max(0, caps.maxInitializing - initializing.length);
+  queued.sort((a, b) => compare(a.status?.initQueuedAt ?? '', b.status?.initQueuedAt ?? '') || byAge(a, b));
+  queued.push(...admitting.sort(byAge));
+  const freeInit = Math.max(0, caps.maxInitializing - initializing);
   for (const p of queued.slice(0, freeInit)) grants.initialize.add(name(p));
 
   // Run slots: a preview asked to run starts if there is room; otherwise the least recently
   // started running previews are stopped first, and it starts once their pods are gone.
-  const keep = [...running].filter((p) => p.spec.state === 'Running');
-  const waiting = admitted
-    .filter((p) => p.spec.state === 'Running' && p.status?.initStatus === 'ready' && !running.has(p))
-    .sort(byAge);
+  waiting.sort(byAge);
   const freeRun = Math.max(0, caps.maxRunning - running.size);
   for (const p of keep) grants.run.add(name(p));
   for (const p of waiting.slice(0, freeRun)) grants.run.add(name(p));
   // Everything asked to run must fit: stop the least recently started until it does.
   const victims = Math.min(keep.length, Math.max(0, keep.length + waiting.length - caps.maxRunning));
-  for (const p of [...keep].sort(byLeastRecentlyUsed).slice(0, victims)) {
+  for (const p of keep.sort(byLeastRecentlyUsed).slice(0, victims)) {
     grants.stop.add(name(p));
     grants.run.delete(name(p));
   }

@@ -47,9 +47,16 @@ export const childName = (preview: string, ...parts: string[]) => boundedName([p
 
 /** `*` matches any run of characters (slashes included); everything else literally. */
 export function branchMatches(pattern: string, branch: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
+  let re = patterns.get(pattern);
+  if (!re) {
+    if (patterns.size >= 1024) patterns.clear();
+    re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
+    patterns.set(pattern, re);
+  }
   return re.test(branch);
 }
+/** Compiled patterns: the same few are matched on every pass. Bounded, as patterns come from specs. */
+const patterns = new Map<string, RegExp>();
 
 const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 

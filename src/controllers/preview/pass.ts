@@ -5,7 +5,7 @@
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import type { Planned } from './batch.ts';
 import { type Grants, planCapacity } from './capacity.ts';
-import { deployable, type PreviewGrants, planPreview } from './lifecycle.ts';
+import { deployable, planPreview } from './lifecycle.ts';
 import {
   type Caps,
   isDeleting,
@@ -13,7 +13,7 @@ import {
   type RepositoryObject,
   type TemplateObject,
 } from './model.ts';
-import { isEmptyPlan, newReads, noting, type Reads, type SettledPreviews } from './settled.ts';
+import { isEmptyPlan, newReads, noting, type PassInputs, type SettledPreviews } from './settled.ts';
 
 export interface PassSnapshot {
   namespace: string;
@@ -34,7 +34,6 @@ export interface PassPlan {
   planned: number;
 }
 
-const version = (o: KubeObject | undefined) => o?.metadata.resourceVersion ?? '';
 /**
  * A plan reads the repository's name and spec only: its generation stands for it, so the status
  * a pass writes to the repository (its counts) does not make every preview's plan stale.
@@ -49,46 +48,37 @@ export function planPass(snap: PassSnapshot, settled: SettledPreviews): PassPlan
     return !!init && jobFinished(init);
   };
   const grants = planCapacity(previews, deployment, snap.caps, blocked, initFinished);
-  const repositoryVersion = specVersion(repository);
+  const inputs: PassInputs = { repository: specVersion(repository), template, job };
   const bits = grantBits(grants);
   const plans: Planned[] = [];
   let planned = 0;
-  for (const p of previews) {
-    if (isDeleting(p)) continue;
-    const n = p.metadata.name as string;
-    const granted = bits.get(n) ?? 0;
-    const versions = (reads: Reads) => [
-      version(p),
-      repositoryVersion,
-      version(deployment(p)),
-      granted,
-      ...reads.templates.map((t) => version(template(t))),
-      ...reads.jobs.map((j) => version(job(j))),
-    ];
+  for (const preview of previews) {
+    if (isDeleting(preview)) continue;
+    const granted = bits.get(preview.metadata.name as string) ?? 0;
+    const d = deployment(preview);
     // The uid string comes from the cached object: its hash is computed once, not on every pass.
-    const key = p.metadata.uid ?? `${snap.namespace}/${n}`;
-    if (settled.unchanged(key, versions)) continue;
+    const key = preview.metadata.uid ?? `${snap.namespace}/${preview.metadata.name}`;
+    if (settled.unchanged(key, preview, d, granted, inputs)) continue;
     planned++;
-    const g: PreviewGrants = {
-      admit: (granted & ADMIT) !== 0,
-      initialize: (granted & INITIALIZE) !== 0,
-      run: (granted & RUN) !== 0,
-      stop: (granted & STOP) !== 0,
-      undeploy: (granted & UNDEPLOY) !== 0,
-    };
     const reads = newReads();
     const plan = planPreview({
-      preview: p,
+      preview,
       repository,
       template: noting(reads.templates, template),
       job: noting(reads.jobs, job),
-      deployment: deployment(p),
-      grants: g,
+      deployment: d,
+      grants: {
+        admit: (granted & ADMIT) !== 0,
+        initialize: (granted & INITIALIZE) !== 0,
+        run: (granted & RUN) !== 0,
+        stop: (granted & STOP) !== 0,
+        undeploy: (granted & UNDEPLOY) !== 0,
+      },
       now,
     });
-    const empty = isEmptyPlan(p, plan);
-    settled.planned(key, empty, reads, versions);
-    if (!empty) plans.push({ preview: p, plan });
+    const empty = isEmptyPlan(preview, plan);
+    settled.planned(key, empty, { preview, deployment: d, granted, reads }, inputs);
+    if (!empty) plans.push({ preview, plan });
   }
   return { grants, plans, planned };
 }

@@ -3,21 +3,50 @@
 // resourceVersion, its repository's spec, its Deployment's, the Jobs and templates it looked up,
 // its grants), so a pass over a repository of 10,000 settled previews plans only the few that moved.
 // Only a cache of "nothing to do": a new process starts empty and plans everything once.
+
+import type { KubeObject } from '../../runtime/kube-client.ts';
 import { sameJson } from '../../runtime/status.ts';
 import type { PreviewPlan } from './lifecycle.ts';
 import type { PreviewObject } from './model.ts';
 
-/** The names a plan looked up; their versions are part of its inputs. */
+/** The names a plan looked up; the objects of those names are part of its inputs. */
 export interface Reads {
   templates: string[];
   jobs: string[];
 }
 
+/** The inputs every plan of a pass shares. */
+export interface PassInputs {
+  /** The repository's spec as one string (uid and generation): not the counts a pass writes. */
+  repository: string;
+  template: (name: string) => KubeObject | undefined;
+  job: (name: string) => KubeObject | undefined;
+}
+
+/** One preview's inputs, as its last (empty) plan saw them. */
+interface Seen {
+  preview: PreviewObject;
+  deployment: KubeObject | undefined;
+  repository: string;
+  granted: number;
+  reads: Reads;
+  templates: (KubeObject | undefined)[];
+  jobs: (KubeObject | undefined)[];
+}
+
 /**
- * The versions of everything a plan read, "" for an object that is absent: compared one by one,
- * so that checking 10,000 settled previews builds no string.
+ * The same object version: a watch cache replaces an object on every change, so identity is the
+ * fast answer; after a relist the resourceVersion tells.
  */
-export type Versions = (reads: Reads) => readonly (string | number)[];
+const same = (a: KubeObject | undefined, b: KubeObject | undefined) =>
+  a === b ||
+  (a !== undefined && b !== undefined && a.metadata.resourceVersion === b.metadata.resourceVersion);
+
+const allSame = (
+  names: string[],
+  seen: (KubeObject | undefined)[],
+  lookup: (n: string) => KubeObject | undefined,
+) => names.every((n, i) => same(lookup(n), seen[i]));
 
 export const newReads = (): Reads => ({ templates: [], jobs: [] });
 
@@ -46,20 +75,48 @@ export function isEmptyPlan(preview: PreviewObject, plan: PreviewPlan): boolean 
 }
 
 export class SettledPreviews {
-  private readonly settled = new Map<string, { reads: Reads; versions: readonly (string | number)[] }>();
+  private readonly settled = new Map<string, Seen>();
 
-  /** True when the preview's last plan was empty and nothing it read has changed since. */
-  unchanged(key: string, versions: Versions): boolean {
+  /**
+   * True when the preview's last plan was empty and nothing it read has changed since. Compared
+   * object by object, without building anything: a pass checks every settled preview.
+   */
+  unchanged(
+    key: string,
+    preview: PreviewObject,
+    deployment: KubeObject | undefined,
+    granted: number,
+    inputs: PassInputs,
+  ): boolean {
     const s = this.settled.get(key);
-    if (s === undefined) return false;
-    const now = versions(s.reads);
-    return now.length === s.versions.length && now.every((v, i) => v === s.versions[i]);
+    return (
+      s !== undefined &&
+      same(s.preview, preview) &&
+      same(s.deployment, deployment) &&
+      s.granted === granted &&
+      s.repository === inputs.repository &&
+      allSame(s.reads.templates, s.templates, inputs.template) &&
+      allSame(s.reads.jobs, s.jobs, inputs.job)
+    );
   }
 
   /** Records the outcome of planning: remembered when empty, forgotten otherwise. */
-  planned(key: string, empty: boolean, reads: Reads, versions: Versions): void {
-    if (empty) this.settled.set(key, { reads, versions: versions(reads) });
-    else this.settled.delete(key);
+  planned(
+    key: string,
+    empty: boolean,
+    seen: { preview: PreviewObject; deployment: KubeObject | undefined; granted: number; reads: Reads },
+    inputs: PassInputs,
+  ): void {
+    if (!empty) {
+      this.settled.delete(key);
+      return;
+    }
+    this.settled.set(key, {
+      ...seen,
+      repository: inputs.repository,
+      templates: seen.reads.templates.map(inputs.template),
+      jobs: seen.reads.jobs.map(inputs.job),
+    });
   }
 
   forget(key: string): void {
