@@ -15,17 +15,15 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sign } from '@octokit/webhooks-methods';
-import { jobOutcome } from '../src/controllers/job-outcome.ts';
 import { PREVIEW_REPOSITORIES, PREVIEW_TEMPLATES, PREVIEWS } from '../src/controllers/preview/model.ts';
 import { SECRETS } from '../src/github/secrets.ts';
 import { type KubeClient, type KubeObject, type ResourceRef, Resources } from '../src/runtime/kube-client.ts';
-import { silentLogger } from '../src/runtime/log.ts';
 import { inParallel } from '../src/runtime/parallel.ts';
 import { waitFor } from '../src/runtime/wait.ts';
-import { WatchCache } from '../src/runtime/watch-cache.ts';
 import { chromiumMissing, launchChromium } from '../test/support/browser.ts';
 import { pullRequest } from '../test/support/github-examples.ts';
 import { postWebhook } from '../test/support/github-webhooks.ts';
+import { burstFloor } from './burst-floor.ts';
 import { BurstTimeline } from './burst-timeline.ts';
 import { installCrdsFor } from './crds.ts';
 import { PreviewSampler } from './preview-sampler.ts';
@@ -489,7 +487,20 @@ const burstMax = { ...sampler.max };
 await quiet();
 const burstCost = delta(burstBefore, await counts());
 const kcmBurstMs = await kcmBurst(burst);
-const kcmFloorMs = await kcmInitFloor(burst, MAX_INITIALIZING);
+const floorOptions = {
+  count: burst,
+  cap: MAX_INITIALIZING,
+  room: burst - slowCount,
+  concurrency,
+  timeoutMs: SETTLE_MS,
+};
+log(
+  'the burst floor: the same objects without Bosun, in an empty namespace, then in the previews’ namespace',
+);
+const floorEmptyMs = await burstFloor(client, KCM_NS, floorOptions);
+const floorCpuBefore = cpu();
+const floorMs = await burstFloor(client, NS, floorOptions);
+const floorCpuAfter = cpu();
 const finalRss = rssMiB(operator.pid as number);
 const exited = new Promise((resolve) => operator.once('exit', resolve));
 operator.kill('SIGTERM');
@@ -581,10 +592,16 @@ process.stdout.write(
         fmt(burstMs / kcmBurstMs, 2),
       ],
       [
-        `  the floor: ${burst} one-pod Jobs through kube-controller-manager, at most ${MAX_INITIALIZING} unfinished at once (s)`,
+        `  the floor: the same objects without Bosun (${burst} Deployments + Services + one-pod init Jobs, at most ${MAX_INITIALIZING} unfinished; ${floorOptions.room} older sets deleted), in an empty namespace (s)`,
         '',
-        seconds(kcmFloorMs),
-        fmt(burstMs / kcmFloorMs, 2),
+        seconds(floorEmptyMs),
+        fmt(burstMs / floorEmptyMs, 2),
+      ],
+      [
+        `  the same floor in the previews' namespace, beside ${total} Services (s)`,
+        '',
+        seconds(floorMs),
+        fmt(burstMs / floorMs, 2),
       ],
       [
         'max deployed / running / initializing while converging (caps)',
@@ -604,7 +621,9 @@ process.stdout.write(
         (Object.keys(cpuAfter) as (keyof typeof cpuAfter)[])
           .map((k) => fmt(cpuAfter[k] - cpuBefore[k], 1))
           .join(' / '),
-        '',
+        (Object.keys(cpuAfter) as (keyof typeof cpuAfter)[])
+          .map((k) => fmt(floorCpuAfter[k] - floorCpuBefore[k], 1))
+          .join(' / '),
         '',
       ],
     ],
@@ -949,63 +968,4 @@ async function kcmBurst(count: number): Promise<number> {
     count,
   );
   return Date.now() - started;
-}
-
-/**
- * The floor under maxInitializing, through kube-controller-manager alone: `count` one-pod Jobs
- * (as a preview's initialize Job), at most `cap` unfinished at once, the next one created as soon
- * as a watch shows a slot free, as an ideal controller with no decision to record would.
- */
-async function kcmInitFloor(count: number, cap: number): Promise<number> {
-  const jobs = new WatchCache(client, Resources.jobs, {
-    namespace: KCM_NS,
-    labelSelector: 'bench=kcm-init',
-    log: silentLogger,
-  });
-  const sent = new Set<number>();
-  const finished = new Set<string>();
-  let failure: unknown;
-  const job = (i: number): KubeObject => ({
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: { name: `init-${i}`, namespace: KCM_NS, labels: { bench: 'kcm-init' } },
-    spec: {
-      backoffLimit: 0,
-      template: {
-        spec: { restartPolicy: 'Never', containers: [{ name: 'init', image: 'seed', args: ['seed'] }] },
-      },
-    },
-  });
-  const topUp = () => {
-    while (sent.size - finished.size < cap && sent.size < count) {
-      const i = sent.size;
-      sent.add(i);
-      client.create(Resources.jobs, job(i)).catch((e) => {
-        failure ??= e;
-      });
-    }
-  };
-  jobs.onEvent((e) => {
-    if (e.type !== 'deleted' && jobOutcome(e.object).phase !== 'Running')
-      finished.add(e.object.metadata.name as string);
-    topUp();
-  });
-  jobs.start();
-  await jobs.synced;
-  const started = Date.now();
-  topUp();
-  await waitFor(
-    async () => {
-      if (failure) throw failure;
-      return finished.size === count || { pending: `${finished.size}/${count} Jobs finished` };
-    },
-    { what: 'the floor Jobs to finish', timeoutMs: SETTLE_MS, intervalMs: 20 },
-  );
-  const ms = Date.now() - started;
-  jobs.stop();
-  await client.request('DELETE', `/apis/batch/v1/namespaces/${KCM_NS}/jobs`, {
-    query: { labelSelector: 'bench=kcm-init' },
-    body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
-  });
-  return ms;
 }

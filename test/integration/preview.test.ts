@@ -219,7 +219,7 @@ describe('Preview', () => {
     assert.deepEqual(await labelled(client, ns, 'p'), []);
   });
 
-  it('an undeploy waits for a labelled object that is slow to go, looking again, and ends once it is gone', async (t) => {
+  it('an undeploy waits for a labelled object that is slow to go, looking again, and ends once it is gone; undeploys beside it do not wait', async (t) => {
     const HOLD = 'test.bosun.dev/hold';
     const held = {
       apiVersion: 'v1',
@@ -229,15 +229,24 @@ describe('Preview', () => {
     };
     const { ns, client, operator } = await setup(t, {}, { cleanup: undefined, resources: [held] });
     const configMaps = { group: '', version: 'v1', plural: 'configmaps', namespaced: true };
-    await client.create(PREVIEWS, preview(ns, 'p'));
-    await waitPreview(client, ns, 'p', phase('Stopped'), 'Stopped');
+    // p's ConfigMap keeps its finalizer; q's and r's lose theirs. The three are deleted at once, so
+    // their purges share rounds (one label selector for all): q and r must not wait for p.
+    const names = ['p', 'q', 'r'];
+    for (const n of names) await client.create(PREVIEWS, preview(ns, n));
+    for (const n of names) await waitPreview(client, ns, n, phase('Stopped'), 'Stopped');
+    for (const n of ['q', 'r'])
+      await client.mergePatch(configMaps, ns, `${n}-held`, { metadata: { finalizers: null } });
     const rounds = async () =>
       Number(
         /controller_runtime_reconcile_total\{controller="preview-undeploy",result="requeue_after"\} (\d+)/.exec(
           await operator.metrics(),
         )?.[1] ?? 0,
       );
-    await client.delete(PREVIEWS, ns, 'p');
+    await Promise.all(names.map((n) => client.delete(PREVIEWS, ns, n)));
+    for (const n of ['q', 'r']) {
+      await gone(client, ns, n);
+      assert.deepEqual(await labelled(client, ns, n), [], `nothing labelled with ${n} is left`);
+    }
     await waitFor(
       async () =>
         !!(await client.get(configMaps, ns, 'p-held')).metadata.deletionTimestamp || {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kindKey, stillToLookAt } from '../../src/controllers/preview/purge.ts';
+import type { PreviewObject } from '../../src/controllers/preview/model.ts';
+import { kindKey, selector, stillToLookAt } from '../../src/controllers/preview/purge.ts';
 import { type ResourceRef, Resources } from '../../src/runtime/kube-client.ts';
 
 const configMaps: ResourceRef = { group: '', version: 'v1', plural: 'configmaps', namespaced: true };
@@ -35,4 +36,19 @@ describe('stillToLookAt', () => {
     it(c.name, () => {
       assert.deepEqual([...stillToLookAt(kinds, c.found)].sort(), c.want);
     });
+});
+
+describe('selector', () => {
+  const named = (name: string) => ({ metadata: { name }, spec: {} }) as PreviewObject;
+  const long = 'x'.repeat(70);
+  const cases: { name: string; previews: string[]; want: RegExp }[] = [
+    { name: 'one preview: an equality', previews: ['p'], want: /^bosun\.dev\/preview=p$/ },
+    { name: 'several: a set', previews: ['p', 'q'], want: /^bosun\.dev\/preview in \(p,q\)$/ },
+    {
+      name: 'a name longer than a label value: the value the children carry',
+      previews: [long, 'q'],
+      want: /^bosun\.dev\/preview in \(x{54}-[0-9a-f]{8},q\)$/,
+    },
+  ];
+  for (const c of cases) it(c.name, () => assert.match(selector(c.previews.map(named)), c.want));
 });

@@ -129,8 +129,10 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     .watch(deps.jobs, (e) => ownerRepository(e.object))
     .watch(deps.deployments, (e) => ownerRepository(e.object));
   mgr.add(controller);
-  // Undeploys mostly wait on the API server and the garbage collector: twice the workers.
-  setupUndeployController(mgr, deps, opts.workers * 2);
+  // Undeploys mostly wait on the API server and the garbage collector, and concurrent ones share
+  // their purge rounds (purge.ts): a worker costs a pending promise, and a burst's undeploys should
+  // all join the same round rather than queue for a worker.
+  setupUndeployController(mgr, deps, opts.workers * 32);
   return controller;
 }
 
@@ -171,7 +173,9 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   for (const b of batch) deps.acting.add(uid(b.preview));
   const failures: unknown[] = [];
   await Promise.all([
-    inParallel(batch, 16, async ({ preview, plan }) => {
+    // As many acts at once as the client has connections: a pass holds the repository's next
+    // decisions (an initialization slot freed) until its last act is done.
+    inParallel(batch, 64, async ({ preview, plan }) => {
       // One preview's failure must not hold back the others; the pass is retried afterwards.
       await actOnPreview(deps, ctx, preview, plan)
         .catch((e) => void failures.push(e))
