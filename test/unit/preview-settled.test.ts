@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nextBatch, type Planned } from '../../src/controllers/preview/batch.ts';
-import { labelledWith } from '../../src/controllers/preview/children.ts';
 import { CLEANUP_FINALIZER } from '../../src/controllers/preview/labels.ts';
 import {
   type PreviewGrants,
@@ -282,24 +281,6 @@ describe('planPass over a preview being deleted', () => {
   it('counts its slot as free at once', () => {
     assert.deepEqual([...pass.grants.admit], ['q']);
   });
-});
-
-describe('labelledWith', () => {
-  const o = (name: string, preview?: string): KubeObject => ({
-    metadata: { name, namespace: 'ns', ...(preview ? { labels: { 'bosun.dev/preview': preview } } : {}) },
-  });
-  const objects = [o('a-init-0', 'a'), o('a', 'a'), o('b', 'b'), o('unrelated'), o('ab', 'ab')];
-  for (const [value, names] of [
-    ['a', ['a-init-0', 'a']],
-    ['b', ['b']],
-    ['c', []],
-  ] as const)
-    it(`finds ${names.length} object(s) labelled ${value}, by the whole value`, () => {
-      assert.deepEqual(
-        labelledWith(objects, value).map((x) => x.metadata.name),
-        names,
-      );
-    });
 });
 
 describe('nextBatch', () => {

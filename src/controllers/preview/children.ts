@@ -4,10 +4,6 @@ import { PREVIEW_LABEL } from './labels.ts';
 import type { PreviewObject } from './model.ts';
 import { appName } from './render.ts';
 
-/** The objects carrying the preview label with this value. */
-export const labelledWith = (objects: KubeObject[], labelValue: string): KubeObject[] =>
-  objects.filter((o) => o.metadata.labels?.[PREVIEW_LABEL] === labelValue);
-
 /** The preview's Deployment, when the cached one of its name carries the preview label. */
 export function previewDeployment(
   deployments: { get(namespace: string | undefined, name: string): KubeObject | undefined },

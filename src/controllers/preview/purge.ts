@@ -21,7 +21,6 @@ import {
   resourcePath,
 } from '../../runtime/kube-client.ts';
 import type { RestMapper } from '../../runtime/rest-mapper.ts';
-import { labelledWith } from './children.ts';
 import { CLEANUP_FINALIZER, PREVIEW_LABEL } from './labels.ts';
 import { PREVIEWS, type PreviewObject } from './model.ts';
 
@@ -168,13 +167,17 @@ export class Purger {
     const again = previews.filter((p) => this.left.has(uid(p)));
     const cache = CACHED.find((c) => sameResource(c.ref, ref))?.cache;
     if (cache) {
-      const cached = this.deps[cache].listNamespace(namespace);
-      for (const p of again) {
-        const items = labelledWith(cached, value(p));
-        for (const o of items.filter((i) => !i.metadata.deletionTimestamp))
-          await client.delete(ref, namespace, o.metadata.name as string);
-        counts.set(p, items.length);
-      }
+      if (!again.length) return counts;
+      const wanted = new Set(again.map(value));
+      const items = this.deps[cache]
+        .listNamespace(namespace)
+        .filter((o) => wanted.has(o.metadata.labels?.[PREVIEW_LABEL] as string));
+      count(again, items);
+      await Promise.all(
+        items
+          .filter((o) => !o.metadata.deletionTimestamp)
+          .map((o) => client.delete(ref, namespace, o.metadata.name as string)),
+      );
       return counts;
     }
     const look = again.filter((p) => this.left.get(uid(p))?.has(kindKey(ref)));
