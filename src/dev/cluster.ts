@@ -302,39 +302,64 @@ export async function up(opts: UpOptions = {}): Promise<ClusterState> {
     mkdirSync(join(dir, 'logs'), { recursive: true });
     mkdirSync(join(dir, 'pki'), { recursive: true });
     const pki = createPki(join(dir, 'pki'));
-    const ports: Ports = {
-      etcd: await freePort(),
-      etcdPeer: await freePort(),
-      apiserver: await freePort(),
-      controllerManager: await freePort(),
-      scheduler: await freePort(),
-      kwok: await freePort(),
-    };
-    const server = `https://127.0.0.1:${ports.apiserver}`;
-    const kubeconfig = join(dir, 'kubeconfig.yaml');
-    writeFileSync(kubeconfig, kubeconfigYaml(server, pki));
-    writeFileSync(join(dir, 'kwok.yaml'), kwokConfigYaml(NODE_LEASE_SECONDS));
-    const specs = componentSpecs(dir, ports, pki, kubeconfig);
-    const components = Object.fromEntries(
-      specs.map((s) => [s.name, { pid: -1, args: s.args, health: s.health }]),
-    ) as Record<ComponentName, ComponentState>;
-    const state: ClusterState = { dir, binDir, kubeconfig, server, ports, components };
-    try {
-      for (const name of START_ORDER) {
-        log(`starting ${name}`);
-        startProcess(state, name);
-        writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
-        await waitHealthy(state, name, pki);
+    // A port found free may be taken before its component binds it (an outgoing connection gets
+    // the same ephemeral port): then the start-up begins again on other ports.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const state = await startComponents(dir, binDir, pki, nodes, log);
+        log(`cluster ready: ${state.server} (state in ${dir})`);
+        return state;
+      } catch (e) {
+        if (attempt >= PORT_ATTEMPTS || !/address already in use/.test(String(e))) throw e;
+        log(
+          `a port was taken during start-up (${(e as Error).message.split('\n').at(-1)}); starting again on other ports`,
+        );
       }
-      await ensureNodes(state, nodes, log);
-      await waitForDefaultServiceAccount(state);
-    } catch (e) {
-      await waitGone(stopProcesses(state, 'SIGKILL'), 10_000);
-      throw e;
     }
-    log(`cluster ready: ${server} (state in ${dir})`);
-    return state;
   });
+}
+
+const PORT_ATTEMPTS = 3;
+
+async function startComponents(
+  dir: string,
+  binDir: string,
+  pki: Pki,
+  nodes: number,
+  log: Log,
+): Promise<ClusterState> {
+  rmSync(join(dir, 'etcd'), { recursive: true, force: true }); // an attempt before may have made it
+  const ports: Ports = {
+    etcd: await freePort(),
+    etcdPeer: await freePort(),
+    apiserver: await freePort(),
+    controllerManager: await freePort(),
+    scheduler: await freePort(),
+    kwok: await freePort(),
+  };
+  const server = `https://127.0.0.1:${ports.apiserver}`;
+  const kubeconfig = join(dir, 'kubeconfig.yaml');
+  writeFileSync(kubeconfig, kubeconfigYaml(server, pki));
+  writeFileSync(join(dir, 'kwok.yaml'), kwokConfigYaml(NODE_LEASE_SECONDS));
+  const specs = componentSpecs(dir, ports, pki, kubeconfig);
+  const components = Object.fromEntries(
+    specs.map((s) => [s.name, { pid: -1, args: s.args, health: s.health }]),
+  ) as Record<ComponentName, ComponentState>;
+  const state: ClusterState = { dir, binDir, kubeconfig, server, ports, components };
+  try {
+    for (const name of START_ORDER) {
+      log(`starting ${name}`);
+      startProcess(state, name);
+      writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
+      await waitHealthy(state, name, pki);
+    }
+    await ensureNodes(state, nodes, log);
+    await waitForDefaultServiceAccount(state);
+  } catch (e) {
+    await waitGone(stopProcesses(state, 'SIGKILL'), 10_000);
+    throw e;
+  }
+  return state;
 }
 
 async function ensureNodes(state: ClusterState, want: number, log: Log): Promise<void> {

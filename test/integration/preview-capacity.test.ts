@@ -97,6 +97,23 @@ describe('Preview capacity', () => {
       'no Job was created twice',
     );
     assert.equal(final.length, 100, 'nothing was undeployed');
+    // The repository's status (its printer columns) counts what settled: written by the passes
+    // beside their acts, it must end at the truth once nothing moves.
+    const running = final.filter((p) => p.status?.phase === 'Running').length;
+    await waitFor(
+      async () => {
+        const status = (await client.get(PREVIEW_REPOSITORIES, ns, 'shop')).status ?? {};
+        const want = { deployed: 50, running, initializing: 0, pending: 50 };
+        const got = {
+          deployed: status.deployed,
+          running: status.running,
+          initializing: status.initializing,
+          pending: status.pending,
+        };
+        return JSON.stringify(got) === JSON.stringify(want) || { pending: `counts ${JSON.stringify(got)}` };
+      },
+      { what: `the repository's counts: 50 deployed, ${running} running, 0 initializing, 50 pending` },
+    );
   });
 
   it('initialization is first queued, first served, under maxInitializing', async (t) => {
