@@ -40,6 +40,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
     return undefined;
   }
+  getByKey(key: string): T | undefined {
+    for (const c of this.caches) {
+      const o = c.getByKey(key);
+      if (o) return o;
+    }
+    return undefined;
+  }
   list(filter?: (o: T) => boolean): T[] {
     return this.caches.flatMap((c) => c.list(filter));
   }

@@ -107,6 +107,11 @@ export class WatchCache<T extends KubeObject = KubeObject> {
     return this.store.get(namespace ? `${namespace}/${name}` : name);
   }
 
+  /** By `namespace/name` (objectKey): a caller that keeps the key string skips building it per lookup. */
+  getByKey(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
   list(filter?: (o: T) => boolean): T[] {
     const all = [...this.store.values()];
     return filter ? all.filter(filter) : all;

@@ -4,12 +4,23 @@ import { PREVIEW_LABEL } from './labels.ts';
 import type { PreviewObject } from './model.ts';
 import { appName } from './render.ts';
 
-/** The preview's Deployment, when the cached one of its name carries the preview label. */
+const deploymentKeys = new WeakMap<PreviewObject, string>();
+
+/**
+ * The preview's Deployment, when the cached one of its name carries the preview label. Every pass
+ * looks up every preview's Deployment: the key is remembered per cached preview, so that a lookup
+ * neither builds nor hashes a string.
+ */
 export function previewDeployment(
-  deployments: { get(namespace: string | undefined, name: string): KubeObject | undefined },
+  deployments: { getByKey(key: string): KubeObject | undefined },
   preview: PreviewObject,
 ): KubeObject | undefined {
-  const d = deployments.get(preview.metadata.namespace, appName(preview));
+  let key = deploymentKeys.get(preview);
+  if (key === undefined) {
+    key = `${preview.metadata.namespace}/${appName(preview)}`;
+    deploymentKeys.set(preview, key);
+  }
+  const d = deployments.getByKey(key);
   return d?.metadata.labels?.[PREVIEW_LABEL] === undefined ? undefined : d;
 }
 

@@ -133,12 +133,17 @@ export class Purger {
           this.left.set(uid(p), left);
           return false;
         }
-        await this.deps.client.mergePatch(PREVIEWS, namespace, p.metadata.name as string, {
-          metadata: {
-            finalizers: (p.metadata.finalizers ?? []).filter((f) => f !== CLEANUP_FINALIZER),
-            resourceVersion: p.metadata.resourceVersion,
-          },
-        });
+        try {
+          await this.deps.client.mergePatch(PREVIEWS, namespace, p.metadata.name as string, {
+            metadata: {
+              finalizers: (p.metadata.finalizers ?? []).filter((f) => f !== CLEANUP_FINALIZER),
+              resourceVersion: p.metadata.resourceVersion,
+            },
+          });
+        } catch (e) {
+          // Gone already: released by an earlier round whose result the cache did not show yet.
+          if (!(e instanceof ApiError && e.code === 404)) throw e;
+        }
         this.left.delete(uid(p));
         return true;
       }),

@@ -92,6 +92,11 @@ async function reconcile(
   const latest = await actOnPreview(deps, ctx, preview, plan);
   // The finalizer patch carries the resourceVersion of the status just written: the purge starts
   // in the reconcile that records the undeploy.
-  if (plan.purge && !(await deps.purger.purge(latest))) return { requeueAfterMs: PURGE_POLL_MS };
+  if (plan.purge) {
+    if (!(await deps.purger.purge(latest))) return { requeueAfterMs: PURGE_POLL_MS };
+    // Released: the cached copy, still holding the finalizer until the deletion reaches the
+    // cache, must not start another purge.
+    deps.expectations.wrote(latest, Date.now());
+  }
   return undefined;
 }
