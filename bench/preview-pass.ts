@@ -7,6 +7,8 @@
 // app applied with its pods there), except the init Jobs of `slow` previews, which never end.
 // Figures: a pass with nothing changed, one after the repository's status was written (what the
 // controller does when its counts move), and the passes a burst of new previews takes to settle.
+
+import { previewDeployment } from '../src/controllers/preview/children.ts';
 import { CLEANUP_FINALIZER, PREVIEW_LABEL } from '../src/controllers/preview/labels.ts';
 import type {
   Caps,
@@ -59,6 +61,9 @@ let repository: RepositoryObject = {
 const caps: Caps = { maxDeployed: total, maxRunning: RUNNING, maxInitializing: SLOW };
 
 const previews = new Map<string, PreviewObject>();
+/** Deployments by `namespace/name`, as the controller's cache holds them: the pass looks them up as the controller does. */
+const deploymentKey = (p: PreviewObject) => `${NS}/${appName(p)}`;
+const deploymentCache = { getByKey: (key: string) => deployments.get(key) };
 const jobs = new Map<string, KubeObject>();
 const deployments = new Map<string, KubeObject>();
 const base = Date.parse('2026-11-23T00:00:00Z');
@@ -103,7 +108,7 @@ function pass(settled: SettledPreviews): { ms: number; acted: number; planned: n
       repository,
       previews: list,
       caps,
-      deployment: (p) => deployments.get(appName(p)),
+      deployment: (p) => previewDeployment(deploymentCache, p),
       job: (n) => jobs.get(n),
       template: (n) => templates.get(n),
       now: new Date(now),
@@ -116,7 +121,7 @@ function pass(settled: SettledPreviews): { ms: number; acted: number; planned: n
     const name = preview.metadata.name as string;
     if (plan.undeploy) {
       previews.delete(name);
-      deployments.delete(appName(preview));
+      deployments.delete(deploymentKey(preview));
       for (const j of [...jobs.keys()]) if (j.startsWith(`${name}-`)) jobs.delete(j);
       settled.forget(preview.metadata.uid as string);
       continue;
@@ -130,11 +135,11 @@ function pass(settled: SettledPreviews): { ms: number; acted: number; planned: n
       });
     }
     const app = plan.apply?.objects.find((o) => o.kind === 'Deployment');
-    const current = deployments.get(appName(preview));
+    const current = deployments.get(deploymentKey(preview));
     const replicas = plan.scale ?? app?.spec?.replicas ?? current?.spec?.replicas;
     if (app || plan.scale !== undefined) {
       const d = app ?? (current as KubeObject);
-      deployments.set(appName(preview), {
+      deployments.set(deploymentKey(preview), {
         ...d,
         metadata: { ...d.metadata, labels: { [PREVIEW_LABEL]: name }, resourceVersion: nextVersion() },
         spec: { ...d.spec, replicas },

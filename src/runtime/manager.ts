@@ -34,12 +34,9 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.caches = caches;
   }
   get(namespace: string | undefined, name: string): T | undefined {
-    for (const c of this.caches) {
-      const o = c.get(namespace, name);
-      if (o) return o;
-    }
-    return undefined;
+    return this.getByKey(namespace ? `${namespace}/${name}` : name);
   }
+  /** By `namespace/name` (objectKey). */
   getByKey(key: string): T | undefined {
     for (const c of this.caches) {
       const o = c.getByKey(key);

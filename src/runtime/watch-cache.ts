@@ -104,7 +104,7 @@ export class WatchCache<T extends KubeObject = KubeObject> {
   }
 
   get(namespace: string | undefined, name: string): T | undefined {
-    return this.store.get(namespace ? `${namespace}/${name}` : name);
+    return this.getByKey(namespace ? `${namespace}/${name}` : name);
   }
 
   /** By `namespace/name` (objectKey): a caller that keeps the key string skips building it per lookup. */

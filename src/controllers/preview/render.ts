@@ -175,16 +175,7 @@ export const initJobName = (preview: PreviewObject, attempt: number) =>
   childName(preview.metadata.name as string, 'init', String(attempt));
 export const cleanupJobName = (preview: PreviewObject) =>
   childName(preview.metadata.name as string, 'cleanup');
-const appNames = new WeakMap<PreviewObject, string>();
-/** Remembered per cached object: every pass looks up every preview's Deployment by this name. */
-export function appName(preview: PreviewObject): string {
-  let name = appNames.get(preview);
-  if (name === undefined) {
-    name = childName(preview.metadata.name as string);
-    appNames.set(preview, name);
-  }
-  return name;
-}
+export const appName = (preview: PreviewObject) => childName(preview.metadata.name as string);
 
 export function renderBuildJob(input: RenderInput, r: Rendered, attempt: number): KubeObject | undefined {
   const build = input.template.spec.build;
