@@ -1,6 +1,7 @@
 // Kubernetes Events (events.k8s.io/v1). A repeat of the same event on the same object within the
 // series window updates one Event's series count instead of creating a new object, as client-go's
-// event broadcaster does. Recording never fails a reconcile: errors are logged.
+// event broadcaster does. Records of the same event run one after the other, so that two at once
+// make one series and not two Events. Recording never fails a reconcile: errors are logged.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -21,6 +22,8 @@ interface Seen {
 
 export class EventRecorder {
   private readonly seen = new Map<string, Seen>();
+  /** By event key: the last record still being written. */
+  private readonly writing = new Map<string, Promise<void>>();
   private readonly client: KubeClient;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -34,16 +37,34 @@ export class EventRecorder {
   }
 
   /** Records an event about `regarding`; resolves when written (or logged as failed). */
-  async record(
+  record(
     regarding: KubeObject,
     type: EventType,
     reason: string,
     note: string,
     action = reason,
   ): Promise<void> {
+    const key = [regarding.metadata.uid, type, reason, note].join('\u0000');
+    const done = (this.writing.get(key) ?? Promise.resolve()).then(() =>
+      this.write(key, regarding, type, reason, note, action),
+    );
+    this.writing.set(key, done);
+    void done.then(() => {
+      if (this.writing.get(key) === done) this.writing.delete(key);
+    });
+    return done;
+  }
+
+  private async write(
+    key: string,
+    regarding: KubeObject,
+    type: EventType,
+    reason: string,
+    note: string,
+    action: string,
+  ): Promise<void> {
     const meta = regarding.metadata;
     const namespace = meta.namespace ?? 'default';
-    const key = [meta.uid, type, reason, note].join('\u0000');
     const now = this.clock.now();
     const eventTime = new Date(now).toISOString().replace('Z', '000Z');
     const prior = this.seen.get(key);

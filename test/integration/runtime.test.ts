@@ -135,6 +135,18 @@ describe('events', () => {
     assert.equal(broken[0]?.series?.count, 3);
     assert.equal(broken[0]?.reportingController, 'bosun.dev/operator');
     assert.equal(events.filter((e) => e.reason === 'Fixed').length, 1);
+
+    // Recorded at once, not awaited one by one: still one Event, counted five times.
+    await Promise.all(
+      Array.from({ length: 5 }, () =>
+        recorder.record({ ...cm, apiVersion: 'v1', kind: 'ConfigMap' }, 'Warning', 'Flapping', 'at once'),
+      ),
+    );
+    const flapping = (
+      await client.list(Resources.events, ns, { fieldSelector: 'regarding.name=subject' })
+    ).items.filter((e) => e.reason === 'Flapping');
+    assert.equal(flapping.length, 1, 'one Event object for records made at once');
+    assert.equal(flapping[0]?.series?.count, 5);
   });
 });
 
