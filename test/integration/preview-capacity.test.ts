@@ -9,6 +9,7 @@ import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
 import { eventsFor, getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
 import {
+  labelled,
   PREVIEW_REPOSITORIES,
   PREVIEW_TEMPLATES,
   PREVIEWS,
@@ -35,8 +36,8 @@ async function setup(
   const samples = await sampleCaps(client, ns);
   t.after(() => samples.stop());
   await before?.(ns, client);
-  await startOperator(t, { namespaces: [ns] });
-  return { ns, client, samples };
+  const operator = await startOperator(t, { namespaces: [ns] });
+  return { ns, client, samples, operator };
 }
 
 const previews = async (client: Awaited<ReturnType<typeof testClient>>, ns: string) =>
@@ -173,6 +174,48 @@ describe('Preview capacity', () => {
     );
     assert.equal(waiting.status.conditions[0].reason, 'WaitingForCapacity');
     assert.ok(await getOrUndefined(client, PREVIEWS, ns, 'main-2'), 'the newest of main stays');
+  });
+
+  it('lowering maxDeployed undeploys the excess at once, in shared purges, and leaves nothing labelled', async (t) => {
+    const names = Array.from({ length: 30 }, (_, i) => `shop-pr${i + 1}`);
+    // No build, init or cleanup Job: the undeploys reach their purges together.
+    const { ns, client, samples, operator } = await setup(
+      t,
+      { maxDeployed: 30 },
+      { build: undefined, initialize: undefined, cleanup: undefined },
+      async (ns, client) => {
+        await client.mergePatch(PREVIEW_REPOSITORIES, ns, 'shop', { spec: { image: 'app:1' } });
+        await Promise.all(
+          names.map((n, i) =>
+            client.create(PREVIEWS, preview(ns, n, { pullRequest: i + 1, branch: `fix-${i}` })),
+          ),
+        );
+      },
+    );
+    for (const n of names) await waitPreview(client, ns, n, phase('Stopped'), 'deployed');
+    await client.mergePatch(PREVIEW_REPOSITORIES, ns, 'shop', { spec: { capacity: { maxDeployed: 5 } } });
+    const left = await waitFor(
+      async () => {
+        const all = await previews(client, ns);
+        return all.length === 5 ? all : { pending: `${all.length} previews` };
+      },
+      { what: '25 previews undeployed', timeoutMs: 120_000 },
+    );
+    const kept = new Set(left.map((p) => p.metadata.name));
+    for (const n of names.filter((n) => !kept.has(n)))
+      assert.deepEqual(await labelled(client, ns, n), [], `nothing labelled with ${n} is left`);
+    assert.ok(samples.max.deployed <= 30, `deployed peaked at ${samples.max.deployed}`);
+    // A purge takes a batch or two per preview (a second one looks again at what the first
+    // deleted in the background); 25 undeploys at once share them.
+    const metric = async (suffix: string) =>
+      Number(
+        new RegExp(`^bosun_preview_purge_batch_previews_${suffix} (\\d+)`, 'm').exec(
+          await operator.metrics(),
+        )?.[1],
+      );
+    const [batches, purged] = [await metric('count'), await metric('sum')];
+    assert.ok(purged >= 25, `${purged} previews in the batches`);
+    assert.ok(batches * 2 < purged, `${purged} previews purged in ${batches} batches`);
   });
 
   it('starting one more stops the least recently started', async (t) => {

@@ -76,6 +76,8 @@ export function stillToLookAt(kinds: ResourceRef[], found: number[]): Set<string
 
 export interface PurgeDeps {
   client: KubeClient;
+  /** Observes how many previews each batch purged with one selector per kind. */
+  batchSize: { observe(previews: number): void };
   mapper: RestMapper;
   templates: { get(namespace: string | undefined, name: string): KubeObject | undefined };
   jobs: { listNamespace(namespace: string): KubeObject[] };
@@ -110,6 +112,7 @@ export class Purger {
     namespace: string,
     previews: PreviewObject[],
   ): Promise<PromiseSettledResult<boolean>[]> {
+    this.deps.batchSize.observe(previews.length);
     const kindsOf = new Map<PreviewObject, ResourceRef[]>();
     for (const p of previews) kindsOf.set(p, [...ALL, ...(await this.extraKinds(p))]);
     const kinds = new Map<string, ResourceRef>();

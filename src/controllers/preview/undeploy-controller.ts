@@ -3,6 +3,7 @@
 // counts it as gone from the moment it is deleted), so its undeploy needs no repository-wide
 // decision: under its own key it never holds back the repository's pass, where a burst's
 // admissions and initializations wait, and many undeploys run side by side.
+import { Histogram } from 'prom-client';
 import { Controller, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
@@ -35,7 +36,14 @@ const undeploying = (p: PreviewObject | undefined): p is PreviewObject =>
   !!p && isDeleting(p) && !!p.metadata.finalizers?.includes(CLEANUP_FINALIZER);
 
 export function setupUndeployController(mgr: Manager, deps: UndeployDeps, workers: number): Controller {
-  const own = { ...deps, expectations: new OwnWrites(), purger: new Purger({ ...deps, client: mgr.client }) };
+  const batchSize = new Histogram({
+    name: 'bosun_preview_purge_batch_previews',
+    help: 'Previews purged together by one batch of label-selector deletes (one per kind)',
+    buckets: [1, 2, 5, 10],
+    registers: [mgr.metrics.registry],
+  });
+  const purger = new Purger({ ...deps, client: mgr.client, batchSize });
+  const own = { ...deps, expectations: new OwnWrites(), purger };
   const controller = new Controller({
     name: 'preview-undeploy',
     workers,
