@@ -280,6 +280,8 @@ export interface UpOptions {
   log?: Log;
   /** State directory (default: clusterDir()). */
   dir?: string;
+  /** Finds a free port for a component (tests hand out a taken one). */
+  freePort?: () => Promise<number>;
 }
 
 /** Starts the cluster, or returns the running one (then only the node count is topped up). */
@@ -306,7 +308,7 @@ export async function up(opts: UpOptions = {}): Promise<ClusterState> {
     // the same ephemeral port): then the start-up begins again on other ports.
     for (let attempt = 1; ; attempt++) {
       try {
-        const state = await startComponents(dir, binDir, pki, nodes, log);
+        const state = await startComponents(dir, binDir, pki, nodes, log, opts.freePort ?? freePort);
         log(`cluster ready: ${state.server} (state in ${dir})`);
         return state;
       } catch (e) {
@@ -327,15 +329,16 @@ async function startComponents(
   pki: Pki,
   nodes: number,
   log: Log,
+  port: () => Promise<number>,
 ): Promise<ClusterState> {
   rmSync(join(dir, 'etcd'), { recursive: true, force: true }); // an attempt before may have made it
   const ports: Ports = {
-    etcd: await freePort(),
-    etcdPeer: await freePort(),
-    apiserver: await freePort(),
-    controllerManager: await freePort(),
-    scheduler: await freePort(),
-    kwok: await freePort(),
+    etcd: await port(),
+    etcdPeer: await port(),
+    apiserver: await port(),
+    controllerManager: await port(),
+    scheduler: await port(),
+    kwok: await port(),
   };
   const server = `https://127.0.0.1:${ports.apiserver}`;
   const kubeconfig = join(dir, 'kubeconfig.yaml');

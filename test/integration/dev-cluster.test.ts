@@ -1,11 +1,13 @@
 // `bosun dev` as a user runs it, in a state directory of its own: up, env, status, a killed run
-// detected and cleaned, down leaving no process behind.
+// detected and cleaned, down leaving no process behind, and a port taken during start-up.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { down, up } from '../../src/dev/cluster.ts';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const dir = join(mkdtempSync(join(tmpdir(), 'bosun-dev-')), 'cluster');
@@ -66,5 +68,41 @@ describe('bosun dev', () => {
       'no process left',
     );
     assert.throws(() => readFileSync(join(dir, 'state.json')), 'state removed');
+  });
+
+  it('starts again on other ports when a port it picked is taken before its component binds it', async (t) => {
+    const own = join(mkdtempSync(join(tmpdir(), 'bosun-dev-')), 'cluster');
+    t.after(() => down(own));
+    // Held by someone else between the pick and the bind: the first port handed out is taken.
+    const taken = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    t.after(() => new Promise<void>((done) => taken.close(() => done())));
+    const takenPort = (taken.address() as net.AddressInfo).port;
+    const free = async () => {
+      const s = net.createServer();
+      await new Promise<void>((done) => s.listen(0, '127.0.0.1', done));
+      const { port } = s.address() as net.AddressInfo;
+      await new Promise<void>((done) => s.close(() => done()));
+      return port;
+    };
+    let picks = 0;
+    const lines: string[] = [];
+    const state = await up({
+      dir: own,
+      nodes: 1,
+      log: (l) => lines.push(l),
+      freePort: async () => (picks++ === 0 ? takenPort : free()),
+    });
+    assert.ok(
+      lines.some((l) => /a port was taken during start-up .*address already in use.*starting again/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(!Object.values(state.ports).includes(takenPort), 'the second attempt picked other ports');
+    assert.equal(picks, 12, 'two attempts of six ports');
+    const kubectl = join(state.binDir, 'kubectl');
+    const nodes = execFileSync(kubectl, ['--kubeconfig', state.kubeconfig, 'get', 'nodes', '--no-headers'], {
+      encoding: 'utf8',
+    });
+    assert.match(nodes, / Ready /);
   });
 });
