@@ -15,6 +15,7 @@ import {
   PREVIEWS,
   phase,
   preview,
+  ready,
   repository,
   sampleCaps,
   template,
@@ -216,6 +217,80 @@ describe('Preview capacity', () => {
     const [batches, purged] = [await metric('count'), await metric('sum')];
     assert.ok(purged >= 25, `${purged} previews in the batches`);
     assert.ok(batches * 2 < purged, `${purged} previews purged in ${batches} batches`);
+  });
+
+  it('a preview being undeployed holds its run slot until its pods are gone', async (t) => {
+    const { ns, client, samples } = await setup(t, { maxRunning: 1 }, { cleanup: undefined });
+    await client.create(PREVIEWS, preview(ns, 'a', { branch: 'a', state: 'Running' }));
+    await client.create(PREVIEWS, preview(ns, 'b', { branch: 'b' }));
+    await waitPreview(client, ns, 'a', phase('Running'), 'Running');
+    await waitPreview(client, ns, 'b', phase('Stopped'), 'Stopped');
+    // An admission policy refuses to scale a's Deployment down: its pods stay while it is undeployed.
+    const policies = { group: 'admissionregistration.k8s.io', version: 'v1', namespaced: false };
+    const policy = { ...policies, plural: 'validatingadmissionpolicies' };
+    const binding = { ...policies, plural: 'validatingadmissionpolicybindings' };
+    const held = `hold-${ns}`;
+    await client.create(policy, {
+      metadata: { name: held },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            { apiGroups: ['apps'], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['deployments'] },
+          ],
+        },
+        validations: [
+          {
+            expression: "object.metadata.name != 'a' || object.spec.replicas >= oldObject.spec.replicas",
+            message: 'held by the test',
+          },
+        ],
+      },
+    });
+    const release = async () => {
+      for (const ref of [binding, policy]) await client.delete(ref, undefined, held).catch(() => {});
+    };
+    t.after(release);
+    await client.create(binding, {
+      metadata: { name: held },
+      spec: {
+        policyName: held,
+        validationActions: ['Deny'],
+        matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+      },
+    });
+    await waitFor(
+      async () => {
+        try {
+          await client.request('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/a`, {
+            query: { dryRun: 'All' },
+            body: { spec: { replicas: 0 } },
+            contentType: 'application/merge-patch+json',
+          });
+          return { pending: 'the policy is not in force yet' };
+        } catch (e) {
+          return /held by the test/.test(String(e)) || { pending: String(e) };
+        }
+      },
+      { what: 'the admission policy in force' },
+    );
+
+    await client.delete(PREVIEWS, ns, 'a');
+    await client.mergePatch(PREVIEWS, ns, 'b', { spec: { state: 'Running' } });
+    await waitPreview(client, ns, 'a', phase('Undeploying'), 'Undeploying');
+    const waiting = await waitPreview(
+      client,
+      ns,
+      'b',
+      (p) => ready(p)?.reason === 'WaitingForCapacity',
+      'waiting for a run slot while a still has pods',
+    );
+    assert.match(ready(waiting)?.message, /maxRunning is reached/);
+    assert.equal((await client.get(Resources.deployments, ns, 'b')).spec.replicas, 0);
+
+    await release();
+    await waitPreview(client, ns, 'b', phase('Running'), 'Running once a is scaled down');
+    assert.equal(samples.max.running, 1, 'never two previews with pods');
   });
 
   it('starting one more stops the least recently started', async (t) => {

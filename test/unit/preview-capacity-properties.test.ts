@@ -4,7 +4,12 @@
 // previews win; these say that no input makes the planner overstep.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isRunning, planCapacity } from '../../src/controllers/preview/capacity.ts';
+import {
+  type InitJob,
+  isInitializing,
+  isRunning,
+  planCapacity,
+} from '../../src/controllers/preview/capacity.ts';
 import { isAdmitted, isDeleting, type PreviewObject } from '../../src/controllers/preview/model.ts';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
 
@@ -19,7 +24,7 @@ const at = (minute: number) => `2026-11-24T10:${String(minute).padStart(2, '0')}
 function repository() {
   const previews: PreviewObject[] = [];
   const deployments = new Map<PreviewObject, KubeObject>();
-  const finished = new Set<PreviewObject>();
+  const initJobs = new Map<PreviewObject, InitJob>();
   const blocked = new Set<PreviewObject>();
   for (let i = 0, n = 1 + Math.floor(random() * 15); i < n; i++) {
     const admitted = random() < 0.6;
@@ -40,7 +45,7 @@ function repository() {
         ? {
             admittedAt: at(Math.floor(random() * 8)),
             phase: pick(['Stopped', 'Failed', 'Running', 'Starting', 'Stopping', 'Initializing'] as const),
-            initStatus: pick(['todo', 'initializing', 'ready'] as const),
+            initStatus: pick(['todo', 'initializing', 'ready', 'dropping'] as const),
             replicas: pick([0, 0, 1]),
             ...(random() < 0.5 ? { lastScaled: at(Math.floor(random() * 8)) } : {}),
             ...(random() < 0.5 ? { initQueuedAt: at(Math.floor(random() * 8)) } : {}),
@@ -54,7 +59,7 @@ function repository() {
         spec: { replicas: pick([0, 1]) },
         status: { replicas: pick([0, 1]) },
       });
-    if (random() < 0.3) finished.add(p);
+    initJobs.set(p, pick([undefined, undefined, 'running', 'finished'] as const));
     if (!admitted && random() < 0.1) blocked.add(p);
   }
   const caps = {
@@ -62,7 +67,7 @@ function repository() {
     maxRunning: Math.floor(random() * 5),
     maxInitializing: Math.floor(random() * 5),
   };
-  return { previews, deployments, finished, blocked, caps };
+  return { previews, deployments, initJobs, blocked, caps };
 }
 
 describe('planCapacity on 5,000 random repositories', () => {
@@ -71,16 +76,16 @@ describe('planCapacity on 5,000 random repositories', () => {
   it('never breaks a cap and grants only what a preview may have', () => {
     for (const r of repos) {
       const deployment = (p: PreviewObject) => r.deployments.get(p);
-      const initFinished = (p: PreviewObject) => r.finished.has(p);
-      const g = planCapacity(r.previews, deployment, r.caps, (p) => r.blocked.has(p), initFinished);
+      const initJob = (p: PreviewObject) => r.initJobs.get(p);
+      const g = planCapacity(r.previews, deployment, r.caps, (p) => r.blocked.has(p), initJob);
       const byName = new Map(r.previews.map((p) => [p.metadata.name as string, p]));
       const get = (n: string) => byName.get(n) as PreviewObject;
       const live = r.previews.filter((p) => !isDeleting(p));
       const admitted = live.filter(isAdmitted);
-      const running = admitted.filter((p) => isRunning(p, deployment(p)));
-      const initializing = admitted.filter(
-        (p) => p.status?.initStatus === 'initializing' && !initFinished(p),
-      );
+      // Previews being undeployed hold no deploy slot, but their pods and init Jobs count.
+      const holding = r.previews.filter((p) => isAdmitted(p) || isDeleting(p));
+      const running = holding.filter((p) => isRunning(p, deployment(p)));
+      const initializing = holding.filter((p) => isInitializing(p, initJob(p)));
       const context = JSON.stringify({ caps: r.caps, grants: { ...g, admit: [...g.admit] } });
 
       // Deploy slots: only to pending previews, and never past maxDeployed once the undeploys go.
@@ -144,7 +149,7 @@ describe('planCapacity on 5,000 random repositories', () => {
           (p) => r.deployments.get(p),
           r.caps,
           (p) => r.blocked.has(p),
-          (p) => r.finished.has(p),
+          (p) => r.initJobs.get(p),
         );
         return JSON.stringify(
           Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v instanceof Set ? [...v].sort() : v])),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PreviewStatus } from '../../src/api/preview.ts';
-import { planCapacity } from '../../src/controllers/preview/capacity.ts';
+import { type InitJob, planCapacity } from '../../src/controllers/preview/capacity.ts';
 import {
   CLEANUP_FINALIZER,
   RESET_ANNOTATION,
@@ -79,8 +79,8 @@ describe('planCapacity', () => {
     name: string;
     previews: PreviewObject[];
     caps?: Caps;
-    /** Previews whose initialization Job has finished (Complete or Failed). */
-    initFinished?: string[];
+    /** The previews' initialization Jobs in the cache (none by default). */
+    initJobs?: Record<string, InitJob>;
     /** The app Deployments' replicas by preview: spec, and pods there (status). */
     deployments?: Record<string, { spec: number; status: number }>;
     want: Partial<Record<'admit' | 'initialize' | 'run' | 'stop' | 'undeploy', string[]>>;
@@ -181,6 +181,68 @@ describe('planCapacity', () => {
       want: { admit: ['c'] },
     },
     {
+      name: 'a preview being undeployed holds its run slot until its pods are gone',
+      previews: [
+        preview('going', {
+          branch: 'a',
+          state: 'Running',
+          status: admitted({ phase: 'Undeploying' }),
+          deleting: true,
+        }),
+        preview('gone', {
+          branch: 'b',
+          state: 'Running',
+          status: admitted({ phase: 'Undeploying' }),
+          deleting: true,
+        }),
+        preview('asks', { branch: 'c', state: 'Running', status: admitted({ initStatus: 'ready' }) }),
+      ],
+      caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
+      deployments: { going: { spec: 0, status: 1 }, gone: { spec: 0, status: 0 } },
+      want: { run: [], stop: [] },
+    },
+    {
+      name: 'a preview being undeployed whose pods are gone runs nothing down',
+      previews: [
+        preview('gone', {
+          branch: 'b',
+          state: 'Running',
+          status: admitted({ phase: 'Undeploying' }),
+          deleting: true,
+        }),
+        preview('asks', { branch: 'c', state: 'Running', status: admitted({ initStatus: 'ready' }) }),
+      ],
+      caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
+      deployments: { gone: { spec: 0, status: 0 } },
+      want: { run: ['asks'] },
+    },
+    {
+      name: 'a preview being undeployed holds its initialization slot while its Job runs',
+      previews: [
+        preview('going', { branch: 'a', status: admitted({ initStatus: 'dropping' }), deleting: true }),
+        preview('queued', {
+          branch: 'b',
+          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
+        }),
+      ],
+      caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
+      initJobs: { going: 'running' },
+      want: { initialize: [] },
+    },
+    {
+      name: 'a preview being undeployed whose initialization Job finished holds no slot',
+      previews: [
+        preview('going', { branch: 'a', status: admitted({ initStatus: 'dropping' }), deleting: true }),
+        preview('queued', {
+          branch: 'b',
+          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
+        }),
+      ],
+      caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
+      initJobs: { going: 'finished' },
+      want: { initialize: ['queued'] },
+    },
+    {
       name: 'a blocked preview (bad template) gets no slot and takes none from others',
       previews: [
         preview('bad', { branch: 'bad', created: '2026-11-23T09:00:00Z' }),
@@ -237,7 +299,7 @@ describe('planCapacity', () => {
           status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
         }),
       ],
-      initFinished: ['done'],
+      initJobs: { done: 'finished' },
       want: { initialize: ['queued'] },
     },
     {
@@ -251,7 +313,7 @@ describe('planCapacity', () => {
         }),
       ],
       caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
-      initFinished: ['done'],
+      initJobs: { done: 'finished' },
       want: { initialize: [] },
     },
     {
@@ -352,7 +414,7 @@ describe('planCapacity', () => {
   for (const c of cases) {
     it(c.name, () => {
       const blocked = (p: PreviewObject) => p.metadata.name === 'bad';
-      const initFinished = (p: PreviewObject) => !!c.initFinished?.includes(p.metadata.name as string);
+      const initJob = (p: PreviewObject) => c.initJobs?.[p.metadata.name as string];
       const deployment = (p: PreviewObject): KubeObject | undefined => {
         const d = c.deployments?.[p.metadata.name as string];
         return (
@@ -363,7 +425,7 @@ describe('planCapacity', () => {
           }
         );
       };
-      const g = planCapacity(c.previews, deployment, c.caps ?? CAPS, blocked, initFinished);
+      const g = planCapacity(c.previews, deployment, c.caps ?? CAPS, blocked, initJob);
       for (const [k, v] of Object.entries(c.want))
         assert.deepEqual(sorted(g[k as keyof typeof c.want]), v.sort(), k);
     });

@@ -30,14 +30,25 @@ const byLeastRecentlyUsed = (a: PreviewObject, b: PreviewObject) =>
 /**
  * Pods asked for or still there: starting, running and stopping previews all count, and so does a
  * Deployment still asking for pods that the status no longer wants (a process killed between the
- * status write and the scale-down), until the scale-down is seen.
+ * status write and the scale-down), until the scale-down is seen. A preview being undeployed
+ * counts too until its pods are gone.
  */
 export const isRunning = (p: PreviewObject, deployment?: KubeObject) =>
-  !isDeleting(p) &&
-  ((p.status?.replicas ?? 0) > 0 ||
-    p.status?.phase === 'Stopping' ||
-    (deployment?.spec?.replicas ?? 0) > 0 ||
-    (deployment?.status?.replicas ?? 0) > 0);
+  (p.status?.replicas ?? 0) > 0 ||
+  p.status?.phase === 'Stopping' ||
+  (deployment?.spec?.replicas ?? 0) > 0 ||
+  (deployment?.status?.replicas ?? 0) > 0;
+
+/** A preview's latest initialization Job as the cache shows it: not there (yet), running or finished. */
+export type InitJob = 'running' | 'finished' | undefined;
+
+/**
+ * Holds an initialization slot: the status says initializing and the Job has not finished (a
+ * finished Job frees the slot in the pass that records it). A preview being undeployed holds it
+ * while its Job still runs.
+ */
+export const isInitializing = (p: PreviewObject, job: InitJob) =>
+  p.status?.initStatus === 'initializing' ? job !== 'finished' : isDeleting(p) && job === 'running';
 
 /** The newest branch preview of each branch; pull-request previews are never protected. */
 function newestOfEachBranch(previews: PreviewObject[]): Set<PreviewObject> {
@@ -78,11 +89,7 @@ export function planCapacity(
   caps: Caps,
   /** Previews that cannot be deployed yet (no template, a bad template): they wait without a slot. */
   blocked: (p: PreviewObject) => boolean,
-  /**
-   * The preview's initialization Job has finished: its slot is free although its status says
-   * initializing until this pass records the outcome, so another preview may start at once.
-   */
-  initFinished: (p: PreviewObject) => boolean = () => false,
+  initJob: (p: PreviewObject) => InitJob = () => undefined,
 ): Grants {
   // One walk over every preview sorts them into the few groups whose order matters; only those
   // are sorted, and the idle previews only as far as victims are needed. A pass over 10,000
@@ -95,7 +102,12 @@ export function planCapacity(
   const keep: PreviewObject[] = [];
   const waiting: PreviewObject[] = [];
   for (const p of previews) {
-    if (isDeleting(p)) continue;
+    if (isDeleting(p)) {
+      // Being undeployed: no deploy slot, but its pods and its initialization count until gone.
+      if (isRunning(p, deployments(p))) running.add(p);
+      if (isInitializing(p, initJob(p))) initializing++;
+      continue;
+    }
     if (!isAdmitted(p)) {
       if (!blocked(p)) pending.push(p);
       continue;
@@ -106,7 +118,7 @@ export function planCapacity(
       running.add(p);
       if (p.spec.state === 'Running') keep.push(p);
     } else if (p.spec.state === 'Running' && status?.initStatus === 'ready') waiting.push(p);
-    if (status?.initStatus === 'initializing' && !initFinished(p)) initializing++;
+    if (isInitializing(p, initJob(p))) initializing++;
     else if (status?.initStatus === 'todo') queued.push(p);
   }
   const grants: Grants = {

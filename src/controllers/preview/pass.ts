@@ -4,7 +4,7 @@
 // the snapshot from its caches and acts on the plans; bench/preview-pass.ts times this alone.
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import type { Planned } from './batch.ts';
-import { type Grants, planCapacity } from './capacity.ts';
+import { type Grants, type InitJob, planCapacity } from './capacity.ts';
 import { deployable, planPreview } from './lifecycle.ts';
 import {
   type Caps,
@@ -43,11 +43,11 @@ const specVersion = (o: KubeObject | undefined) => (o ? `${o.metadata.uid}/${o.m
 export function planPass(snap: PassSnapshot, settled: SettledPreviews): PassPlan {
   const { repository, previews, deployment, job, template, now } = snap;
   const blocked = (p: PreviewObject) => !deployable({ preview: p, repository, template });
-  const initFinished = (p: PreviewObject) => {
+  const initJob = (p: PreviewObject): InitJob => {
     const init = p.status?.initJobName ? job(p.status.initJobName) : undefined;
-    return !!init && jobFinished(init);
+    return init && (jobFinished(init) ? 'finished' : 'running');
   };
-  const grants = planCapacity(previews, deployment, snap.caps, blocked, initFinished);
+  const grants = planCapacity(previews, deployment, snap.caps, blocked, initJob);
   const inputs: PassInputs = { repository: specVersion(repository), template, job };
   const bits = grantBits(grants);
   const plans: Planned[] = [];
