@@ -39,3 +39,9 @@ export function jobOutcome(job: KubeObject): JobOutcome {
     };
   return { phase: 'Running' };
 }
+
+/** Complete or Failed, whether or not the Job is being deleted. */
+export const jobFinished = (job: KubeObject) =>
+  ((job.status?.conditions ?? []) as JobCondition[]).some(
+    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
 import { Resources } from '../../src/runtime/kube-client.ts';
+import { silentLogger } from '../../src/runtime/log.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
+import { WatchCache } from '../../src/runtime/watch-cache.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
 import { eventsFor, getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
 import {
@@ -291,6 +293,54 @@ describe('Preview capacity', () => {
     await release();
     await waitPreview(client, ns, 'b', phase('Running'), 'Running once a is scaled down');
     assert.equal(samples.max.running, 1, 'never two previews with pods');
+  });
+
+  it('a preview deleted while it initializes stops its Job, frees the slot, and cleans up only after the Job is gone', async (t) => {
+    const { ns, client, samples } = await setup(
+      t,
+      { maxInitializing: 1 },
+      {
+        build: undefined,
+        initialize: {
+          template: {
+            metadata: { annotations: { 'kwok.bosun.dev/finish-after': '600s' } },
+            spec: { containers: [{ name: 'init', image: 'x' }] },
+          },
+        },
+      },
+    );
+    // Whether a preview's init Job was still there when its cleanup Job appeared (one watch stream
+    // is in resourceVersion order, so the cache has seen every earlier deletion).
+    const jobs = new WatchCache(client, Resources.jobs, { namespace: ns, log: silentLogger });
+    const overlaps: string[] = [];
+    jobs.onEvent((e) => {
+      const role = (j: KubeObject) => j.metadata.labels?.['bosun.dev/preview-role'];
+      if (e.type !== 'added' || role(e.object) !== 'cleanup') return;
+      const owner = e.object.metadata.labels?.['bosun.dev/preview'];
+      const inits = jobs.list(
+        (j) => role(j) === 'init' && j.metadata.labels?.['bosun.dev/preview'] === owner,
+      );
+      if (inits.length) overlaps.push(`${owner}: ${inits.map((j) => j.metadata.name)}`);
+    });
+    jobs.start();
+    t.after(() => jobs.stop());
+    await client.mergePatch(PREVIEW_REPOSITORIES, ns, 'shop', { spec: { image: 'app:1' } });
+    await client.create(PREVIEWS, preview(ns, 'a', { branch: 'a' }));
+    await waitPreview(client, ns, 'a', phase('Initializing'), 'initializing');
+    await client.create(PREVIEWS, preview(ns, 'b', { branch: 'b' }));
+    await waitPreview(client, ns, 'b', (p) => !!p.status?.initQueuedAt, 'queued behind a');
+
+    await client.delete(PREVIEWS, ns, 'a');
+    // a's Job would run for ten minutes: b starts once it is stopped, and a is cleaned up and gone.
+    await waitPreview(client, ns, 'b', phase('Initializing'), 'initializing in the freed slot');
+    await waitFor(
+      async () => !(await getOrUndefined(client, PREVIEWS, ns, 'a')) || { pending: 'a still there' },
+      { what: 'a undeployed' },
+    );
+    assert.deepEqual(await labelled(client, ns, 'a'), []);
+    assert.ok(samples.jobsCreated.has('a-cleanup'), 'a cleanup Job ran');
+    assert.deepEqual(overlaps, [], 'no cleanup Job beside a running init Job');
+    assert.equal(samples.max.initializing, 1);
   });
 
   it('starting one more stops the least recently started', async (t) => {

@@ -850,5 +850,46 @@ describe('planPreview', () => {
       const pl = plan(deleting(built({})), { repo: null });
       assert.deepEqual(created(pl), ['p-cleanup']);
     });
+    const busyCases: [string, PreviewStatus, KubeObject[], { deleteJobs: string[]; created: string[] }][] = [
+      [
+        'a running initialization is stopped before the cleanup starts',
+        built({ initStatus: 'initializing', initJobName: 'p-init-0' }),
+        [job('p-init-0', 'Running')],
+        { deleteJobs: ['p-init-0'], created: [] },
+      ],
+      [
+        'a running build is stopped before the cleanup starts',
+        built({ buildStatus: 'building', buildJobName: 'p-build-abcdef0' }),
+        [job('p-build-abcdef0', 'Running')],
+        { deleteJobs: ['p-build-abcdef0'], created: [] },
+      ],
+      [
+        'a Job being stopped is waited for, not deleted again',
+        built({ initStatus: 'initializing', initJobName: 'p-init-0' }),
+        [{ ...job('p-init-0', 'Running'), metadata: { name: 'p-init-0', deletionTimestamp: 'x' } }],
+        { deleteJobs: [], created: [] },
+      ],
+      [
+        'finished Jobs stay for their logs; the cleanup starts',
+        built({ initStatus: 'failed', initJobName: 'p-init-0', buildJobName: 'p-build-abcdef0' }),
+        [job('p-init-0', 'Failed'), job('p-build-abcdef0', 'Succeeded')],
+        { deleteJobs: [], created: ['p-cleanup'] },
+      ],
+      [
+        'a Job that is gone holds nothing back',
+        built({ initStatus: 'initializing', initJobName: 'p-init-0' }),
+        [],
+        { deleteJobs: [], created: ['p-cleanup'] },
+      ],
+    ];
+    for (const [name, status, jobs, want] of busyCases) {
+      it(name, () => {
+        const pl = plan(deleting(status), { jobs });
+        assert.deepEqual({ deleteJobs: pl.deleteJobs, created: created(pl) }, want);
+        assert.equal(pl.purge, undefined);
+        if (!want.created.length)
+          assert.match(pl.status.conditions?.[0]?.message ?? '', /before the cleanup/);
+      });
+    }
   });
 });

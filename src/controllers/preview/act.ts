@@ -74,7 +74,8 @@ export async function actOnPreview(
         });
       }
     }
-    for (const j of plan.deleteJobs) await client.delete(Resources.jobs, namespace, j, 'Background');
+    // In the foreground: the Job stays until its pods are gone, so a step that waits for it waits for them.
+    for (const j of plan.deleteJobs) await client.delete(Resources.jobs, namespace, j, 'Foreground');
   };
   const app = async () => {
     if (plan.apply) {

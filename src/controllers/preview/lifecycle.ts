@@ -3,7 +3,7 @@
 import type { InitStatus, PreviewPhase, PreviewStatus } from '../../api/preview.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { type ConditionInput, setCondition } from '../../runtime/status.ts';
-import { jobOutcome } from '../job-outcome.ts';
+import { jobFinished, jobOutcome } from '../job-outcome.ts';
 import { CLEANUP_FINALIZER, RESET_ANNOTATION, SKIP_CLEANUP_ANNOTATION } from './labels.ts';
 import { isDeleting, type PreviewObject, type RepositoryObject, type TemplateObject } from './model.ts';
 import {
@@ -498,10 +498,29 @@ function undeploy(p: Planner): PreviewPlan {
       'CleanupFailed',
       `cleanup Job ${name} failed (${outcomeText(outcome)}); read its logs, then delete the Job to retry, or ${way}`,
     );
+  } else if (!existing && stopBusyJobs(p)) {
+    return p.plan;
   } else {
     if (!existing) p.plan.create.push(job);
     status.cleanupStatus = 'running';
     p.ready({ status: 'False', reason: 'CleaningUp', message: `cleanup Job ${name} is running` });
   }
   return p.plan;
+}
+
+/**
+ * A build or an initialization still running when the preview is undeployed is of no use, holds a
+ * slot, and must not overlap the cleanup (a database dropped while it is being created): it is
+ * deleted, and the cleanup waits until it is gone, which a foreground delete makes the moment its
+ * pods are. True while such a Job is there.
+ */
+function stopBusyJobs(p: Planner): boolean {
+  const busy = [p.old.buildJobName, p.old.initJobName]
+    .map((n) => (n ? p.snap.job(n) : undefined))
+    .filter((j): j is KubeObject => !!j && !jobFinished(j));
+  if (!busy.length) return false;
+  for (const j of busy) if (!j.metadata.deletionTimestamp) p.plan.deleteJobs.push(j.metadata.name as string);
+  const names = busy.map((j) => j.metadata.name).join(', ');
+  p.ready({ status: 'False', reason: 'Undeploying', message: `stopping Job ${names} before the cleanup` });
+  return true;
 }

@@ -3,6 +3,7 @@
 // deleted are undeployed under keys of their own (undeploy-controller.ts). The controller reads
 // the snapshot from its caches and acts on the plans; bench/preview-pass.ts times this alone.
 import type { KubeObject } from '../../runtime/kube-client.ts';
+import { jobFinished } from '../job-outcome.ts';
 import type { Planned } from './batch.ts';
 import { type Grants, type InitJob, planCapacity } from './capacity.ts';
 import { deployable, planPreview } from './lifecycle.ts';
@@ -98,10 +99,3 @@ function grantBits(grants: Grants): Map<string, number> {
   add(grants.undeploy, UNDEPLOY);
   return bits;
 }
-
-/** Complete or Failed: the Job holds no initialization slot any more. */
-const jobFinished = (j: KubeObject) =>
-  (j.status?.conditions ?? []).some(
-    (c: { type: string; status: string }) =>
-      (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
