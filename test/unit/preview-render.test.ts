@@ -26,6 +26,8 @@ describe('variables', () => {
     ['unknown', '${nope}', /unknown variable \$\{nope\}/],
     ['not a name', '${a b}', /unknown variable/],
     ['empty', '${}', /unknown variable/],
+    ['a name every object has', '${toString}', /unknown variable \$\{toString\}/],
+    ['a prototype name', '${constructor}', /unknown variable \$\{constructor\}/],
   ];
   for (const [name, input, want] of cases)
     it(name, () => {

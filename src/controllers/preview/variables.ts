@@ -33,7 +33,8 @@ export class UnknownVariableError extends Error {
 export function substitute(value: string, vars: Variables, path = ''): string {
   return value.replace(REFERENCE, (whole, escaped: string, name: string) => {
     if (escaped) return whole.slice(1);
-    if (!NAME.test(name) || !(name in vars)) throw new UnknownVariableError(path, name, Object.keys(vars));
+    if (!NAME.test(name) || !Object.hasOwn(vars, name))
+      throw new UnknownVariableError(path, name, Object.keys(vars));
     return vars[name] as string;
   });
 }
