@@ -243,6 +243,20 @@ describe('planCapacity', () => {
       want: { initialize: ['queued'] },
     },
     {
+      name: 'a stopped preview that cannot start (a bad template, a rejected app) takes no run slot',
+      previews: [
+        preview('bad', { branch: 'a', state: 'Running', status: admitted({ initStatus: 'ready' }) }),
+        preview('rejected', {
+          branch: 'b',
+          state: 'Running',
+          status: admitted({ initStatus: 'ready', rejectedHash: 'h' }),
+        }),
+        preview('fine', { branch: 'c', state: 'Running', status: admitted({ initStatus: 'ready' }) }),
+      ],
+      caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
+      want: { run: ['fine'] },
+    },
+    {
       name: 'a blocked preview (bad template) gets no slot and takes none from others',
       previews: [
         preview('bad', { branch: 'bad', created: '2026-11-23T09:00:00Z' }),
@@ -771,6 +785,61 @@ describe('planPreview', () => {
     });
     assert.equal(pl.apply, undefined);
     assert.equal(reason(pl), 'ApplyRejected');
+  });
+
+  it('a reset while the app is rejected stays requested until the app applies', () => {
+    const p = (extra: PreviewStatus) =>
+      preview('p', {
+        annotations: { [RESET_ANNOTATION]: 'r1' },
+        status: built({ initStatus: 'ready', initAttempt: 0, ...extra }),
+      });
+    const hash = plan(p({}), { deployment: deployment(0, 0) }).apply?.hash;
+    const rejected = plan(p({ rejectedHash: hash }), { deployment: deployment(0, 0) });
+    assert.equal(rejected.status.resetToken, undefined, 'not carried out, so not recorded');
+    assert.equal(rejected.status.initStatus, 'ready');
+    const fixed = plan(p({ rejectedHash: 'an older render' }), { deployment: deployment(0, 0) });
+    assert.equal(fixed.status.resetToken, 'r1');
+    assert.equal(fixed.status.initStatus, 'todo');
+    assert.equal(fixed.status.initAttempt, 1);
+  });
+
+  describe('a preview that cannot be rendered still stops', () => {
+    const running = (state: 'Running' | 'Stopped') =>
+      preview('p', { state, status: built({ initStatus: 'ready', replicas: 1, phase: 'Running' }) });
+    const cases: [string, PreviewObject, Parameters<typeof plan>[1], number | undefined][] = [
+      ['its template is gone and spec.state is Stopped', running('Stopped'), { tpl: null }, 0],
+      ['its repository is gone and spec.state is Stopped', running('Stopped'), { repo: null }, 0],
+      [
+        'its template is gone and maxRunning stops it',
+        running('Running'),
+        { tpl: null, grants: { stop: true } },
+        0,
+      ],
+      [
+        'its template is gone and it may keep running',
+        running('Running'),
+        { tpl: null, grants: { run: true } },
+        undefined,
+      ],
+    ];
+    for (const [name, p, opts, scale] of cases)
+      it(name, () => {
+        const pl = plan(p, { deployment: deployment(1, 1), ...opts });
+        assert.equal(pl.scale, scale);
+        assert.equal(pl.status.replicas, scale ?? 1);
+        assert.equal(pl.stop, opts?.grants?.stop);
+        assert.ok(reason(pl) === 'TemplateNotFound' || reason(pl) === 'RepositoryNotFound');
+      });
+    it('when its app is rejected and spec.state is Stopped', () => {
+      const hash = plan(running('Stopped'), { deployment: deployment(1, 1) }).apply?.hash;
+      const p = preview('p', {
+        state: 'Stopped',
+        status: built({ initStatus: 'ready', replicas: 1, phase: 'Running', rejectedHash: hash }),
+      });
+      const pl = plan(p, { deployment: deployment(1, 1) });
+      assert.equal(reason(pl), 'ApplyRejected');
+      assert.equal(pl.scale, 0);
+    });
   });
 
   const invalidCases: [string, () => PreviewPlan, string][] = [

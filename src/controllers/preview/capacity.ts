@@ -87,13 +87,18 @@ export function planCapacity(
   previews: PreviewObject[],
   deployments: (p: PreviewObject) => KubeObject | undefined,
   caps: Caps,
-  /** Previews that cannot be deployed yet (no template, a bad template): they wait without a slot. */
+  /**
+   * Previews that cannot be rendered (no template, a bad template): a pending one waits without a
+   * deploy slot, a stopped one asking to run without a run slot.
+   */
   blocked: (p: PreviewObject) => boolean,
   initJob: (p: PreviewObject) => InitJob = () => undefined,
 ): Grants {
   // One walk over every preview sorts them into the few groups whose order matters; only those
   // are sorted, and the idle previews only as far as victims are needed. A pass over 10,000
   // settled previews stays linear and allocates little.
+  /** A preview whose app was rejected cannot start either, until a new render applies. */
+  const startable = (p: PreviewObject) => !p.status?.rejectedHash && !blocked(p);
   let deployed = 0;
   let initializing = 0;
   const running = new Set<PreviewObject>();
@@ -117,7 +122,7 @@ export function planCapacity(
     if (isRunning(p, deployments(p))) {
       running.add(p);
       if (p.spec.state === 'Running') keep.push(p);
-    } else if (p.spec.state === 'Running' && status?.initStatus === 'ready') waiting.push(p);
+    } else if (p.spec.state === 'Running' && status?.initStatus === 'ready' && startable(p)) waiting.push(p);
     if (isInitializing(p, initJob(p))) initializing++;
     else if (status?.initStatus === 'todo') queued.push(p);
   }

@@ -107,6 +107,10 @@ class Planner {
       this.event('Warning', reason, message);
     this.ready({ status: 'False', reason, message });
   }
+  /** The requested reset is carried out by this plan. */
+  resetDone() {
+    this.status.resetToken = this.preview.metadata.annotations?.[RESET_ANNOTATION];
+  }
 }
 
 export function planPreview(snap: PreviewSnapshot): PreviewPlan {
@@ -127,6 +131,7 @@ export function planPreview(snap: PreviewSnapshot): PreviewPlan {
   if ('problem' in resolved) {
     p.status.phase = p.old.admittedAt ? (p.old.phase ?? 'Failed') : 'Pending';
     p.problem(resolved.reason, resolved.problem);
+    if (p.old.admittedAt) stopWhileBlocked(p);
     return p.plan;
   }
   const { input, rendered } = resolved;
@@ -147,16 +152,43 @@ export function planPreview(snap: PreviewSnapshot): PreviewPlan {
     slug: rendered.variables.slug,
     url: rendered.url,
   });
+  // A reset is recorded (status.resetToken) only by the step that carries it out: a retried build,
+  // or initialization queued again. One that waits (the app rejected) stays requested.
   const resetting = resetRequested(snap.preview);
-  if (resetting) p.status.resetToken = snap.preview.metadata.annotations?.[RESET_ANNOTATION];
   const built = build(p, input, rendered, resetting);
   if (built === 'waiting') return p.plan;
   if (built === 'built') {
     if (rendered.image) p.status.image = rendered.image;
-    if (!applyApp(p, resolved.appHash, () => renderApp(input, rendered))) return p.plan;
+    if (!applyApp(p, resolved.appHash, () => renderApp(input, rendered))) {
+      stopWhileBlocked(p);
+      return p.plan;
+    }
   }
   initializeAndScale(p, input, rendered, resetting);
   return p.plan;
+}
+
+/** maxRunning made room for another preview: spec.state becomes Stopped. */
+function stopForCapacity(p: Planner) {
+  if (!p.snap.grants.stop) return;
+  p.plan.stop = true;
+  p.event(
+    'Normal',
+    'StoppedForCapacity',
+    'maxRunning is reached: stopping this least recently started preview',
+  );
+}
+
+/**
+ * A preview that cannot be rendered or applied (a missing template or repository, a rejected app)
+ * keeps what it runs while it may, but still stops: by spec.state, or for capacity. It never starts.
+ */
+function stopWhileBlocked(p: Planner) {
+  stopForCapacity(p);
+  if (p.preview.spec.state === 'Running' && !p.snap.grants.stop) return;
+  if ((p.snap.deployment?.spec?.replicas ?? 0) > 0) p.plan.scale = 0;
+  if ((p.old.replicas ?? 0) > 0) p.status.lastScaled = p.stamp;
+  p.status.replicas = 0;
 }
 
 function resetRequested(preview: PreviewObject): boolean {
@@ -231,7 +263,6 @@ function checkRenders(input: RenderInput, rendered: Rendered): RenderCheck {
   return check;
 }
 
-/** The build Job of the commit; false while there is nothing new to deploy. */
 /** The build Job of the commit: built, still waiting, or the previous commit's app serves meanwhile. */
 function build(
   p: Planner,
@@ -242,6 +273,7 @@ function build(
   if (!input.template.spec.build) return 'built';
   const { old, status, preview } = p;
   const retry = resetting && old.buildStatus === 'error' && old.buildCommit === preview.spec.commit;
+  if (retry) p.resetDone();
   if (old.buildCommit !== preview.spec.commit || retry) {
     const attempt = retry ? (old.buildAttempt ?? 0) + 1 : 0;
     const job = renderBuildJob(input, rendered, attempt) as KubeObject;
@@ -315,6 +347,7 @@ function applyApp(p: Planner, hash: string, render: () => { objects: KubeObject[
 function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, resetting: boolean) {
   const { old, status, preview, snap } = p;
   let init: InitStatus | undefined = old.initStatus;
+  if (resetting) p.resetDone();
   if (resetting && init !== 'todo') {
     // A running attempt is stopped (it holds an init slot); a finished one stays for its logs.
     if (init === 'initializing' && old.initJobName) p.plan.deleteJobs.push(old.initJobName);
@@ -352,14 +385,7 @@ function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, 
   // A preview is idle from the moment it is initialized (or failed): that is its last use.
   if (init !== old.initStatus && (init === 'ready' || init === 'failed')) status.lastScaled = p.stamp;
 
-  if (snap.grants.stop) {
-    p.plan.stop = true;
-    p.event(
-      'Normal',
-      'StoppedForCapacity',
-      'maxRunning is reached: stopping this least recently started preview',
-    );
-  }
+  stopForCapacity(p);
   const wanted = preview.spec.state === 'Running' && !snap.grants.stop;
   const replicas =
     init === 'ready' && wanted && snap.grants.run ? (input.template.spec.app.replicas ?? 1) : 0;
