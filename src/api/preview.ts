@@ -116,8 +116,9 @@ export const previewStatus = s.object(
     ),
     resetToken: text('The bosun.dev/reset annotation value last acted on.'),
     deployedCommit: text('The commit the app resources were last applied for.'),
-    renderHash: text('Hash of the app resources last applied.'),
-    rejectedHash: text('Hash of app resources the API server rejected; not retried until they change.'),
+    rejectedHash: text(
+      'Hash of the app resources, or of the cleanup Job, the API server rejected; not sent again until it changes.',
+    ),
     replicas: s.optional(s.integer({ description: 'Replicas asked of the Deployment.', minimum: 0 })),
     lastScaled: time('When the preview was last started or stopped (least recently used goes first).'),
     cleanupJobName: text('The cleanup Job, while undeploying.'),

@@ -302,7 +302,7 @@ export class KubeClient {
     namespace: string | undefined,
     name: string,
     propagationPolicy = 'Background',
-    preconditions?: { uid?: string },
+    preconditions?: { uid?: string; resourceVersion?: string },
   ) {
     try {
       await this.request('DELETE', resourcePath(ref, namespace, name), {

@@ -2,19 +2,18 @@
 // accepted, and the operator runs through a scenario with exactly the chart's RBAC.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { DAEMONJOBS } from '../../src/controllers/daemonjob/controller.ts';
 import { HOOKS } from '../../src/controllers/deploymenthook/controller.ts';
-import { ApiError, KubeClient, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
+import { ApiError, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { silentLogger } from '../../src/runtime/log.ts';
 import { ensureServingCert } from '../../src/runtime/serving-cert.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { WEBHOOK_CONFIGURATIONS, webhookConfiguration } from '../../src/server/admission/webhook-config.ts';
-import { serviceAccountToken, testClient, testCluster, testNamespace } from '../support/cluster.ts';
+import { serviceAccountClient, testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { daemonJob, pool, waitPhase } from '../support/daemonjob.ts';
 import { deployment, hook, waitHook } from '../support/deployments.ts';
 import { startOperator } from '../support/operator.ts';
@@ -35,23 +34,6 @@ async function tools() {
     kubectl: (args: string[], input?: string) => run('kubectl', args, input),
     helm: (args: string[]) => run('helm', args),
   };
-}
-
-/** A client and kubeconfig acting as a ServiceAccount, through a token from the TokenRequest API. */
-async function serviceAccount(namespace: string, name: string) {
-  const token = await serviceAccountToken(namespace, name);
-  const { kubeconfig } = await testCluster();
-  const config = readFileSync(kubeconfig, 'utf8').replace(/user: \{.*\}/, `user: {token: "${token}"}`);
-  const saKubeconfig = join(mkdtempSync(join(tmpdir(), 'bosun-rbac-')), 'kubeconfig.yaml');
-  writeFileSync(saKubeconfig, config);
-  const client = KubeClient.fromKubeconfig(saKubeconfig);
-  const who = await client.request<{ status: { userInfo: { username: string } } }>(
-    'POST',
-    '/apis/authentication.k8s.io/v1/selfsubjectreviews',
-    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } },
-  );
-  assert.equal(who.status.userInfo.username, `system:serviceaccount:${namespace}:${name}`);
-  return { client, kubeconfig: saKubeconfig };
 }
 
 async function refused(what: string, call: () => Promise<unknown>) {
@@ -294,7 +276,7 @@ describe('install', () => {
     // The plain manifests (kubectl apply -k) install the same ServiceAccount and roles as the chart.
     kubectl(['apply', '-k', join(ROOT, 'deploy/install')]);
     const ns = await testNamespace(t, 'rbac');
-    const sa = await serviceAccount('bosun-system', 'bosun');
+    const sa = await serviceAccountClient('bosun-system', 'bosun');
     await runHookAs(t, ns, [
       `--kubeconfig=${sa.kubeconfig}`,
       '--leader-elect',
@@ -355,7 +337,7 @@ describe('install', () => {
       .map((d) => d.toJSON() as KubeObject | null)
       .filter((d) => d && /^(ServiceAccount|Role|RoleBinding)$/.test(d.kind ?? ''));
     kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
-    const sa = await serviceAccount(release, 'tls-bosun');
+    const sa = await serviceAccountClient(release, 'tls-bosun');
     const ref = { namespace: release, name: 'tls-bosun-webhook-tls' };
     const hosts = ['tls-bosun-webhook.svc'];
     const log = silentLogger;
@@ -396,7 +378,7 @@ describe('install', () => {
     t.after(() =>
       kubectl(['delete', 'clusterrole,clusterrolebinding', 'scoped-bosun', '--ignore-not-found']),
     );
-    const sa = await serviceAccount(release, 'scoped-bosun');
+    const sa = await serviceAccountClient(release, 'scoped-bosun');
     await runHookAs(t, ns, [
       `--kubeconfig=${sa.kubeconfig}`,
       '--leader-elect',

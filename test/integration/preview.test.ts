@@ -219,6 +219,58 @@ describe('Preview', () => {
     assert.deepEqual(await labelled(client, ns, 'p'), []);
   });
 
+  it('a cleanup Job the API server refuses is CleanupFailed, not created again until the template changes', async (t) => {
+    const { ns, client, operator } = await setup(t);
+    await client.create(PREVIEWS, preview(ns, 'p'));
+    await waitPreview(client, ns, 'p', phase('Stopped'), 'Stopped');
+    // A quota with room for no more Jobs: the cleanup Job is forbidden (403).
+    const quotas = { group: '', version: 'v1', plural: 'resourcequotas', namespaced: true };
+    const jobs = (await client.list(Resources.jobs, ns)).items.length;
+    await client.create(quotas, {
+      metadata: { name: 'no-more-jobs', namespace: ns },
+      spec: { hard: { 'count/jobs.batch': String(jobs) } },
+    });
+    await waitFor(
+      async () =>
+        (await client.get(quotas, ns, 'no-more-jobs')).status?.used?.['count/jobs.batch'] ===
+          String(jobs) || {
+          pending: 'quota usage not counted yet',
+        },
+      { what: 'the quota in force' },
+    );
+    await client.delete(PREVIEWS, ns, 'p');
+    const failed = await waitPreview(
+      client,
+      ns,
+      'p',
+      (x) => ready(x)?.reason === 'CleanupFailed',
+      'CleanupFailed',
+    );
+    assert.match(ready(failed)?.message, /exceeded quota/);
+    // Another reconcile (a template event) must not send the same Job again, nor write the status.
+    const reconciles = async () =>
+      Number(
+        /controller_runtime_reconcile_total\{controller="preview-undeploy",result="success"\} (\d+)/.exec(
+          await operator.metrics(),
+        )?.[1] ?? 0,
+      );
+    const before = await reconciles();
+    await client.mergePatch(PREVIEW_TEMPLATES, ns, 'web', { metadata: { labels: { touched: 'yes' } } });
+    await waitFor(async () => (await reconciles()) > before || { pending: `${before} reconciles` }, {
+      what: 'another reconcile',
+    });
+    const p = await client.get(PREVIEWS, ns, 'p');
+    assert.equal(p.metadata.resourceVersion, failed.metadata.resourceVersion, 'no status write');
+    assert.equal(ready(p)?.reason, 'CleanupFailed');
+    // Room again and a changed cleanup: it runs, and the undeploy ends with nothing left.
+    await client.delete(quotas, ns, 'no-more-jobs');
+    await client.mergePatch(PREVIEW_TEMPLATES, ns, 'web', {
+      spec: { cleanup: { template: { spec: { containers: [{ name: 'drop', image: 'postgres:17' }] } } } },
+    });
+    await gone(client, ns, 'p');
+    assert.deepEqual(await labelled(client, ns, 'p'), []);
+  });
+
   it('an undeploy waits for a labelled object that is slow to go, looking again, and ends once it is gone; undeploys beside it do not wait', async (t) => {
     const HOLD = 'test.bosun.dev/hold';
     const held = {

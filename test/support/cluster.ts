@@ -3,7 +3,11 @@
 // (test/support/global-setup.ts) and stops it at the end; a test file run alone starts it itself
 // and stops it when its process ends. Either way a cluster that ran before is left running, and
 // BOSUN_KEEP_CLUSTER=1 keeps the one started.
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
 import type { ClusterState } from '../../src/dev/cluster.ts';
 import { type ClusterRun, clusterForRun } from '../../src/dev/lifetime.ts';
@@ -54,4 +58,21 @@ export async function serviceAccountToken(namespace: string, name: string): Prom
     },
   );
   return review.status.token;
+}
+
+/** A client and kubeconfig acting as a ServiceAccount, through a token from the TokenRequest API. */
+export async function serviceAccountClient(namespace: string, name: string) {
+  const token = await serviceAccountToken(namespace, name);
+  const { kubeconfig } = await testCluster();
+  const config = readFileSync(kubeconfig, 'utf8').replace(/user: \{.*\}/, `user: {token: "${token}"}`);
+  const saKubeconfig = join(mkdtempSync(join(tmpdir(), 'bosun-rbac-')), 'kubeconfig.yaml');
+  writeFileSync(saKubeconfig, config);
+  const client = KubeClient.fromKubeconfig(saKubeconfig);
+  const who = await client.request<{ status: { userInfo: { username: string } } }>(
+    'POST',
+    '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+    { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } },
+  );
+  assert.equal(who.status.userInfo.username, `system:serviceaccount:${namespace}:${name}`);
+  return { client, kubeconfig: saKubeconfig };
 }

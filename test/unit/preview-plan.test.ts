@@ -19,6 +19,7 @@ import type {
   RepositoryObject,
   TemplateObject,
 } from '../../src/controllers/preview/model.ts';
+import { jobHash } from '../../src/controllers/preview/render.ts';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
@@ -914,6 +915,18 @@ describe('planPreview', () => {
     it('a preview that was never admitted has nothing to clean up', () => {
       const pl = plan(preview('p', { deleting: true }));
       assert.equal(pl.purge, true);
+    });
+    it('a cleanup Job the API server rejected is not created again until it changes', () => {
+      const job = plan(deleting(built({}))).create[0] as KubeObject;
+      const rejected = built({ cleanupStatus: 'failed', rejectedHash: jobHash(job) });
+      const again = plan(deleting(rejected));
+      assert.deepEqual(created(again), []);
+      assert.equal(reason(again), 'CleanupFailed');
+      assert.equal(again.purge, undefined);
+      const changed = plan(deleting(rejected), {
+        tpl: template({ cleanup: { template: { spec: { containers: [{ name: 'drop', image: 'psql' }] } } } }),
+      });
+      assert.deepEqual(created(changed), ['p-cleanup'], 'a changed template is tried');
     });
     it('a deleted repository does not block the cleanup', () => {
       const pl = plan(deleting(built({})), { repo: null });

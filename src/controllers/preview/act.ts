@@ -13,7 +13,7 @@ import { setCondition, updateStatusIfChanged, writeStatusIfChanged } from '../..
 import { CLEANUP_FINALIZER, ROLE_LABEL } from './labels.ts';
 import type { PreviewPlan } from './lifecycle.ts';
 import { PREVIEWS, type PreviewObject } from './model.ts';
-import { appName } from './render.ts';
+import { appName, jobHash } from './render.ts';
 
 export interface ActDeps {
   mgr: Manager;
@@ -55,13 +55,17 @@ export async function actOnPreview(
   // Each later write is based on the one before: the cache is fresh only once it shows the last.
   const latest = written ?? preview;
   if (plan.undeploy) {
-    await client.delete(PREVIEWS, namespace, name, 'Background', { uid: preview.metadata.uid as string });
+    // Only the preview this plan saw: a start or any other change since makes the next pass decide again.
+    await client.delete(PREVIEWS, namespace, name, 'Background', {
+      uid: preview.metadata.uid as string,
+      resourceVersion: latest.metadata.resourceVersion as string,
+    });
     deps.expectations.wrote(latest, now, true);
   } else if (plan.stop) {
     await client.mergePatch(PREVIEWS, namespace, name, { spec: { state: 'Stopped' } });
     deps.expectations.wrote(latest, now);
   }
-  const rejected: { step: string; message: string }[] = [];
+  const rejected: { step: string; message: string; hash?: string }[] = [];
   const jobs = async () => {
     for (const job of plan.create) {
       try {
@@ -71,6 +75,7 @@ export async function actOnPreview(
         rejected.push({
           step: job.metadata.labels?.[ROLE_LABEL] as string,
           message: `Job ${job.metadata.name}: ${(e as Error).message}`,
+          hash: jobHash(job),
         });
       }
     }
@@ -116,7 +121,7 @@ async function recordRejections(
   ctx: ReconcileContext,
   preview: PreviewObject,
   plan: PreviewPlan,
-  rejected: { step: string; message: string }[],
+  rejected: { step: string; message: string; hash?: string }[],
 ) {
   const status: PreviewStatus = { ...plan.status };
   for (const r of rejected) {
@@ -126,7 +131,7 @@ async function recordRejections(
     );
     if (r.step === 'build') status.buildStatus = 'error';
     if (r.step === 'init') status.initStatus = 'failed';
-    if (r.step === 'cleanup') status.cleanupStatus = 'failed';
+    if (r.step === 'cleanup') Object.assign(status, { cleanupStatus: 'failed', rejectedHash: r.hash });
     if (r.step === 'app' && plan.apply) status.rejectedHash = plan.apply.hash;
     if (!preview.status?.deployedCommit || r.step !== 'app')
       status.phase = r.step === 'cleanup' ? 'Undeploying' : 'Failed';

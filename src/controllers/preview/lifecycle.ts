@@ -9,6 +9,7 @@ import { isDeleting, type PreviewObject, type RepositoryObject, type TemplateObj
 import {
   buildJobName,
   cleanupJobName,
+  jobHash,
   previewVariables,
   RenderError,
   type Rendered,
@@ -523,6 +524,13 @@ function undeploy(p: Planner): PreviewPlan {
     p.problem(
       'CleanupFailed',
       `cleanup Job ${name} failed (${outcomeText(outcome)}); read its logs, then delete the Job to retry, or ${way}`,
+    );
+  } else if (!existing && old.cleanupStatus === 'failed' && old.rejectedHash === jobHash(job)) {
+    // The API server rejected this very Job: it is created again only once the template changes.
+    p.problem(
+      'CleanupFailed',
+      old.conditions?.find((c) => c.type === 'Ready')?.message ??
+        `the API server rejected the cleanup Job; fix the template, or ${way}`,
     );
   } else if (!existing && stopBusyJobs(p)) {
     return p.plan;

@@ -215,8 +215,9 @@ export class Purger {
       });
       return found.items ?? [];
     } catch (e) {
-      // A kind without collection deletes (some aggregated APIs): one by one.
-      if (!(e instanceof ApiError && e.code === 405)) throw e;
+      // A kind without collection deletes (some aggregated APIs), or a role that grants only
+      // delete: one by one.
+      if (!(e instanceof ApiError && (e.code === 405 || e.code === 403))) throw e;
       const items = (await client.list(ref, namespace, { labelSelector })).items;
       for (const o of items) await client.delete(ref, namespace, o.metadata.name as string);
       return items;

@@ -175,6 +175,9 @@ export const initJobName = (preview: PreviewObject, attempt: number) =>
   childName(preview.metadata.name as string, 'init', String(attempt));
 export const cleanupJobName = (preview: PreviewObject) =>
   childName(preview.metadata.name as string, 'cleanup');
+/** Names a rendered Job's content: a rejected one is not created again until it changes. */
+export const jobHash = (job: KubeObject) =>
+  createHash('sha256').update(JSON.stringify(job)).digest('hex').slice(0, 16);
 export const appName = (preview: PreviewObject) => childName(preview.metadata.name as string);
 
 export function renderBuildJob(input: RenderInput, r: Rendered, attempt: number): KubeObject | undefined {
