@@ -23,6 +23,8 @@ export interface KindDefinition {
   spec: Schema<unknown>;
   status: Schema<unknown>;
   printerColumns: PrinterColumn[];
+  /** CEL rules on the whole object (metadata.name is the only metadata they may read). */
+  rules?: { rule: string; message: string }[];
 }
 
 export const resourceOf = (def: KindDefinition) =>
@@ -46,6 +48,7 @@ export function crdManifest(def: KindDefinition) {
       status: def.status.openapi,
     },
     required: ['spec'],
+    ...(def.rules ? { 'x-kubernetes-validations': def.rules } : {}),
   };
   return {
     apiVersion: 'apiextensions.k8s.io/v1',

@@ -152,6 +152,14 @@ export const PreviewKind: KindDefinition = {
   description: 'Preview is one deployed commit of one branch or pull request, built, initialized and served.',
   spec: previewSpec,
   status: previewStatus,
+  rules: [
+    {
+      // The preview's Service takes its name, and Service names are DNS-1035 labels.
+      rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+      message:
+        "a Preview's name names its Service: use lower case letters, digits and '-', starting with a letter and ending with a letter or digit (no dots)",
+    },
+  ],
   printerColumns: [
     { name: 'Repository', type: 'string', jsonPath: '.spec.repository' },
     { name: 'Branch', type: 'string', jsonPath: '.spec.branch' },

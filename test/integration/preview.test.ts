@@ -391,6 +391,8 @@ describe('Preview', () => {
     const ns = await testNamespace(t, 'pv');
     const cases: [KubeObject, RegExp][] = [
       [preview(ns, 'a', { commit: 'HEAD' }), /spec\.commit/],
+      [preview(ns, 'v1.2-hotfix'), /names its Service: .*no dots/],
+      [preview(ns, '1fix'), /starting with a letter/],
       [
         { ...preview(ns, 'b'), spec: { ...preview(ns, 'b').spec, pullRequest: 3 } },
         /pullRequest and targetBranch together/,
