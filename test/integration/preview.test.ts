@@ -386,6 +386,49 @@ describe('Preview', () => {
     await waitPreview(client, ns, 'p', phase('Stopped'), 'Stopped after the fix');
   });
 
+  it('a cluster-scoped kind among the resources is ApplyRejected, and the undeploy leaves it alone', async (t) => {
+    const { ns, client } = await setup(
+      t,
+      {},
+      {
+        cleanup: undefined,
+        resources: [
+          {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'ClusterRole',
+            metadata: { name: '${preview}-reader' },
+            rules: [],
+          },
+        ],
+      },
+    );
+    await client.create(PREVIEWS, preview(ns, 'p'));
+    const p = await waitPreview(
+      client,
+      ns,
+      'p',
+      (x) => ready(x)?.reason === 'ApplyRejected',
+      'ApplyRejected',
+    );
+    assert.match(ready(p)?.message, /ClusterRole p-reader is cluster-scoped/);
+    const clusterRoles = {
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      plural: 'clusterroles',
+      namespaced: false,
+    };
+    assert.equal(await getOrUndefined(client, clusterRoles, undefined, 'p-reader'), undefined);
+    // Another namespace's object with the same label is not the purge's business.
+    await client.create(clusterRoles, {
+      metadata: { name: `bystander-${ns}`, labels: { 'bosun.dev/preview': 'p' } },
+      rules: [],
+    });
+    t.after(() => client.delete(clusterRoles, undefined, `bystander-${ns}`));
+    await client.delete(PREVIEWS, ns, 'p');
+    await gone(client, ns, 'p');
+    assert.ok(await getOrUndefined(client, clusterRoles, undefined, `bystander-${ns}`));
+  });
+
   it('rejects bad manifests at kubectl apply with a message that says what to fix', async (t) => {
     await installCrds();
     const ns = await testNamespace(t, 'pv');

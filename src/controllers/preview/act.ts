@@ -84,8 +84,18 @@ export async function actOnPreview(
   };
   const app = async () => {
     if (plan.apply) {
-      const apply = async (o: KubeObject) =>
-        client.apply(await deps.mapper.resourceFor(o.apiVersion as string, o.kind as string), o);
+      const apply = async (o: KubeObject) => {
+        const ref = await deps.mapper.resourceFor(o.apiVersion as string, o.kind as string);
+        // A cluster-scoped object would escape the purge of the namespace and clash between
+        // previews of the same name in other namespaces.
+        if (!ref.namespaced)
+          throw new ApiError(
+            422,
+            'Invalid',
+            `${o.kind} ${o.metadata.name} is cluster-scoped: a preview creates objects in its own namespace only`,
+          );
+        return client.apply(ref, o);
+      };
       const deployment = plan.apply.objects.filter((o) => o.kind === 'Deployment');
       try {
         // The Deployment, which carries the hash, only once everything else was applied.

@@ -241,7 +241,9 @@ export class Purger {
     for (const r of resources) {
       try {
         const ref = await this.deps.mapper.resourceFor(r.apiVersion as string, r.kind as string);
-        if (![...refs, ...ALL].some((x) => sameResource(x, ref))) refs.push(ref);
+        // A cluster-scoped kind is never created (the act refuses it), and a selector on it would
+        // reach other namespaces.
+        if (ref.namespaced && ![...refs, ...ALL].some((x) => sameResource(x, ref))) refs.push(ref);
       } catch (e) {
         // A kind the API server does not know (its CRD was removed) has nothing left to delete.
         if (!(e instanceof ApiError && [400, 404].includes(e.code))) throw e;
