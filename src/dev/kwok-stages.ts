@@ -3,6 +3,7 @@
 // Pod behaviour is driven by these documented labels and annotations (see docs/local-cluster.md):
 //   annotation kwok.bosun.dev/ready-after: "10s"   the pod stays Pending (not Ready) this long
 //   annotation kwok.bosun.dev/finish-after: "30s"  a Job's (or DaemonJob's) pod runs this long before it ends
+//   annotation kwok.bosun.dev/terminate-after: "5s"  a deleted pod stays terminating this long
 //   label      kwok.bosun.dev/fail: "true"         such a pod ends Failed instead of Succeeded
 //   annotation kwok.bosun.dev/fail-on-nodes: "a,b"    it fails only when it runs on one of these nodes
 //   annotation kwok.bosun.dev/exit-code, /reason, /message   how it fails (default 1, Error)
@@ -15,6 +16,7 @@ import { clusterLogs } from './kwok-logs.ts';
 export const READY_AFTER = 'kwok.bosun.dev/ready-after';
 export const NODE_NOT_READY = 'kwok.bosun.dev/not-ready';
 export const FINISH_AFTER = 'kwok.bosun.dev/finish-after';
+export const TERMINATE_AFTER = 'kwok.bosun.dev/terminate-after';
 export const FAIL_LABEL = 'kwok.bosun.dev/fail';
 export const FAIL_EXIT_CODE = 'kwok.bosun.dev/exit-code';
 export const FAIL_REASON = 'kwok.bosun.dev/reason';
@@ -244,7 +246,8 @@ export const stages = [
     { statusTemplate: podTerminated('Failed') },
     delayFrom(FINISH_AFTER),
   ),
-  // A pod holding its owner's finalizer waits for the owner to remove it, as with a kubelet.
+  // A pod holding its owner's finalizer waits for the owner to remove it, as with a kubelet; one
+  // annotated terminate-after stays terminating that long, as in a grace period.
   stage(
     'pod-delete',
     'Pod',
@@ -253,6 +256,7 @@ export const stages = [
       { key: holdsOwnerFinalizer, operator: 'NotIn', values: ['true'] },
     ],
     { finalizers: { empty: true }, delete: true },
+    delayFrom(TERMINATE_AFTER),
   ),
 ];
 

@@ -343,6 +343,30 @@ describe('Preview capacity', () => {
     assert.equal(samples.max.initializing, 1);
   });
 
+  it('a stopped preview holds its run slot while its pods terminate', async (t) => {
+    const { ns, client, samples } = await setup(
+      t,
+      { maxRunning: 1 },
+      {
+        app: {
+          port: 8080,
+          template: {
+            metadata: { annotations: { 'kwok.bosun.dev/terminate-after': '4s' } },
+            spec: { containers: [{ name: 'web' }] },
+          },
+        },
+      },
+    );
+    await client.create(PREVIEWS, preview(ns, 'a', { branch: 'a', state: 'Running' }));
+    await waitPreview(client, ns, 'a', phase('Running'), 'Running');
+    await client.create(PREVIEWS, preview(ns, 'b', { branch: 'b', state: 'Running' }));
+    await waitPreview(client, ns, 'a', phase('Stopping'), 'Stopping while its pod terminates');
+    await waitPreview(client, ns, 'b', phase('Running'), 'Running once a has no pod left');
+    const a = await client.get(Resources.deployments, ns, 'a');
+    assert.equal(a.status?.terminatingReplicas ?? 0, 0, "a's pod is gone");
+    assert.equal(samples.max.running, 1, 'never two previews with pods, terminating ones included');
+  });
+
   it('starting one more stops the least recently started', async (t) => {
     const { ns, client, samples } = await setup(t, { maxRunning: 1 });
     await client.create(PREVIEWS, preview(ns, 'a', { branch: 'a', state: 'Running' }));

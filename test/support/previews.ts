@@ -173,7 +173,13 @@ export async function sampleCaps(client: KubeClient, namespace: string): Promise
       ...jobs.list((j) => j.metadata.labels?.['bosun.dev/preview-role'] !== 'cleanup'),
       ...deployments.list(),
     ]);
-    const running = deployments.list((d) => (d.spec?.replicas ?? 0) > 0 || (d.status?.replicas ?? 0) > 0);
+    // Pods asked for or still there, terminating ones included.
+    const running = deployments.list(
+      (d) =>
+        (d.spec?.replicas ?? 0) > 0 ||
+        (d.status?.replicas ?? 0) > 0 ||
+        (d.status?.terminatingReplicas ?? 0) > 0,
+    );
     const initializing = jobs.list(
       (j) =>
         j.metadata.labels?.['bosun.dev/preview-role'] === 'init' &&

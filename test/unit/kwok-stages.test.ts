@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { FAIL_LABEL, FINISH_AFTER, kwokConfigYaml, READY_AFTER, stages } from '../../src/dev/kwok-stages.ts';
+import {
+  FAIL_LABEL,
+  FINISH_AFTER,
+  kwokConfigYaml,
+  READY_AFTER,
+  stages,
+  TERMINATE_AFTER,
+} from '../../src/dev/kwok-stages.ts';
 import { nodeManifest } from '../../src/dev/nodes.ts';
 
 describe('kwok configuration', () => {
@@ -37,6 +44,7 @@ describe('kwok configuration', () => {
       .filter(Boolean);
     assert.ok(delayKeys.some((k: string) => k.includes(READY_AFTER)));
     assert.ok(delayKeys.some((k: string) => k.includes(FINISH_AFTER)));
+    assert.ok(delayKeys.some((k: string) => k.includes(TERMINATE_AFTER)));
   });
 
   it('never lets a pod both complete and fail: the stages select on the fail label oppositely', () => {

@@ -82,8 +82,8 @@ describe('planCapacity', () => {
     caps?: Caps;
     /** The previews' initialization Jobs in the cache (none by default). */
     initJobs?: Record<string, InitJob>;
-    /** The app Deployments' replicas by preview: spec, and pods there (status). */
-    deployments?: Record<string, { spec: number; status: number }>;
+    /** The app Deployments' replicas by preview: spec, pods there (status), and terminating. */
+    deployments?: Record<string, { spec: number; status: number; terminating?: number }>;
     want: Partial<Record<'admit' | 'initialize' | 'run' | 'stop' | 'undeploy', string[]>>;
   }[] = [
     {
@@ -201,6 +201,16 @@ describe('planCapacity', () => {
       caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
       deployments: { going: { spec: 0, status: 1 }, gone: { spec: 0, status: 0 } },
       want: { run: [], stop: [] },
+    },
+    {
+      name: 'pods still terminating hold the run slot',
+      previews: [
+        preview('stopped', { branch: 'a', status: admitted({ phase: 'Stopping', initStatus: 'ready' }) }),
+        preview('asks', { branch: 'c', state: 'Running', status: admitted({ initStatus: 'ready' }) }),
+      ],
+      caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
+      deployments: { stopped: { spec: 0, status: 0, terminating: 1 } },
+      want: { run: [] },
     },
     {
       name: 'a preview being undeployed whose pods are gone runs nothing down',
@@ -436,7 +446,7 @@ describe('planCapacity', () => {
           d && {
             metadata: { name: p.metadata.name },
             spec: { replicas: d.spec },
-            status: { replicas: d.status },
+            status: { replicas: d.status, terminatingReplicas: d.terminating ?? 0 },
           }
         );
       };
@@ -696,6 +706,13 @@ describe('planPreview', () => {
     assert.equal(pl.status.initAttempt, 1);
     assert.equal(pl.status.replicas, 0);
     assert.equal(pl.status.resetToken, '2026-11-23T10:00:00Z');
+  });
+
+  it('stays Stopping while its pods terminate', () => {
+    const p = preview('p', { status: built({ initStatus: 'ready', replicas: 0, phase: 'Stopping' }) });
+    const terminating = { ...deployment(0, 0), status: { replicas: 0, terminatingReplicas: 1 } };
+    assert.equal(plan(p, { deployment: terminating }).status.phase, 'Stopping');
+    assert.equal(plan(p, { deployment: deployment(0, 0) }).status.phase, 'Stopped');
   });
 
   it('runs when asked and granted, Running once available', () => {

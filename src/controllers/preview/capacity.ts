@@ -31,13 +31,17 @@ const byLeastRecentlyUsed = (a: PreviewObject, b: PreviewObject) =>
  * Pods asked for or still there: starting, running and stopping previews all count, and so does a
  * Deployment still asking for pods that the status no longer wants (a process killed between the
  * status write and the scale-down), until the scale-down is seen. A preview being undeployed
- * counts too until its pods are gone.
+ * counts too until its pods are gone, and pods count until they have terminated.
  */
 export const isRunning = (p: PreviewObject, deployment?: KubeObject) =>
   (p.status?.replicas ?? 0) > 0 ||
   p.status?.phase === 'Stopping' ||
   (deployment?.spec?.replicas ?? 0) > 0 ||
-  (deployment?.status?.replicas ?? 0) > 0;
+  podsOf(deployment) > 0;
+
+/** The app's pods, terminating ones included (they may still serve and use resources). */
+export const podsOf = (deployment?: KubeObject): number =>
+  (deployment?.status?.replicas ?? 0) + (deployment?.status?.terminatingReplicas ?? 0);
 
 /** A preview's latest initialization Job as the cache shows it: not there (yet), running or finished. */
 export type InitJob = 'running' | 'finished' | undefined;

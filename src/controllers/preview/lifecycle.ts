@@ -4,6 +4,7 @@ import type { InitStatus, PreviewPhase, PreviewStatus } from '../../api/preview.
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { type ConditionInput, setCondition } from '../../runtime/status.ts';
 import { jobFinished, jobOutcome } from '../job-outcome.ts';
+import { podsOf } from './capacity.ts';
 import { CLEANUP_FINALIZER, RESET_ANNOTATION, SKIP_CLEANUP_ANNOTATION } from './labels.ts';
 import { isDeleting, type PreviewObject, type RepositoryObject, type TemplateObject } from './model.ts';
 import {
@@ -411,7 +412,7 @@ function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, 
     };
   } else if (deployment && (deployment.spec?.replicas ?? 0) !== replicas) p.plan.scale = replicas;
 
-  const pods = deployment?.status?.replicas ?? 0;
+  const pods = podsOf(deployment);
   const available = deployment?.status?.availableReplicas ?? 0;
   if (init === 'failed') {
     status.phase = 'Failed';
