@@ -708,6 +708,46 @@ describe('planPreview', () => {
     assert.equal(pl.status.resetToken, '2026-11-23T10:00:00Z');
   });
 
+  describe('an earlier initialization attempt still running is stopped', () => {
+    const running = job('p-init-0', 'Running');
+    const cases: [string, PreviewObject, KubeObject[], string[]][] = [
+      [
+        'by the reset',
+        preview('p', {
+          annotations: { [RESET_ANNOTATION]: 'r' },
+          status: built({ initStatus: 'initializing', initAttempt: 0, initJobName: 'p-init-0' }),
+        }),
+        [running],
+        ['p-init-0'],
+      ],
+      [
+        'after a crash that lost the reset’s delete',
+        preview('p', {
+          annotations: { [RESET_ANNOTATION]: 'r' },
+          status: built({ initStatus: 'todo', initAttempt: 1, initJobName: 'p-init-0', resetToken: 'r' }),
+        }),
+        [running],
+        ['p-init-0'],
+      ],
+      [
+        'not twice while it is being deleted',
+        preview('p', { status: built({ initStatus: 'todo', initAttempt: 1, initJobName: 'p-init-0' }) }),
+        [{ ...running, metadata: { ...running.metadata, deletionTimestamp: 'x' } }],
+        [],
+      ],
+      [
+        'not the current attempt',
+        preview('p', {
+          status: built({ initStatus: 'initializing', initAttempt: 1, initJobName: 'p-init-1' }),
+        }),
+        [job('p-init-1', 'Running')],
+        [],
+      ],
+    ];
+    for (const [name, p, jobs, want] of cases)
+      it(name, () => assert.deepEqual(plan(p, { jobs, deployment: deployment(0, 0) }).deleteJobs, want));
+  });
+
   it('stays Stopping while its pods terminate', () => {
     const p = preview('p', { status: built({ initStatus: 'ready', replicas: 0, phase: 'Stopping' }) });
     const terminating = { ...deployment(0, 0), status: { replicas: 0, terminatingReplicas: 1 } };

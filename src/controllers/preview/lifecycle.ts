@@ -10,6 +10,7 @@ import { isDeleting, type PreviewObject, type RepositoryObject, type TemplateObj
 import {
   buildJobName,
   cleanupJobName,
+  initJobName,
   jobHash,
   previewVariables,
   RenderError,
@@ -351,12 +352,21 @@ function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, 
   let init: InitStatus | undefined = old.initStatus;
   if (resetting) p.resetDone();
   if (resetting && init !== 'todo') {
-    // A running attempt is stopped (it holds an init slot); a finished one stays for its logs.
-    if (init === 'initializing' && old.initJobName) p.plan.deleteJobs.push(old.initJobName);
     if (init !== undefined) status.initAttempt = (old.initAttempt ?? 0) + 1;
     init = undefined;
     p.event('Normal', 'Reset', 'initialization queued again');
   }
+  // An earlier attempt still running is stopped (it holds an init slot); a finished one stays for
+  // its logs. Decided from the recorded attempt, so a stop lost to a crash after the reset was
+  // recorded happens in the next plan.
+  const earlier = old.initJobName ? snap.job(old.initJobName) : undefined;
+  if (
+    earlier &&
+    old.initJobName !== initJobName(preview, status.initAttempt ?? 0) &&
+    !jobFinished(earlier) &&
+    !earlier.metadata.deletionTimestamp
+  )
+    p.plan.deleteJobs.push(old.initJobName as string);
   if (!input.template.spec.initialize) init = 'ready';
   else if (init === undefined) {
     init = 'todo';
