@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/runtime/log.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { WatchCache } from '../../src/runtime/watch-cache.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
-import { eventsFor, getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
+import { eventsFor, getOrUndefined, installCrds, metricValue, startOperator } from '../support/operator.ts';
 import {
   labelled,
   PREVIEW_REPOSITORIES,
@@ -210,13 +210,8 @@ describe('Preview capacity', () => {
     assert.ok(samples.max.deployed <= 30, `deployed peaked at ${samples.max.deployed}`);
     // A purge takes a batch or two per preview (a second one looks again at what the first
     // deleted in the background); 25 undeploys at once share them.
-    const metric = async (suffix: string) =>
-      Number(
-        new RegExp(`^bosun_preview_purge_batch_previews_${suffix} (\\d+)`, 'm').exec(
-          await operator.metrics(),
-        )?.[1],
-      );
-    const [batches, purged] = [await metric('count'), await metric('sum')];
+    const batches = await metricValue(operator, 'bosun_preview_purge_batch_previews_count');
+    const purged = await metricValue(operator, 'bosun_preview_purge_batch_previews_sum');
     assert.ok(purged >= 25, `${purged} previews in the batches`);
     assert.ok(batches * 2 < purged, `${purged} previews purged in ${batches} batches`);
   });

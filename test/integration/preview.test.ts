@@ -6,7 +6,14 @@ import type { KubeObject } from '../../src/runtime/kube-client.ts';
 import { Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
-import { eventsFor, getOrUndefined, installCrds, kubectlApply, startOperator } from '../support/operator.ts';
+import {
+  eventsFor,
+  getOrUndefined,
+  installCrds,
+  kubectlApply,
+  metricValue,
+  startOperator,
+} from '../support/operator.ts';
 import {
   failing,
   labelled,
@@ -248,11 +255,10 @@ describe('Preview', () => {
     );
     assert.match(ready(failed)?.message, /exceeded quota/);
     // Another reconcile (a template event) must not send the same Job again, nor write the status.
-    const reconciles = async () =>
-      Number(
-        /controller_runtime_reconcile_total\{controller="preview-undeploy",result="success"\} (\d+)/.exec(
-          await operator.metrics(),
-        )?.[1] ?? 0,
+    const reconciles = () =>
+      metricValue(
+        operator,
+        'controller_runtime_reconcile_total{controller="preview-undeploy",result="success"}',
       );
     const before = await reconciles();
     await client.mergePatch(PREVIEW_TEMPLATES, ns, 'web', { metadata: { labels: { touched: 'yes' } } });
@@ -288,11 +294,10 @@ describe('Preview', () => {
     for (const n of names) await waitPreview(client, ns, n, phase('Stopped'), 'Stopped');
     for (const n of ['q', 'r'])
       await client.mergePatch(configMaps, ns, `${n}-held`, { metadata: { finalizers: null } });
-    const rounds = async () =>
-      Number(
-        /controller_runtime_reconcile_total\{controller="preview-undeploy",result="requeue_after"\} (\d+)/.exec(
-          await operator.metrics(),
-        )?.[1] ?? 0,
+    const rounds = () =>
+      metricValue(
+        operator,
+        'controller_runtime_reconcile_total{controller="preview-undeploy",result="requeue_after"}',
       );
     await Promise.all(names.map((n) => client.delete(PREVIEWS, ns, n)));
     for (const n of ['q', 'r']) {
@@ -362,12 +367,8 @@ describe('Preview', () => {
     assert.ok(p.status.rejectedHash);
     const rv = p.metadata.resourceVersion;
     // Another pass (a repository change) must not re-send the rejected manifests.
-    const passes = async () =>
-      Number(
-        /controller_runtime_reconcile_total\{controller="preview",result="success"\} (\d+)/.exec(
-          await operator.metrics(),
-        )?.[1] ?? 0,
-      );
+    const passes = () =>
+      metricValue(operator, 'controller_runtime_reconcile_total{controller="preview",result="success"}');
     const before = await passes();
     await client.mergePatch(PREVIEW_REPOSITORIES, ns, 'shop', { metadata: { labels: { touched: 'yes' } } });
     await waitFor(async () => (await passes()) > before || { pending: `${before} passes` }, {

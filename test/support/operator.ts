@@ -150,6 +150,12 @@ export async function getOrUndefined(
   }
 }
 
+/** One series of the operator's /metrics (`name{labels}` as exposed), or 0 before it exists. */
+export async function metricValue(op: Operator, series: string): Promise<number> {
+  const line = (await op.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
 /** `kubectl apply -f -` of one object as a user would; returns kubectl's error output ('' if accepted). */
 export async function kubectlApply(object: KubeObject): Promise<string> {
   const { kubeconfig, binDir } = await testCluster();

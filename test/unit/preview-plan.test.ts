@@ -76,6 +76,10 @@ const never = () => false;
 const sorted = (s: Set<string>) => [...s].sort();
 
 describe('planCapacity', () => {
+  const queuedForInit = preview('queued', {
+    branch: 'b',
+    status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
+  });
   const cases: {
     name: string;
     previews: PreviewObject[];
@@ -231,10 +235,7 @@ describe('planCapacity', () => {
       name: 'a preview being undeployed holds its initialization slot while its Job runs',
       previews: [
         preview('going', { branch: 'a', status: admitted({ initStatus: 'dropping' }), deleting: true }),
-        preview('queued', {
-          branch: 'b',
-          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
-        }),
+        queuedForInit,
       ],
       caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
       initJobs: { going: 'running' },
@@ -244,10 +245,7 @@ describe('planCapacity', () => {
       name: 'a preview being undeployed whose initialization Job finished holds no slot',
       previews: [
         preview('going', { branch: 'a', status: admitted({ initStatus: 'dropping' }), deleting: true }),
-        preview('queued', {
-          branch: 'b',
-          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
-        }),
+        queuedForInit,
       ],
       caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
       initJobs: { going: 'finished' },
@@ -294,10 +292,7 @@ describe('planCapacity', () => {
       name: 'no initialization slot while maxInitializing Jobs run',
       previews: [
         preview('busy', { branch: 'a', status: admitted({ initStatus: 'initializing' }) }),
-        preview('queued', {
-          branch: 'b',
-          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
-        }),
+        queuedForInit,
       ],
       want: { initialize: [] },
     },
@@ -319,10 +314,7 @@ describe('planCapacity', () => {
       name: 'a finished initialization Job frees its slot in the pass that records it',
       previews: [
         preview('done', { branch: 'a', status: admitted({ initStatus: 'initializing' }) }),
-        preview('queued', {
-          branch: 'b',
-          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
-        }),
+        queuedForInit,
       ],
       initJobs: { done: 'finished' },
       want: { initialize: ['queued'] },
@@ -332,10 +324,7 @@ describe('planCapacity', () => {
       previews: [
         preview('busy', { branch: 'a', status: admitted({ initStatus: 'initializing' }) }),
         preview('done', { branch: 'c', status: admitted({ initStatus: 'initializing' }) }),
-        preview('queued', {
-          branch: 'b',
-          status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
-        }),
+        queuedForInit,
       ],
       caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
       initJobs: { done: 'finished' },
