@@ -98,11 +98,11 @@ export function planCapacity(
   blocked: (p: PreviewObject) => boolean,
   initJob: (p: PreviewObject) => InitJob = () => undefined,
 ): Grants {
+  /** A preview whose app was rejected cannot start either, until a new render applies. */
+  const startable = (p: PreviewObject) => !p.status?.rejectedHash && !blocked(p);
   // One walk over every preview sorts them into the few groups whose order matters; only those
   // are sorted, and the idle previews only as far as victims are needed. A pass over 10,000
   // settled previews stays linear and allocates little.
-  /** A preview whose app was rejected cannot start either, until a new render applies. */
-  const startable = (p: PreviewObject) => !p.status?.rejectedHash && !blocked(p);
   let deployed = 0;
   let initializing = 0;
   const running = new Set<PreviewObject>();

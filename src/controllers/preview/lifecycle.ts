@@ -350,11 +350,13 @@ function applyApp(p: Planner, hash: string, render: () => { objects: KubeObject[
 function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, resetting: boolean) {
   const { old, status, preview, snap } = p;
   let init: InitStatus | undefined = old.initStatus;
-  if (resetting) p.resetDone();
-  if (resetting && init !== 'todo') {
-    if (init !== undefined) status.initAttempt = (old.initAttempt ?? 0) + 1;
-    init = undefined;
-    p.event('Normal', 'Reset', 'initialization queued again');
+  if (resetting) {
+    p.resetDone();
+    if (init !== 'todo') {
+      if (init !== undefined) status.initAttempt = (old.initAttempt ?? 0) + 1;
+      init = undefined;
+      p.event('Normal', 'Reset', 'initialization queued again');
+    }
   }
   // An earlier attempt still running is stopped (it holds an init slot); a finished one stays for
   // its logs. Decided from the recorded attempt, so a stop lost to a crash after the reset was
