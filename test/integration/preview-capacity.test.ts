@@ -18,6 +18,7 @@ import {
   phase,
   preview,
   ready,
+  readyReason,
   repository,
   sampleCaps,
   template,
@@ -279,7 +280,7 @@ describe('Preview capacity', () => {
       client,
       ns,
       'b',
-      (p) => ready(p)?.reason === 'WaitingForCapacity',
+      readyReason('WaitingForCapacity'),
       'waiting for a run slot while a still has pods',
     );
     assert.match(ready(waiting)?.message, /maxRunning is reached/);

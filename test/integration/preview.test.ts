@@ -23,6 +23,7 @@ import {
   phase,
   preview,
   ready,
+  readyReason,
   repository,
   template,
   waitPreview,
@@ -210,13 +211,7 @@ describe('Preview', () => {
     await client.create(PREVIEWS, preview(ns, 'p'));
     await waitPreview(client, ns, 'p', phase('Stopped'), 'Stopped');
     await client.delete(PREVIEWS, ns, 'p');
-    const p = await waitPreview(
-      client,
-      ns,
-      'p',
-      (x) => ready(x)?.reason === 'CleanupFailed',
-      'CleanupFailed',
-    );
+    const p = await waitPreview(client, ns, 'p', readyReason('CleanupFailed'), 'CleanupFailed');
     assert.equal(p.status.phase, 'Undeploying');
     assert.match(ready(p)?.message, /bosun\.dev\/skip-cleanup=true/);
     await client.mergePatch(PREVIEWS, ns, 'p', {
@@ -246,13 +241,7 @@ describe('Preview', () => {
       { what: 'the quota in force' },
     );
     await client.delete(PREVIEWS, ns, 'p');
-    const failed = await waitPreview(
-      client,
-      ns,
-      'p',
-      (x) => ready(x)?.reason === 'CleanupFailed',
-      'CleanupFailed',
-    );
+    const failed = await waitPreview(client, ns, 'p', readyReason('CleanupFailed'), 'CleanupFailed');
     assert.match(ready(failed)?.message, /exceeded quota/);
     // Another reconcile (a template event) must not send the same Job again, nor write the status.
     const reconciles = () =>
@@ -330,13 +319,7 @@ describe('Preview', () => {
       { ingress: { domain: 'preview.test', annotations: { owner: '${team}' } } },
     );
     await client.create(PREVIEWS, preview(ns, 'p'));
-    const p = await waitPreview(
-      client,
-      ns,
-      'p',
-      (x) => ready(x)?.reason === 'InvalidTemplate',
-      'InvalidTemplate',
-    );
+    const p = await waitPreview(client, ns, 'p', readyReason('InvalidTemplate'), 'InvalidTemplate');
     assert.match(ready(p)?.message, /unknown variable \$\{team\}/);
     assert.equal(p.status.phase, 'Pending');
     await client.mergePatch(PREVIEW_REPOSITORIES, ns, 'shop', { spec: { variables: { team: 'payments' } } });
@@ -357,13 +340,7 @@ describe('Preview', () => {
       },
     );
     await client.create(PREVIEWS, preview(ns, 'p'));
-    const p = await waitPreview(
-      client,
-      ns,
-      'p',
-      (x) => ready(x)?.reason === 'ApplyRejected',
-      'ApplyRejected',
-    );
+    const p = await waitPreview(client, ns, 'p', readyReason('ApplyRejected'), 'ApplyRejected');
     assert.ok(p.status.rejectedHash);
     const rv = p.metadata.resourceVersion;
     // Another pass (a repository change) must not re-send the rejected manifests.
@@ -404,13 +381,7 @@ describe('Preview', () => {
       },
     );
     await client.create(PREVIEWS, preview(ns, 'p'));
-    const p = await waitPreview(
-      client,
-      ns,
-      'p',
-      (x) => ready(x)?.reason === 'ApplyRejected',
-      'ApplyRejected',
-    );
+    const p = await waitPreview(client, ns, 'p', readyReason('ApplyRejected'), 'ApplyRejected');
     assert.match(ready(p)?.message, /ClusterRole p-reader is cluster-scoped/);
     const clusterRoles = {
       group: 'rbac.authorization.k8s.io',

@@ -109,6 +109,7 @@ export function waitPreview(
 }
 
 export const phase = (want: string) => (p: KubeObject) => p.status?.phase === want;
+export const readyReason = (want: string) => (p: KubeObject) => ready(p)?.reason === want;
 
 const core = (plural: string): ResourceRef => ({ group: '', version: 'v1', plural, namespaced: true });
 /** Every kind a preview creates in these tests. */
