@@ -24,7 +24,7 @@ export interface KindDefinition {
   status: Schema<unknown>;
   printerColumns: PrinterColumn[];
   /** CEL rules on the whole object (metadata.name is the only metadata they may read). */
-  rules?: { rule: string; message: string }[];
+  rules?: { rule: string; message: string; optionalOldSelf?: boolean }[];
 }
 
 export const resourceOf = (def: KindDefinition) =>

@@ -154,8 +154,11 @@ export const PreviewKind: KindDefinition = {
   status: previewStatus,
   rules: [
     {
-      // The preview's Service takes its name, and Service names are DNS-1035 labels.
-      rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+      // The preview's Service takes its name, and Service names are DNS-1035 labels. Checked when
+      // the Preview is created (a name never changes), so one made before this rule can still be
+      // updated and released.
+      rule: "oldSelf.hasValue() || self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+      optionalOldSelf: true,
       message:
         "a Preview's name names its Service: use lower case letters, digits and '-', starting with a letter and ending with a letter or digit (no dots)",
     },
