@@ -44,6 +44,17 @@ async function setup(
   return { ns, client, samples, operator };
 }
 
+/** A template without a build whose initialization Job runs `duration`. */
+const initTaking = (duration: string) => ({
+  build: undefined,
+  initialize: {
+    template: {
+      metadata: { annotations: { 'kwok.bosun.dev/finish-after': duration } },
+      spec: { containers: [{ name: 'init', image: 'x' }] },
+    },
+  },
+});
+
 const previews = async (client: Awaited<ReturnType<typeof testClient>>, ns: string) =>
   (await client.list(PREVIEWS, ns)).items as KubeObject[];
 const settled = (p: KubeObject) => ['Stopped', 'Running', 'Failed', 'Pending'].includes(p.status?.phase);
@@ -122,19 +133,7 @@ describe('Preview capacity', () => {
   });
 
   it('initialization is first queued, first served, under maxInitializing', async (t) => {
-    const { ns, client, samples } = await setup(
-      t,
-      { maxInitializing: 1 },
-      {
-        build: undefined,
-        initialize: {
-          template: {
-            metadata: { annotations: { 'kwok.bosun.dev/finish-after': '1s' } },
-            spec: { containers: [{ name: 'init', image: 'x' }] },
-          },
-        },
-      },
-    );
+    const { ns, client, samples } = await setup(t, { maxInitializing: 1 }, initTaking('1s'));
     await client.mergePatch(PREVIEW_REPOSITORIES, ns, 'shop', { spec: { image: 'app:1' } });
     const order = ['zeta', 'yota', 'xi', 'omega', 'nu'];
     for (const [i, name] of order.entries()) {
@@ -292,19 +291,7 @@ describe('Preview capacity', () => {
   });
 
   it('a preview deleted while it initializes stops its Job, frees the slot, and cleans up only after the Job is gone', async (t) => {
-    const { ns, client, samples } = await setup(
-      t,
-      { maxInitializing: 1 },
-      {
-        build: undefined,
-        initialize: {
-          template: {
-            metadata: { annotations: { 'kwok.bosun.dev/finish-after': '600s' } },
-            spec: { containers: [{ name: 'init', image: 'x' }] },
-          },
-        },
-      },
-    );
+    const { ns, client, samples } = await setup(t, { maxInitializing: 1 }, initTaking('600s'));
     // Whether a preview's init Job was still there when its cleanup Job appeared (one watch stream
     // is in resourceVersion order, so the cache has seen every earlier deletion).
     const jobs = new WatchCache(client, Resources.jobs, { namespace: ns, log: silentLogger });

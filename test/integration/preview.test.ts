@@ -312,6 +312,23 @@ describe('Preview', () => {
     assert.deepEqual(await labelled(client, ns, 'p'), []);
   });
 
+  it('a running preview whose template is deleted keeps running, and still stops when asked', async (t) => {
+    const { ns, client } = await setup(t);
+    await client.create(PREVIEWS, preview(ns, 'p', { state: 'Running' }));
+    await waitPreview(client, ns, 'p', phase('Running'), 'Running');
+    await client.delete(PREVIEW_TEMPLATES, ns, 'web');
+    await waitPreview(client, ns, 'p', readyReason('TemplateNotFound'), 'TemplateNotFound');
+    assert.equal((await client.get(Resources.deployments, ns, 'p')).spec.replicas, 1, 'still serving');
+    await client.mergePatch(PREVIEWS, ns, 'p', { spec: { state: 'Stopped' } });
+    await waitFor(
+      async () => {
+        const d = await client.get(Resources.deployments, ns, 'p');
+        return d.spec.replicas === 0 || { pending: `${d.spec.replicas} replicas` };
+      },
+      { what: 'the Deployment scaled to 0 without its template' },
+    );
+  });
+
   it('an unknown variable is a condition and one Event, never a crash; fixing the template recovers', async (t) => {
     const { ns, client } = await setup(
       t,

@@ -76,6 +76,9 @@ const never = () => false;
 const sorted = (s: Set<string>) => [...s].sort();
 
 describe('planCapacity', () => {
+  /** A preview asked to run, then deleted: its undeploy under way. */
+  const undeployingRunning = (name: string, branch: string) =>
+    preview(name, { branch, state: 'Running', status: admitted({ phase: 'Undeploying' }), deleting: true });
   const queuedForInit = preview('queued', {
     branch: 'b',
     status: admitted({ initStatus: 'todo', initQueuedAt: '2026-11-23T10:01:00Z' }),
@@ -188,18 +191,8 @@ describe('planCapacity', () => {
     {
       name: 'a preview being undeployed holds its run slot until its pods are gone',
       previews: [
-        preview('going', {
-          branch: 'a',
-          state: 'Running',
-          status: admitted({ phase: 'Undeploying' }),
-          deleting: true,
-        }),
-        preview('gone', {
-          branch: 'b',
-          state: 'Running',
-          status: admitted({ phase: 'Undeploying' }),
-          deleting: true,
-        }),
+        undeployingRunning('going', 'a'),
+        undeployingRunning('gone', 'b'),
         preview('asks', { branch: 'c', state: 'Running', status: admitted({ initStatus: 'ready' }) }),
       ],
       caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },
@@ -219,12 +212,7 @@ describe('planCapacity', () => {
     {
       name: 'a preview being undeployed whose pods are gone runs nothing down',
       previews: [
-        preview('gone', {
-          branch: 'b',
-          state: 'Running',
-          status: admitted({ phase: 'Undeploying' }),
-          deleting: true,
-        }),
+        undeployingRunning('gone', 'b'),
         preview('asks', { branch: 'c', state: 'Running', status: admitted({ initStatus: 'ready' }) }),
       ],
       caps: { maxInitializing: 1, maxRunning: 1, maxDeployed: 5 },

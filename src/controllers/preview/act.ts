@@ -65,7 +65,7 @@ export async function actOnPreview(
     await client.mergePatch(PREVIEWS, namespace, name, { spec: { state: 'Stopped' } });
     deps.expectations.wrote(latest, now);
   }
-  const rejected: { step: string; message: string; hash?: string }[] = [];
+  const rejected: Rejection[] = [];
   const jobs = async () => {
     for (const job of plan.create) {
       try {
@@ -125,13 +125,20 @@ export async function actOnPreview(
   return latest;
 }
 
+/** What the API server refused: a Job of a step (with its hash), or the app resources. */
+interface Rejection {
+  step: string;
+  message: string;
+  hash?: string;
+}
+
 /** A rejected Job fails its step; rejected app resources are remembered by hash. */
 async function recordRejections(
   deps: ActDeps,
   ctx: ReconcileContext,
   preview: PreviewObject,
   plan: PreviewPlan,
-  rejected: { step: string; message: string; hash?: string }[],
+  rejected: Rejection[],
 ) {
   const status: PreviewStatus = { ...plan.status };
   for (const r of rejected) {

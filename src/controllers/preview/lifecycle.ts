@@ -110,6 +110,10 @@ class Planner {
       this.event('Warning', reason, message);
     this.ready({ status: 'False', reason, message });
   }
+  /** A Job of no use any more is deleted, once: one being deleted is only waited for. */
+  stopJob(job: KubeObject) {
+    if (!job.metadata.deletionTimestamp) this.plan.deleteJobs.push(job.metadata.name as string);
+  }
   /** The requested reset is carried out by this plan. */
   resetDone() {
     this.status.resetToken = this.preview.metadata.annotations?.[RESET_ANNOTATION];
@@ -362,13 +366,8 @@ function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, 
   // its logs. Decided from the recorded attempt, so a stop lost to a crash after the reset was
   // recorded happens in the next plan.
   const earlier = old.initJobName ? snap.job(old.initJobName) : undefined;
-  if (
-    earlier &&
-    old.initJobName !== initJobName(preview, status.initAttempt ?? 0) &&
-    !jobFinished(earlier) &&
-    !earlier.metadata.deletionTimestamp
-  )
-    p.plan.deleteJobs.push(old.initJobName as string);
+  if (earlier && old.initJobName !== initJobName(preview, status.initAttempt ?? 0) && !jobFinished(earlier))
+    p.stopJob(earlier);
   if (!input.template.spec.initialize) init = 'ready';
   else if (init === undefined) {
     init = 'todo';
@@ -566,7 +565,7 @@ function stopBusyJobs(p: Planner): boolean {
     .map((n) => (n ? p.snap.job(n) : undefined))
     .filter((j): j is KubeObject => !!j && !jobFinished(j));
   if (!busy.length) return false;
-  for (const j of busy) if (!j.metadata.deletionTimestamp) p.plan.deleteJobs.push(j.metadata.name as string);
+  for (const j of busy) p.stopJob(j);
   const names = busy.map((j) => j.metadata.name).join(', ');
   p.ready({ status: 'False', reason: 'Undeploying', message: `stopping Job ${names} before the cleanup` });
   return true;

@@ -1,7 +1,6 @@
 // Renders a preview's children from its template: the build, init and cleanup Jobs, the app's
 // Deployment, Service and Ingress, and the extra resources. Pure: same inputs, same manifests.
-import { createHash } from 'node:crypto';
-import { labelValue } from '../../api/names.ts';
+import { labelValue, shortHash } from '../../api/names.ts';
 import type { KubeObject } from '../../runtime/kube-client.ts';
 import { controllerRef } from '../../runtime/ownership.ts';
 import { PREVIEW_LABEL, ROLE_LABEL, type Role } from './labels.ts';
@@ -176,8 +175,7 @@ export const initJobName = (preview: PreviewObject, attempt: number) =>
 export const cleanupJobName = (preview: PreviewObject) =>
   childName(preview.metadata.name as string, 'cleanup');
 /** Names a rendered Job's content: a rejected one is not created again until it changes. */
-export const jobHash = (job: KubeObject) =>
-  createHash('sha256').update(JSON.stringify(job)).digest('hex').slice(0, 16);
+export const jobHash = (job: KubeObject) => shortHash(JSON.stringify(job), 16);
 export const appName = (preview: PreviewObject) => childName(preview.metadata.name as string);
 
 export function renderBuildJob(input: RenderInput, r: Rendered, attempt: number): KubeObject | undefined {
@@ -276,7 +274,7 @@ export function renderApp(input: RenderInput, r: Rendered): { objects: KubeObjec
     const m = meta(input, o.metadata.name, 'resource', o.metadata.labels);
     objects.push({ ...o, metadata: { ...o.metadata, ...m } });
   }
-  const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex').slice(0, 16);
+  const hash = shortHash(JSON.stringify(objects), 16);
   // The Deployment goes last: its hash annotation says that everything before it was applied.
   return { objects: [...objects.slice(1), objects[0] as KubeObject], hash };
 }
