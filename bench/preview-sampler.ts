@@ -2,9 +2,9 @@
 // namespace and keeps, incrementally (O(1) per event, so that it keeps up at 10,000 previews),
 // each preview's phase and the number of deployed, running and initializing previews of one
 // repository as they really exist, with the highest values seen since the last reset.
-// The counts follow test/support/previews.ts's sampleCaps: deployed = a live preview that owns a
-// Deployment or a non-cleanup Job; running = a Deployment asked for pods or still holding some;
-// initializing = an init Job not finished.
+// The counts follow test/support/previews.ts's sampleCaps: deployed = a live preview that holds a
+// deploy slot (admitted: recorded before any of its children is created); running = a Deployment
+// asked for pods or still holding some; initializing = an init Job not finished.
 import { PREVIEWS, type PreviewObject } from '../src/controllers/preview/model.ts';
 import { type KubeClient, type KubeObject, Resources } from '../src/runtime/kube-client.ts';
 import { silentLogger } from '../src/runtime/log.ts';
@@ -37,7 +37,7 @@ export class PreviewSampler {
   /** Called with the name of every preview deleted, as the watch delivers it. */
   onPreviewGone?: (name: string) => void;
   private readonly live = new Set<string>();
-  private readonly children = new Map<string, Set<string>>();
+  private readonly admitted = new Set<string>();
   private readonly deployed = new Set<string>();
   private readonly running = new Set<string>();
   private readonly initializing = new Set<string>();
@@ -102,7 +102,9 @@ export class PreviewSampler {
     if (e.type === 'deleted') {
       this.phases.delete(name);
       this.live.delete(name);
+      this.admitted.delete(name);
     } else {
+      if (p.status?.admittedAt) this.admitted.add(name);
       this.repositoryOf.set(name, p.spec.repository);
       const deleting = !!p.metadata.deletionTimestamp;
       this.phases.set(name, deleting ? 'Undeploying' : (p.status?.phase ?? 'New'));
@@ -118,13 +120,6 @@ export class PreviewSampler {
     if (!previewName) return;
     const key = `${kind}/${o.metadata.name}`;
     const gone = e.type === 'deleted';
-    if (kind === 'deployment' || role(o) !== 'cleanup') {
-      const set = this.children.get(previewName) ?? new Set<string>();
-      if (gone) set.delete(key);
-      else set.add(key);
-      if (set.size) this.children.set(previewName, set);
-      else this.children.delete(previewName);
-    }
     if (kind === 'deployment') {
       const pods = (o.spec?.replicas ?? 0) > 0 || (o.status?.replicas ?? 0) > 0;
       if (!gone && pods && this.ours(previewName)) this.running.add(key);
@@ -138,7 +133,7 @@ export class PreviewSampler {
 
   private recount(name: string) {
     this.events++;
-    if (this.live.has(name) && this.ours(name) && this.children.has(name)) this.deployed.add(name);
+    if (this.live.has(name) && this.ours(name) && this.admitted.has(name)) this.deployed.add(name);
     else this.deployed.delete(name);
     const m = this.max;
     m.deployed = Math.max(m.deployed, this.deployed.size);

@@ -8,7 +8,7 @@ import { Resources } from '../../src/runtime/kube-client.ts';
 import { silentLogger } from '../../src/runtime/log.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { WatchCache } from '../../src/runtime/watch-cache.ts';
-import { testClient, testNamespace } from '../support/cluster.ts';
+import { admissionHold, testClient, testNamespace } from '../support/cluster.ts';
 import { eventsFor, getOrUndefined, installCrds, metricValue, startOperator } from '../support/operator.ts';
 import {
   labelled,
@@ -216,6 +216,40 @@ describe('Preview capacity', () => {
     assert.ok(batches * 2 < purged, `${purged} previews purged in ${batches} batches`);
   });
 
+  it('a preview that takes the slot of an idle one is admitted only once that one is being deleted', async (t) => {
+    const { ns, client, samples } = await setup(t, { maxDeployed: 1 }, { cleanup: undefined });
+    await client.create(PREVIEWS, preview(ns, 'old', { branch: 'f1', pullRequest: 1 }));
+    await waitPreview(client, ns, 'old', phase('Stopped'), 'Stopped');
+    // An admission policy refuses to delete old: the undeploy that makes room fails.
+    const release = await admissionHold(t, client, ns, {
+      rule: {
+        apiGroups: ['bosun.dev'],
+        apiVersions: ['v1alpha1'],
+        operations: ['DELETE'],
+        resources: ['previews'],
+      },
+      expression: "oldObject.metadata.name != 'old'",
+      probe: () =>
+        client.request('DELETE', `/apis/bosun.dev/v1alpha1/namespaces/${ns}/previews/old`, {
+          query: { dryRun: 'All' },
+        }),
+    });
+    await client.create(PREVIEWS, preview(ns, 'new', { branch: 'f2', pullRequest: 2 }));
+    const waiting = await waitPreview(
+      client,
+      ns,
+      'new',
+      readyReason('WaitingForCapacity'),
+      'waiting for old',
+    );
+    assert.equal(waiting.status.admittedAt, undefined, 'not admitted while old cannot be deleted');
+    assert.ok(await getOrUndefined(client, PREVIEWS, ns, 'old'), 'old is still there');
+
+    await release();
+    await waitPreview(client, ns, 'new', phase('Stopped'), 'deployed in place of old');
+    assert.equal(samples.max.deployed, 1, 'never two previews deployed');
+  });
+
   it('a preview being undeployed holds its run slot until its pods are gone', async (t) => {
     const { ns, client, samples } = await setup(t, { maxRunning: 1 }, { cleanup: undefined });
     await client.create(PREVIEWS, preview(ns, 'a', { branch: 'a', state: 'Running' }));
@@ -223,54 +257,16 @@ describe('Preview capacity', () => {
     await waitPreview(client, ns, 'a', phase('Running'), 'Running');
     await waitPreview(client, ns, 'b', phase('Stopped'), 'Stopped');
     // An admission policy refuses to scale a's Deployment down: its pods stay while it is undeployed.
-    const policies = { group: 'admissionregistration.k8s.io', version: 'v1', namespaced: false };
-    const policy = { ...policies, plural: 'validatingadmissionpolicies' };
-    const binding = { ...policies, plural: 'validatingadmissionpolicybindings' };
-    const held = `hold-${ns}`;
-    await client.create(policy, {
-      metadata: { name: held },
-      spec: {
-        failurePolicy: 'Fail',
-        matchConstraints: {
-          resourceRules: [
-            { apiGroups: ['apps'], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['deployments'] },
-          ],
-        },
-        validations: [
-          {
-            expression: "object.metadata.name != 'a' || object.spec.replicas >= oldObject.spec.replicas",
-            message: 'held by the test',
-          },
-        ],
-      },
+    const release = await admissionHold(t, client, ns, {
+      rule: { apiGroups: ['apps'], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['deployments'] },
+      expression: "object.metadata.name != 'a' || object.spec.replicas >= oldObject.spec.replicas",
+      probe: () =>
+        client.request('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/a`, {
+          query: { dryRun: 'All' },
+          body: { spec: { replicas: 0 } },
+          contentType: 'application/merge-patch+json',
+        }),
     });
-    const release = async () => {
-      for (const ref of [binding, policy]) await client.delete(ref, undefined, held).catch(() => {});
-    };
-    t.after(release);
-    await client.create(binding, {
-      metadata: { name: held },
-      spec: {
-        policyName: held,
-        validationActions: ['Deny'],
-        matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
-      },
-    });
-    await waitFor(
-      async () => {
-        try {
-          await client.request('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/a`, {
-            query: { dryRun: 'All' },
-            body: { spec: { replicas: 0 } },
-            contentType: 'application/merge-patch+json',
-          });
-          return { pending: 'the policy is not in force yet' };
-        } catch (e) {
-          return /held by the test/.test(String(e)) || { pending: String(e) };
-        }
-      },
-      { what: 'the admission policy in force' },
-    );
 
     await client.delete(PREVIEWS, ns, 'a');
     await client.mergePatch(PREVIEWS, ns, 'b', { spec: { state: 'Running' } });

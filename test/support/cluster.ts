@@ -12,6 +12,7 @@ import { after, type TestContext } from 'node:test';
 import type { ClusterState } from '../../src/dev/cluster.ts';
 import { type ClusterRun, clusterForRun } from '../../src/dev/lifetime.ts';
 import { KubeClient, Resources } from '../../src/runtime/kube-client.ts';
+import { waitFor } from '../../src/runtime/wait.ts';
 import { TEST_NODES } from './global-setup.ts';
 
 export { TEST_NODES };
@@ -75,4 +76,58 @@ export async function serviceAccountClient(namespace: string, name: string) {
   );
   assert.equal(who.status.userInfo.username, `system:serviceaccount:${namespace}:${name}`);
   return { client, kubeconfig: saKubeconfig };
+}
+
+/**
+ * Makes the API server refuse, in `namespace`, the requests of `rule` that `expression` (CEL over
+ * `object` and `oldObject`) rejects, with the message "held by the test": a ValidatingAdmissionPolicy
+ * and its binding. Resolves once `probe` (a dry run of a refused request) is refused, with a function
+ * that lifts the hold (also called when the test ends).
+ */
+export async function admissionHold(
+  t: TestContext,
+  client: KubeClient,
+  namespace: string,
+  hold: {
+    rule: { apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[] };
+    expression: string;
+    probe: () => Promise<unknown>;
+  },
+): Promise<() => Promise<void>> {
+  const group = { group: 'admissionregistration.k8s.io', version: 'v1', namespaced: false };
+  const policy = { ...group, plural: 'validatingadmissionpolicies' };
+  const binding = { ...group, plural: 'validatingadmissionpolicybindings' };
+  const name = `hold-${namespace}`;
+  const release = async () => {
+    for (const ref of [binding, policy]) await client.delete(ref, undefined, name);
+  };
+  t.after(release);
+  await client.create(policy, {
+    metadata: { name },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: { resourceRules: [hold.rule] },
+      validations: [{ expression: hold.expression, message: 'held by the test' }],
+    },
+  });
+  await client.create(binding, {
+    metadata: { name },
+    spec: {
+      policyName: name,
+      validationActions: ['Deny'],
+      matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } },
+    },
+  });
+  await waitFor(
+    async () => {
+      try {
+        await hold.probe();
+        return { pending: 'the admission policy is not in force yet' };
+      } catch (e) {
+        return /held by the test/.test(String(e)) || { pending: String(e) };
+      }
+    },
+    { what: 'the admission policy in force' },
+  );
+  return release;
 }

@@ -146,7 +146,9 @@ export interface CapSamples {
 /**
  * Watches what really exists (Previews, their Jobs and Deployments) and records, after every
  * event, the highest number of deployed, running and initializing previews, and how often each
- * Job name was created (a name created twice is a duplicated Job).
+ * Job name was created (a name created twice is a duplicated Job). Deployed counts the live
+ * previews holding a deploy slot, from the Previews' watch alone: the slot is recorded before any
+ * child is created, and one watch keeps the order of a deletion and the admission it made room for.
  */
 export async function sampleCaps(client: KubeClient, namespace: string): Promise<CapSamples> {
   const opts = { namespace, log: silentLogger };
@@ -164,16 +166,8 @@ export async function sampleCaps(client: KubeClient, namespace: string): Promise
       for (const c of [previews, jobs, deployments]) c.stop();
     },
   };
-  const owner = (o: KubeObject) => o.metadata.ownerReferences?.[0]?.name as string;
   const sample = () => {
-    const live = new Set(
-      previews.list((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name as string),
-    );
-    const ownersOf = (objects: KubeObject[]) => new Set(objects.map(owner).filter((n) => live.has(n)));
-    const deployed = ownersOf([
-      ...jobs.list((j) => j.metadata.labels?.['bosun.dev/preview-role'] !== 'cleanup'),
-      ...deployments.list(),
-    ]);
+    const deployed = previews.list((p) => !p.metadata.deletionTimestamp && !!p.status?.admittedAt);
     // Pods asked for or still there, terminating ones included.
     const running = deployments.list(
       (d) =>
@@ -191,7 +185,7 @@ export async function sampleCaps(client: KubeClient, namespace: string): Promise
     );
     samples.events++;
     const m = samples.max;
-    m.deployed = Math.max(m.deployed, deployed.size);
+    m.deployed = Math.max(m.deployed, deployed.length);
     m.running = Math.max(m.running, running.length);
     m.initializing = Math.max(m.initializing, initializing.length);
   };

@@ -86,7 +86,10 @@ describe('planCapacity on 5,000 random repositories', () => {
       const holding = r.previews.filter((p) => isAdmitted(p) || isDeleting(p));
       const running = holding.filter((p) => isRunning(p, deployment(p)));
       const initializing = holding.filter((p) => isInitializing(p, initJob(p)));
-      const context = JSON.stringify({ caps: r.caps, grants: { ...g, admit: [...g.admit] } });
+      const context = JSON.stringify({
+        caps: r.caps,
+        grants: { ...g, admit: [...g.admit], admitAfter: [...g.admitAfter] },
+      });
 
       // Deploy slots: only to pending previews, and never past maxDeployed once the undeploys go.
       for (const n of g.admit) {
@@ -96,7 +99,20 @@ describe('planCapacity on 5,000 random repositories', () => {
         admitted.length - g.undeploy.size + g.admit.size <= Math.max(r.caps.maxDeployed, admitted.length),
         context,
       );
-      assert.ok(g.admit.size <= Math.max(0, r.caps.maxDeployed - admitted.length), context);
+      // Admissions beyond the free slots each wait for an undeploy of their own: at no moment
+      // are more admitted than maxDeployed allows.
+      assert.ok(
+        g.admit.size - g.admitAfter.size <= Math.max(0, r.caps.maxDeployed - admitted.length),
+        context,
+      );
+      const victims = [...g.admitAfter.values()];
+      assert.equal(new Set(victims).size, victims.length, `one undeploy frees one slot: ${context}`);
+      for (const [n, victim] of g.admitAfter) {
+        assert.ok(g.admit.has(n) && g.undeploy.has(victim), context);
+        const newer =
+          (get(n).metadata.creationTimestamp as string) > (get(victim).metadata.creationTimestamp as string);
+        assert.ok(newer, `a preview replaces only an older one: ${context}`);
+      }
       // Undeploys: only idle, admitted previews, never the newest branch preview of its branch.
       for (const n of g.undeploy) {
         const p = get(n);

@@ -91,7 +91,8 @@ describe('planCapacity', () => {
     initJobs?: Record<string, InitJob>;
     /** The app Deployments' replicas by preview: spec, pods there (status), and terminating. */
     deployments?: Record<string, { spec: number; status: number; terminating?: number }>;
-    want: Partial<Record<'admit' | 'initialize' | 'run' | 'stop' | 'undeploy', string[]>>;
+    /** admitAfter as `<admitted> after <undeployed>`. */
+    want: Partial<Record<'admit' | 'admitAfter' | 'initialize' | 'run' | 'stop' | 'undeploy', string[]>>;
   }[] = [
     {
       name: 'admits the newest pending previews up to maxDeployed',
@@ -120,7 +121,7 @@ describe('planCapacity', () => {
         }),
         preview('feature', { branch: 'f', created: '2026-11-23T11:00:00Z' }),
       ],
-      want: { admit: [], undeploy: ['old-main'] },
+      want: { admit: ['feature'], admitAfter: ['feature after old-main'], undeploy: ['old-main'] },
     },
     {
       name: 'an older pending preview never undeploys a newer one: a burst keeps its newest, the rest waits',
@@ -137,7 +138,7 @@ describe('planCapacity', () => {
           status: admitted({ lastScaled: '2026-11-23T09:02:00Z' }),
         }),
       ],
-      want: { admit: [], undeploy: [] },
+      want: { admit: [], admitAfter: [], undeploy: [] },
     },
     {
       name: 'a newer pending preview undeploys an older one, even one that went idle after it arrived',
@@ -150,7 +151,7 @@ describe('planCapacity', () => {
         preview('main', { created: '2026-11-23T09:05:00Z', status: admitted() }),
         preview('new', { branch: 'f', created: '2026-11-23T11:00:00Z' }),
       ],
-      want: { undeploy: ['old'] },
+      want: { undeploy: ['old'], admitAfter: ['new after old'] },
     },
     {
       name: 'pull-request previews are not sticky',
@@ -159,7 +160,7 @@ describe('planCapacity', () => {
         preview('main', { created: '2026-11-23T09:05:00Z', status: admitted() }),
         preview('feature', { branch: 'f', created: '2026-11-23T11:00:00Z' }),
       ],
-      want: { undeploy: ['pr1'] },
+      want: { undeploy: ['pr1'], admitAfter: ['feature after pr1'] },
     },
     {
       name: 'running, initializing and building previews are never undeployed: the new one waits',
@@ -428,8 +429,9 @@ describe('planCapacity', () => {
         );
       };
       const g = planCapacity(c.previews, deployment, c.caps ?? CAPS, blocked, initJob);
+      const got = { ...g, admitAfter: new Set([...g.admitAfter].map(([p, v]) => `${p} after ${v}`)) };
       for (const [k, v] of Object.entries(c.want))
-        assert.deepEqual(sorted(g[k as keyof typeof c.want]), v.sort(), k);
+        assert.deepEqual(sorted(got[k as keyof typeof c.want]), v.sort(), k);
     });
   }
 

@@ -311,7 +311,12 @@ describe('nextBatch', () => {
     planned('und-1', 'undeploy'),
   ];
   const cases: { name: string; limit: number; want: string[]; more: boolean }[] = [
-    { name: 'everything when it fits', limit: 6, want: names(plans), more: false },
+    {
+      name: 'everything when it fits, undeploys first (admissions may wait for them)',
+      limit: 6,
+      want: ['del-1', 'und-1', 'adm-1', 'adm-2', 'new-1', 'new-2'],
+      more: false,
+    },
     {
       name: 'undeploys first, then admitted previews, new ones last, each in list order',
       limit: 5,

@@ -8,6 +8,12 @@ import { type Caps, isAdmitted, isDeleting, type PreviewObject } from './model.t
 
 export interface Grants {
   admit: Set<string>;
+  /**
+   * Admissions into the slot of a preview undeployed by the same pass, by admitted preview: its
+   * victim. Such a preview is admitted only once the victim's delete has gone through, so the
+   * deploy cap holds at every moment and a burst needs no second pass to fill the slots it freed.
+   */
+  admitAfter: Map<string, string>;
   initialize: Set<string>;
   run: Set<string>;
   /** Running previews to stop (their spec.state becomes Stopped) so that others may run. */
@@ -132,6 +138,7 @@ export function planCapacity(
   }
   const grants: Grants = {
     admit: new Set(),
+    admitAfter: new Map(),
     initialize: new Set(),
     run: new Set(),
     stop: new Set(),
@@ -140,14 +147,12 @@ export function planCapacity(
   };
 
   // Deploy slots go to the newest pending previews. Without a free slot, a pending preview makes
-  // room by undeploying the least recently used idle preview that is older than itself: a newer
-  // preview may replace an older one, never the reverse, so a burst never builds previews only
-  // to undeploy them for others of the same burst.
+  // room by undeploying the least recently used idle preview that is older than itself (and takes
+  // its slot once it is gone): a newer preview may replace an older one, never the reverse, so a
+  // burst never builds previews only to undeploy them for others of the same burst.
   pending.sort((a, b) => byAge(b, a));
   const freeDeploy = Math.max(0, caps.maxDeployed - deployed);
   const admitting = pending.slice(0, freeDeploy);
-  for (const p of admitting) grants.admit.add(name(p));
-  grants.counts.pending = pending.length - grants.admit.size;
   const excess = Math.max(0, deployed - caps.maxDeployed);
   if (excess > 0 || pending.length > freeDeploy) {
     const idle = idlePreviews(previews, running);
@@ -162,12 +167,16 @@ export function planCapacity(
       while (victim && created(victim) >= created(p)) victim = idle.next();
       if (!victim) break;
       grants.undeploy.add(name(victim));
+      grants.admitAfter.set(name(p), name(victim));
+      admitting.push(p);
     }
   }
+  for (const p of admitting) grants.admit.add(name(p));
+  grants.counts.pending = pending.length - grants.admit.size;
 
   // Initialization slots, first queued first. Previews admitted in this pass queue behind the
-  // others (oldest first) and may start at once: a slot they do not use (a build comes first, or
-  // nothing to initialize) stays free.
+  // others (oldest first) and may start at once: a slot they do not use (a build comes first,
+  // nothing to initialize, or an admission that waits for an undeploy that failed) stays free.
   queued.sort((a, b) => compare(a.status?.initQueuedAt ?? '', b.status?.initQueuedAt ?? '') || byAge(a, b));
   queued.push(...admitting.sort(byAge));
   const freeInit = Math.max(0, caps.maxInitializing - initializing);

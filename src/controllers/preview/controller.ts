@@ -172,14 +172,26 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const uid = (p: PreviewObject) => p.metadata.uid as string;
   for (const b of batch) deps.acting.add(uid(b.preview));
   const failures: unknown[] = [];
+  /** By preview name: whether its undeploy's delete went through (set when its act starts). */
+  const undeployed = new Map<string, Promise<boolean>>();
   await Promise.all([
     // As many acts at once as the client has connections: a pass holds the repository's next
-    // decisions (an initialization slot freed) until its last act is done.
-    inParallel(batch, 64, async ({ preview, plan }) => {
+    // decisions (an initialization slot freed) until its last act is done. Undeploys come first
+    // in the batch, so an admission that waits for one finds it started.
+    inParallel(batch, 64, async ({ preview, plan, after, orElse }) => {
       // One preview's failure must not hold back the others; the pass is retried afterwards.
-      await actOnPreview(deps, ctx, preview, plan)
-        .catch((e) => void failures.push(e))
+      const act = Promise.resolve(after === undefined || (undeployed.get(after) ?? false))
+        .then((free) => actOnPreview(deps, ctx, preview, free ? plan : (orElse ?? plan)))
         .finally(() => deps.acting.delete(uid(preview)));
+      if (plan.undeploy)
+        undeployed.set(
+          preview.metadata.name as string,
+          act.then(
+            () => true,
+            () => false,
+          ),
+        );
+      await act.catch((e) => void failures.push(e));
     }),
     // Beside the acts, not after them: the counts are what this pass decides to record.
     repository && writeCounts(deps, repository, grants, batch).catch((e) => void failures.push(e)),
@@ -197,12 +209,13 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
  */
 async function writeCounts(deps: Deps, repository: RepositoryObject, grants: Grants, batch: Planned[]) {
   const admitted = batch.filter((b) => b.plan.status.admittedAt && !b.preview.status?.admittedAt).length;
+  const undeployed = batch.filter((b) => b.plan.undeploy).length;
   const started = batch.filter(
     (b) => b.plan.status.initStatus === 'initializing' && b.preview.status?.initStatus !== 'initializing',
   ).length;
   const status = {
     observedGeneration: repository.metadata.generation,
-    deployed: grants.counts.deployed + admitted,
+    deployed: grants.counts.deployed + admitted - undeployed,
     running: grants.counts.running,
     initializing: grants.counts.initializing + started,
     pending: grants.counts.pending + grants.admit.size - admitted,

@@ -62,24 +62,29 @@ export function planPass(snap: PassSnapshot, settled: SettledPreviews): PassPlan
     if (settled.unchanged(key, preview, d, granted, inputs)) continue;
     planned++;
     const reads = newReads();
-    const plan = planPreview({
-      preview,
-      repository,
-      template: noting(reads.templates, template),
-      job: noting(reads.jobs, job),
-      deployment: d,
-      grants: {
-        admit: (granted & ADMIT) !== 0,
-        initialize: (granted & INITIALIZE) !== 0,
-        run: (granted & RUN) !== 0,
-        stop: (granted & STOP) !== 0,
-        undeploy: (granted & UNDEPLOY) !== 0,
-      },
-      now,
-    });
+    const planWith = (bits: number) =>
+      planPreview({
+        preview,
+        repository,
+        template: noting(reads.templates, template),
+        job: noting(reads.jobs, job),
+        deployment: d,
+        grants: {
+          admit: (bits & ADMIT) !== 0,
+          initialize: (bits & INITIALIZE) !== 0,
+          run: (bits & RUN) !== 0,
+          stop: (bits & STOP) !== 0,
+          undeploy: (bits & UNDEPLOY) !== 0,
+        },
+        now,
+      });
+    const plan = planWith(granted);
     const empty = isEmptyPlan(preview, plan);
     settled.planned(key, empty, { preview, deployment: d, granted, reads }, inputs);
-    if (!empty) plans.push({ preview, plan });
+    if (empty) continue;
+    const after = grants.admitAfter.get(preview.metadata.name as string);
+    // Should that undeploy not go through, the preview records that it waits, as without the grant.
+    plans.push(after === undefined ? { preview, plan } : { preview, plan, after, orElse: planWith(0) });
   }
   return { grants, plans, planned };
 }
