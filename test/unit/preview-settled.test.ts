@@ -283,6 +283,40 @@ describe('planPass over a preview being deleted', () => {
   });
 });
 
+describe('planPass when a new preview makes room', () => {
+  const settledPreview = settle().preview;
+  // A pull-request preview: not the sticky newest of a branch, so it may be undeployed.
+  const idle = { ...settledPreview, spec: { ...settledPreview.spec, pullRequest: 1, targetBranch: 'main' } };
+  const fresh: PreviewObject = {
+    ...settledPreview,
+    metadata: { ...settledPreview.metadata, name: 'q', uid: 'q1', creationTimestamp: '2026-11-23T12:00:01Z' },
+    status: undefined,
+  };
+  const pass = planPass(
+    {
+      namespace: 'ns',
+      repository,
+      previews: [idle, fresh],
+      caps: { maxDeployed: 1, maxRunning: 6, maxInitializing: 2 },
+      deployment: () => undefined,
+      job: () => undefined,
+      template: (n) => (n === 'web' ? template : undefined),
+      now: NOW,
+    },
+    new SettledPreviews(),
+  );
+  const [undeploy, admit] = pass.plans;
+  it('undeploys the idle one and admits the new one after it', () => {
+    assert.equal(undeploy?.plan.undeploy, true);
+    assert.equal(admit?.after, 'p');
+    assert.ok(admit?.plan.status.admittedAt);
+  });
+  it('has the plan of a preview that waits ready, should the undeploy not go through', () => {
+    assert.equal(admit?.orElse?.status.admittedAt, undefined);
+    assert.equal(admit?.orElse?.status.phase, 'Pending');
+  });
+});
+
 describe('nextBatch', () => {
   const planned = (name: string, kind: 'new' | 'admitted' | 'deleting' | 'undeploy'): Planned => ({
     preview: {

@@ -180,17 +180,15 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     // in the batch, so an admission that waits for one finds it started.
     inParallel(batch, 64, async ({ preview, plan, after, orElse }) => {
       // One preview's failure must not hold back the others; the pass is retried afterwards.
-      const act = Promise.resolve(after === undefined || (undeployed.get(after) ?? false))
-        .then((free) => actOnPreview(deps, ctx, preview, free ? plan : (orElse ?? plan)))
+      const free = after === undefined || (undeployed.get(after) ?? false);
+      const act = Promise.resolve(free)
+        .then((slot) => actOnPreview(deps, ctx, preview, slot ? plan : (orElse ?? plan)))
         .finally(() => deps.acting.delete(uid(preview)));
-      if (plan.undeploy)
-        undeployed.set(
-          preview.metadata.name as string,
-          act.then(
-            () => true,
-            () => false,
-          ),
-        );
+      const wentThrough = act.then(
+        () => true,
+        () => false,
+      );
+      if (plan.undeploy) undeployed.set(preview.metadata.name as string, wentThrough);
       await act.catch((e) => void failures.push(e));
     }),
     // Beside the acts, not after them: the counts are what this pass decides to record.
