@@ -8,8 +8,8 @@ import {
   type PreviewObject,
   type RepositoryObject,
 } from '../controllers/preview/model.ts';
-import { newPreview, shortCommit } from '../controllers/preview/naming.ts';
-import { isAlreadyExists, isNotFound, resourcePath } from '../runtime/kube-client.ts';
+import { createPreview, newPreview, shortCommit } from '../controllers/preview/naming.ts';
+import { isNotFound, resourcePath } from '../runtime/kube-client.ts';
 import { PREVIEW_USAGE, type PreviewArgs, parsePreviewArgs, UsageError } from './preview-args.ts';
 import {
   CommandError,
@@ -111,16 +111,16 @@ async function create(ctx: Context, args: Extract<PreviewArgs, { command: 'creat
   const preview = newPreview(repository, spec);
   const name = preview.metadata.name as string;
   try {
-    await ctx.client.create(PREVIEWS, preview);
+    const found = await createPreview(ctx.client, preview);
+    if (!found.created) return existing(ctx, found.object, args, perPullRequest);
     ctx.out(
-      `preview ${name} created: ${source(preview)} at ${shortCommit(args.commit)}, ${spec.state ?? 'Stopped'}\n`,
+      `preview ${found.object.metadata.name} created: ${source(preview)} at ${shortCommit(args.commit)}, ${spec.state ?? 'Stopped'}\n`,
     );
     return 0;
   } catch (e) {
-    if (isApiError(e) && !isAlreadyExists(e)) throw new CommandError(explainApiError(e, `preview ${name}`));
-    if (!isAlreadyExists(e)) throw e;
+    if (isApiError(e)) throw new CommandError(explainApiError(e, `preview ${name}`));
+    throw e;
   }
-  return existing(ctx, await getPreview(ctx, name), args, perPullRequest);
 }
 
 /** create found the name taken: the same preview (nothing to do), or a pull request's new commit. */

@@ -167,6 +167,20 @@ test('GitHub webhooks in, reports out', async (t) => {
     },
   );
 
+  await t.test('two branches whose names slug alike get a preview each at one commit', async () => {
+    const first = await post('push', push('acme/shop', 'refs/heads/feature/cart.v2', sha(3)));
+    const second = await post('push', push('acme/shop', 'refs/heads/feature/cart-v2', sha(3)));
+    assert.deepEqual([first.status, second.status], [202, 202], JSON.stringify([first.body, second.body]));
+    const replay = await post('push', push('acme/shop', 'refs/heads/feature/cart-v2', sha(3)));
+    assert.equal(replay.status, 200, 'a replay finds the preview of its own branch');
+    const ofCommit = (await previews()).filter((p) => p.spec.commit === sha(3));
+    assert.deepEqual(ofCommit.map((p) => p.spec.branch).sort(), ['feature/cart-v2', 'feature/cart.v2']);
+    const name = `shop-feature-cart-v2-${sha(3).slice(0, 7)}`;
+    const alternate = ofCommit.find((p) => p.metadata.name !== name)?.metadata.name ?? 'none';
+    assert.match(alternate, new RegExp(`^${name}-[0-9a-f]{6}$`));
+    assert.ok(JSON.stringify(second.body).includes(alternate), 'the answer names the preview created');
+  });
+
   await t.test(
     'the reporter: pending then success with the preview URL, a deployment with statuses',
     async () => {

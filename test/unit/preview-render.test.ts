@@ -5,7 +5,12 @@ import { previewRepositorySpec } from '../../src/api/preview-repository.ts';
 import { previewTemplateSpec } from '../../src/api/preview-template.ts';
 import { validate } from '../../src/api/schema.ts';
 import type { PreviewObject, RepositoryObject, TemplateObject } from '../../src/controllers/preview/model.ts';
-import { branchMatches, previewName, previewSlug } from '../../src/controllers/preview/naming.ts';
+import {
+  alternateName,
+  branchMatches,
+  previewName,
+  previewSlug,
+} from '../../src/controllers/preview/naming.ts';
 import {
   previewVariables,
   RenderError,
@@ -75,6 +80,19 @@ describe('naming', () => {
     assert.ok(a.length <= 63 && b.length <= 63);
     assert.notEqual(a, b);
     assert.match(previewSlug('1-two'), /^[a-z][-a-z0-9]*$/);
+  });
+  it('an alternate name tells apart branches that slug alike, fits a DNS label, and is the same every time', () => {
+    const named = (branch: string, name: string): PreviewObject => ({
+      metadata: { name },
+      spec: { repository: 'shop', branch, commit: 'abcdef0123' },
+    });
+    const dotted = alternateName(named('release/1.0', 'shop-release-1-0-abcdef0'));
+    const dashed = alternateName(named('release-1.0', 'shop-release-1-0-abcdef0'));
+    assert.match(dotted, /^shop-release-1-0-abcdef0-[0-9a-f]{6}$/);
+    assert.notEqual(dotted, dashed);
+    assert.equal(alternateName(named('release/1.0', 'shop-release-1-0-abcdef0')), dotted);
+    const long = alternateName(named('x', `shop-${'x'.repeat(58)}`));
+    assert.ok(long.length <= 63, long);
   });
   const patterns: [string, string, boolean][] = [
     ['main', 'main', true],

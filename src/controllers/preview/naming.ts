@@ -1,8 +1,10 @@
 // Names of previews and their children, and the host label: readable, deterministic, within
-// Kubernetes' 63-character limits (truncated with a hash of the whole when too long).
-import { boundedName } from '../../api/names.ts';
+// Kubernetes' 63-character limits (truncated with a hash of the whole when too long); and the one
+// create every front door uses, which keeps two sources from sharing a name.
+import { boundedName, shortHash } from '../../api/names.ts';
 import type { PreviewSpec } from '../../api/preview.ts';
-import type { PreviewObject, RepositoryObject } from './model.ts';
+import type { KubeClient } from '../../runtime/kube-client.ts';
+import { PREVIEWS, type PreviewObject, type RepositoryObject } from './model.ts';
 
 /** Lower case, every run of characters outside [a-z0-9] becomes one '-'. */
 export const slugify = (value: string) =>
@@ -34,6 +36,16 @@ export function previewName(
   return dnsLabel([repositoryObject, where, ...commit].join('-'));
 }
 
+/**
+ * The name of a preview whose own name a preview of another source holds (branches that slug
+ * alike, as `release/1.0` and `release-1.0`, at one commit): a hash of its source appended.
+ */
+export const alternateName = (preview: PreviewObject) =>
+  boundedName([
+    preview.metadata.name as string,
+    shortHash(`${preview.spec.pullRequest ?? ''}:${preview.spec.branch}`, 6),
+  ]);
+
 /** The host label of a preview: its name, made a DNS label (≤ 63, starting with a letter). */
 export const previewSlug = (previewObjectName: string) => dnsLabel(previewObjectName);
 
@@ -59,6 +71,27 @@ export function branchMatches(pattern: string, branch: string): boolean {
 const patterns = new Map<string, RegExp>();
 
 const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+
+/** The same preview of the same source: repository, branch and pull request (the name holds the rest). */
+const sameSource = (a: PreviewObject, b: PreviewObject) =>
+  a.spec.repository === b.spec.repository &&
+  a.spec.branch === b.spec.branch &&
+  a.spec.pullRequest === b.spec.pullRequest;
+
+/**
+ * Creates a preview made by newPreview, or finds the one of its source that exists. A name held by
+ * a preview of another source is not taken as this one's: the preview is created under its
+ * alternate name instead, so no branch goes without its preview.
+ */
+export async function createPreview(
+  client: KubeClient,
+  preview: PreviewObject,
+): Promise<{ object: PreviewObject; created: boolean }> {
+  const found = await client.createIfAbsent(PREVIEWS, preview);
+  if (found.created || sameSource(found.object, preview)) return found;
+  const name = alternateName(preview);
+  return client.createIfAbsent(PREVIEWS, { ...preview, metadata: { ...preview.metadata, name } });
+}
 
 /** A new Preview of `repository`, named the way every front door (webhook, API, CLI) names it. */
 export function newPreview(

@@ -6,8 +6,8 @@ import { previewSpec } from '../../api/preview.ts';
 import { validate } from '../../api/schema.ts';
 import { RESET_ANNOTATION } from '../../controllers/preview/labels.ts';
 import { PREVIEWS, type PreviewObject } from '../../controllers/preview/model.ts';
-import { newPreview } from '../../controllers/preview/naming.ts';
-import { isAlreadyExists, isNotFound } from '../../runtime/kube-client.ts';
+import { createPreview, newPreview } from '../../controllers/preview/naming.ts';
+import { isNotFound } from '../../runtime/kube-client.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest, HttpError, notFound } from './errors.ts';
 import { cachesSynced, checkName, checkNamespace, requireAction, requireScope } from './guards.ts';
@@ -103,17 +103,16 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
       );
     const perPullRequest = repo.spec.previewPer === 'PullRequest';
     const object = newPreview(repo, spec);
-    const name = object.metadata.name as string;
-    try {
-      const created = await ctx.client.create<PreviewObject>(PREVIEWS, object);
-      request.log.info({ namespace, name }, 'preview created');
-      return reply.code(201).send(viewOf(ctx, created));
-    } catch (e) {
-      if (!isAlreadyExists(e)) throw e;
-    }
-    let existing = await onPreview(namespace, name, () =>
-      ctx.client.get<PreviewObject>(PREVIEWS, namespace, name),
+    // A 404: the namesake found was deleted before it could be read.
+    const found = await onPreview(namespace, object.metadata.name as string, () =>
+      createPreview(ctx.client, object),
     );
+    const name = found.object.metadata.name as string;
+    if (found.created) {
+      request.log.info({ namespace, name }, 'preview created');
+      return reply.code(201).send(viewOf(ctx, found.object));
+    }
+    let existing = found.object;
     if (perPullRequest && spec.pullRequest !== undefined && existing.spec.commit !== spec.commit) {
       existing = await onPreview(namespace, name, () =>
         ctx.client.mergePatch<PreviewObject>(PREVIEWS, namespace, name, {

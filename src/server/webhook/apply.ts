@@ -1,8 +1,9 @@
 // Carries out a webhook plan through the API server. Creates are idempotent (the name is
-// deterministic: AlreadyExists is success); a per-pull-request preview is moved to a newer commit
+// deterministic: a preview of the same source that exists is success); a per-pull-request preview is moved to a newer commit
 // with the resourceVersion read, so two deliveries racing for one pull request cannot both win and
 // the newest event is the one that stays.
 import { PREVIEWS, type PreviewObject } from '../../controllers/preview/model.ts';
+import { createPreview } from '../../controllers/preview/naming.ts';
 import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from '../../runtime/kube-client.ts';
 import { type Action, mergePullRequest } from './plan.ts';
 
@@ -28,10 +29,10 @@ export async function applyAction(client: KubeClient, action: Action): Promise<O
       };
     }
     case 'create': {
-      const { created } = await client.createIfAbsent(PREVIEWS, action.preview);
+      const { object, created } = await createPreview(client, action.preview);
       return {
         action: action.type,
-        name: nameOf(action.preview),
+        name: nameOf(object),
         result: created ? 'created' : 'exists',
         changed: created,
       };
