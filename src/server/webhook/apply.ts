@@ -1,7 +1,7 @@
 // Carries out a webhook plan through the API server. Creates are idempotent (the name is
-// deterministic: a preview of the same source that exists is success); a per-pull-request preview is moved to a newer commit
-// with the resourceVersion read, so two deliveries racing for one pull request cannot both win and
-// the newest event is the one that stays.
+// deterministic: a preview of the same source that exists is success); a per-pull-request preview
+// is moved to a newer commit with the resourceVersion read, so two deliveries racing for one pull
+// request cannot both win and the newest event is the one that stays.
 import { PREVIEWS, type PreviewObject } from '../../controllers/preview/model.ts';
 import { createPreview } from '../../controllers/preview/naming.ts';
 import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from '../../runtime/kube-client.ts';
