@@ -247,30 +247,40 @@ describe('planPass', () => {
     });
 });
 
-describe('planPass over a preview being deleted', () => {
-  const { preview, jobs, deployment } = settle();
-  const deleting = {
-    ...preview,
-    metadata: { ...preview.metadata, deletionTimestamp: '2026-11-23T12:00:00Z' },
-  };
+/** A first pass under maxDeployed 1 over `other` and a new preview q, made like the settled one. */
+function passWithNewcomer(
+  other: PreviewObject,
+  deployment?: KubeObject,
+  jobs = new Map<string, KubeObject>(),
+) {
+  const { preview } = settle();
   const fresh: PreviewObject = {
     ...preview,
     metadata: { ...preview.metadata, name: 'q', uid: 'q1', creationTimestamp: '2026-11-23T12:00:01Z' },
     status: undefined,
   };
-  const pass = planPass(
+  return planPass(
     {
       namespace: 'ns',
       repository,
-      previews: [deleting, fresh],
+      previews: [other, fresh],
       caps: { maxDeployed: 1, maxRunning: 6, maxInitializing: 2 },
-      deployment: (p) => (p === deleting ? deployment : undefined),
+      deployment: (p) => (p === other ? deployment : undefined),
       job: (n) => jobs.get(n),
       template: (n) => (n === 'web' ? template : undefined),
       now: NOW,
     },
     new SettledPreviews(),
   );
+}
+
+describe('planPass over a preview being deleted', () => {
+  const { preview, jobs, deployment } = settle();
+  const deleting = {
+    ...preview,
+    metadata: { ...preview.metadata, deletionTimestamp: '2026-11-23T12:00:00Z' },
+  };
+  const pass = passWithNewcomer(deleting, deployment, jobs);
   it('leaves it to its own undeploy key: it is not planned', () => {
     assert.deepEqual(
       pass.plans.map((p) => p.preview.metadata.name),
@@ -287,24 +297,7 @@ describe('planPass when a new preview makes room', () => {
   const settledPreview = settle().preview;
   // A pull-request preview: not the sticky newest of a branch, so it may be undeployed.
   const idle = { ...settledPreview, spec: { ...settledPreview.spec, pullRequest: 1, targetBranch: 'main' } };
-  const fresh: PreviewObject = {
-    ...settledPreview,
-    metadata: { ...settledPreview.metadata, name: 'q', uid: 'q1', creationTimestamp: '2026-11-23T12:00:01Z' },
-    status: undefined,
-  };
-  const pass = planPass(
-    {
-      namespace: 'ns',
-      repository,
-      previews: [idle, fresh],
-      caps: { maxDeployed: 1, maxRunning: 6, maxInitializing: 2 },
-      deployment: () => undefined,
-      job: () => undefined,
-      template: (n) => (n === 'web' ? template : undefined),
-      now: NOW,
-    },
-    new SettledPreviews(),
-  );
+  const pass = passWithNewcomer(idle);
   const [undeploy, admit] = pass.plans;
   it('undeploys the idle one and admits the new one after it', () => {
     assert.equal(undeploy?.plan.undeploy, true);
