@@ -16,7 +16,7 @@ import { PREVIEWS, type PreviewObject } from './model.ts';
 import { appName, jobHash } from './render.ts';
 
 export interface ActDeps {
-  mgr: Manager;
+  mgr: Pick<Manager, 'client' | 'events'>;
   mapper: RestMapper;
   expectations: OwnWrites;
   transitions: Counter;

@@ -36,6 +36,7 @@ import { SettledPreviews } from './settled.ts';
 import { setupUndeployController } from './undeploy-controller.ts';
 
 interface Deps extends ActDeps {
+  mgr: Manager;
   previews: Informer<PreviewObject>;
   repositories: Informer<RepositoryObject>;
   templates: Informer<TemplateObject>;
