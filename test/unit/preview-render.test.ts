@@ -10,6 +10,7 @@ import {
   branchMatches,
   previewName,
   previewSlug,
+  sameSource,
 } from '../../src/controllers/preview/naming.ts';
 import {
   previewVariables,
@@ -94,6 +95,18 @@ describe('naming', () => {
     const long = alternateName(named('x', `shop-${'x'.repeat(58)}`));
     assert.ok(long.length <= 63, long);
   });
+  const spec = (branch: string, pullRequest?: number, repository = 'shop') =>
+    ({ metadata: {}, spec: { repository, branch, commit: 'abcdef0123', pullRequest } }) as PreviewObject;
+  const sources: [string, PreviewObject, PreviewObject, boolean][] = [
+    ['one branch', spec('main'), spec('main'), true],
+    ['branches that slug alike', spec('release/1.0'), spec('release-1.0'), false],
+    ['one pull request, whatever its head branch is called', spec('a', 7), spec('b', 7), true],
+    ['two pull requests', spec('a', 7), spec('a', 8), false],
+    ['a branch named like a pull request', spec('pr7'), spec('pr7', 7), false],
+    ['two repository objects', spec('main'), spec('main', undefined, 'shop2'), false],
+  ];
+  for (const [name, a, b, same] of sources)
+    it(`same source: ${name}`, () => assert.equal(sameSource(a, b), same));
   const patterns: [string, string, boolean][] = [
     ['main', 'main', true],
     ['main', 'mainline', false],

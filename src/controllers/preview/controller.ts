@@ -181,15 +181,16 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     // in the batch, so an admission that waits for one finds it started.
     inParallel(batch, 64, async ({ preview, plan, after, orElse }) => {
       // One preview's failure must not hold back the others; the pass is retried afterwards.
-      const free = after === undefined || (undeployed.get(after) ?? false);
-      const act = Promise.resolve(free)
-        .then((slot) => actOnPreview(deps, ctx, preview, slot ? plan : (orElse ?? plan)))
+      const slot = after === undefined ? true : (undeployed.get(after) ?? false);
+      const act = Promise.resolve(slot)
+        .then((free) => actOnPreview(deps, ctx, preview, free ? plan : (orElse ?? plan)))
         .finally(() => deps.acting.delete(uid(preview)));
-      const wentThrough = act.then(
-        () => true,
-        () => false,
-      );
-      if (plan.undeploy) undeployed.set(preview.metadata.name as string, wentThrough);
+      // Recorded before the first await: an admission that starts after this act must find it.
+      if (plan.undeploy)
+        undeployed.set(
+          preview.metadata.name as string,
+          act.then(Boolean, () => false),
+        );
       await act.catch((e) => void failures.push(e));
     }),
     // Beside the acts, not after them: the counts are what this pass decides to record.

@@ -72,11 +72,14 @@ const patterns = new Map<string, RegExp>();
 
 const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 
-/** The same preview of the same source: repository, branch and pull request (the name holds the rest). */
-const sameSource = (a: PreviewObject, b: PreviewObject) =>
+/**
+ * Of the same source: the same repository and pull request, or the same branch when neither is one
+ * (a pull request's head branch is its own; the name holds the rest).
+ */
+export const sameSource = (a: PreviewObject, b: PreviewObject) =>
   a.spec.repository === b.spec.repository &&
-  a.spec.branch === b.spec.branch &&
-  a.spec.pullRequest === b.spec.pullRequest;
+  a.spec.pullRequest === b.spec.pullRequest &&
+  (a.spec.pullRequest !== undefined || a.spec.branch === b.spec.branch);
 
 /**
  * Creates a preview made by newPreview, or finds the one of its source that exists. A name held by
