@@ -167,20 +167,6 @@ test('GitHub webhooks in, reports out', async (t) => {
     },
   );
 
-  await t.test('two branches whose names slug alike get a preview each at one commit', async () => {
-    const first = await post('push', push('acme/shop', 'refs/heads/feature/cart.v2', sha(3)));
-    const second = await post('push', push('acme/shop', 'refs/heads/feature/cart-v2', sha(3)));
-    assert.deepEqual([first.status, second.status], [202, 202], JSON.stringify([first.body, second.body]));
-    const replay = await post('push', push('acme/shop', 'refs/heads/feature/cart-v2', sha(3)));
-    assert.equal(replay.status, 200, 'a replay finds the preview of its own branch');
-    const ofCommit = (await previews()).filter((p) => p.spec.commit === sha(3));
-    assert.deepEqual(ofCommit.map((p) => p.spec.branch).sort(), ['feature/cart-v2', 'feature/cart.v2']);
-    const name = `shop-feature-cart-v2-${sha(3).slice(0, 7)}`;
-    const alternate = ofCommit.find((p) => p.metadata.name !== name)?.metadata.name ?? 'none';
-    assert.match(alternate, new RegExp(`^${name}-[0-9a-f]{6}$`));
-    assert.ok(JSON.stringify(second.body).includes(alternate), 'the answer names the preview created');
-  });
-
   await t.test(
     'the reporter: pending then success with the preview URL, a deployment with statuses',
     async () => {
@@ -223,6 +209,29 @@ test('GitHub webhooks in, reports out', async (t) => {
       );
     },
   );
+
+  await t.test('two branches whose names slug alike get a preview each at one commit', async () => {
+    const first = await post('push', push('acme/shop', 'refs/heads/feature/cart.v2', sha(3)));
+    const second = await post('push', push('acme/shop', 'refs/heads/feature/cart-v2', sha(3)));
+    assert.deepEqual([first.status, second.status], [202, 202], JSON.stringify([first.body, second.body]));
+    const replay = await post('push', push('acme/shop', 'refs/heads/feature/cart-v2', sha(3)));
+    assert.equal(replay.status, 200, 'a replay finds the preview of its own branch');
+    const ofCommit = (await previews()).filter((p) => p.spec.commit === sha(3));
+    assert.deepEqual(ofCommit.map((p) => p.spec.branch).sort(), ['feature/cart-v2', 'feature/cart.v2']);
+    const name = `shop-feature-cart-v2-${sha(3).slice(0, 7)}`;
+    const alternate = ofCommit.find((p) => p.metadata.name !== name)?.metadata.name ?? 'none';
+    assert.match(alternate, new RegExp(`^${name}-[0-9a-f]{6}$`));
+    assert.ok(JSON.stringify(second.body).includes(alternate), 'the answer names the preview created');
+    // Reported to GitHub before the next test: nothing of this one is left in flight.
+    for (const p of ofCommit)
+      await waitFor(
+        async () =>
+          (await client.get(PREVIEWS, ns, p.metadata.name as string)).metadata.annotations?.[
+            'bosun.dev/github-reported'
+          ] === `stopped/${sha(3)}`,
+        { what: `${p.metadata.name} reported` },
+      );
+  });
 
   await t.test('a deleted branch undeploys its previews; the deployment goes inactive', async () => {
     const name = `shop-feature-cart-${sha(1).slice(0, 7)}`;
