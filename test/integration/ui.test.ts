@@ -177,7 +177,8 @@ describe('web UI', () => {
     await page.fill('#f-branch', 'feature');
     await page.waitForSelector(card('shop-feature-login-1234567'));
     // The filter applies after a moment: the other cards leave before the count is read.
-    await page.waitForFunction("document.querySelectorAll('article.card').length <= 1");
+    // A locator wait, not waitForFunction: the page's CSP forbids the eval that a string predicate needs.
+    await page.locator('article.card').nth(1).waitFor({ state: 'detached' });
     assert.equal(await page.locator('article.card').count(), 1);
     await page.fill('#f-branch', '');
 
