@@ -7,6 +7,7 @@
 //   - throws anything else   → logged and retried with per-key exponential backoff
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { ExponentialBackoff } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { isConflict, type KubeObject } from './kube-client.ts';
 import type { Metrics } from './metrics.ts';
@@ -61,6 +62,10 @@ export class Controller {
   private readonly opts: Required<Omit<ControllerOptions, 'clock'>> & { clock: Clock };
   private readonly abort = new AbortController();
   private workers: Promise<void>[] = [];
+  /** Work reconciles handed off (detach), until it ends. */
+  private readonly detached = new Set<Promise<void>>();
+  /** Per key, apart from the queue's: the reconcile that detached the work has succeeded. */
+  private readonly detachedBackoff = new ExponentialBackoff();
   private gaugeTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: ControllerOptions) {
@@ -89,14 +94,44 @@ export class Controller {
     this.gaugeTimer.unref();
   }
 
-  /** Stops taking keys and waits up to `deadlineMs` for in-flight reconciles to finish. */
+  /**
+   * Hands off work that a reconcile of `key` started but need not wait for: a slow write whose
+   * outcome the key's next decisions do not depend on. The reconcile must leave what the work
+   * writes out of its decisions until it ends. Then the key is reconciled again: at once after a
+   * success, after a backoff of its own after a failure. stop() waits for it as for reconciles.
+   */
+  detach(key: string, log: Logger, work: Promise<unknown>): void {
+    const { metrics } = this.opts;
+    const tracked: Promise<void> = work
+      .then(
+        () => {
+          this.detachedBackoff.forget(key);
+          this.queue.add(key);
+        },
+        (err) => {
+          metrics.reconcileErrors.inc({ controller: this.name });
+          log.error(
+            { err: err instanceof Error ? err.message : err },
+            'work handed off by a reconcile failed; retrying with backoff',
+          );
+          this.queue.addAfter(key, this.detachedBackoff.next(key));
+        },
+      )
+      .finally(() => this.detached.delete(tracked));
+    this.detached.add(tracked);
+  }
+
+  /** Stops taking keys and waits up to `deadlineMs` for in-flight and detached work to finish. */
   async stop(deadlineMs = 30_000): Promise<boolean> {
     this.queue.shutDown();
     clearInterval(this.gaugeTimer);
     const timer = setTimeout(() => this.abort.abort(), deadlineMs);
     timer.unref();
     const finished = await Promise.race([
-      Promise.all(this.workers).then(() => true),
+      // Workers first: a reconcile still running may detach more.
+      Promise.all(this.workers)
+        .then(() => Promise.all(this.detached))
+        .then(() => true),
       new Promise<boolean>((r) => this.abort.signal.addEventListener('abort', () => r(false))),
     ]);
     clearTimeout(timer);

@@ -16,10 +16,12 @@ import { RestMapper } from '../../runtime/rest-mapper.ts';
 import { sameJson } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, actOnPreview } from './act.ts';
+import { PendingApplies } from './applies.ts';
 import { nextBatch, type Planned } from './batch.ts';
 import type { Grants } from './capacity.ts';
 import { ownerPreview, previewDeployment } from './children.ts';
 import { PREVIEW_LABEL } from './labels.ts';
+import { RENDER_HASH_ANNOTATION } from './lifecycle.ts';
 import {
   type Caps,
   DEFAULT_CAPS,
@@ -32,6 +34,7 @@ import {
   type TemplateObject,
 } from './model.ts';
 import { planPass } from './pass.ts';
+import { appName } from './render.ts';
 import { SettledPreviews } from './settled.ts';
 import { setupUndeployController } from './undeploy-controller.ts';
 
@@ -45,8 +48,11 @@ interface Deps extends ActDeps {
   caps: Caps;
   expectations: OwnWrites;
   settled: SettledPreviews;
-  /** Uids of the previews a pass is acting on: their undeploys wait until it is done. */
+  /** Uids of the previews a pass is acting on, or their apply: their undeploys wait until it is done. */
   acting: Set<string>;
+  applies: PendingApplies;
+  /** Controller.detach of this controller. */
+  detach: (key: string, log: ReconcileContext['log'], work: Promise<unknown>) => void;
   planSeconds: Histogram;
   /** By repository uid: the counts this process last wrote. */
   lastCounts: Map<string, string>;
@@ -67,6 +73,8 @@ export function statusOnly(old: KubeObject, now: KubeObject): boolean {
 }
 
 const repositoryKey = (p: PreviewObject) => `${p.metadata.namespace}/${p.spec.repository}`;
+/** The key of the preview's Deployment, which carries the hash of its app's last apply. */
+const appKey = (p: PreviewObject) => `${p.metadata.namespace}/${appName(p)}`;
 
 export function setupPreviewController(mgr: Manager, opts: PreviewControllerOptions): Controller {
   const deps: Deps = {
@@ -87,6 +95,8 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     expectations: new OwnWrites(),
     settled: new SettledPreviews(),
     acting: new Set(),
+    applies: new PendingApplies(),
+    detach: () => {},
     lastCounts: new Map(),
     planSeconds: new Histogram({
       name: 'bosun_preview_pass_plan_seconds',
@@ -108,12 +118,20 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     log: mgr.log,
     reconcile: (ctx, key) => reconcile(deps, ctx, key),
   });
+  deps.detach = (key, log, work) => controller.detach(key, log, work);
   const ownerRepository = (o: KubeObject) => {
     const preview = ownerPreview(deps.previews, o);
     return preview ? [repositoryKey(preview)] : [];
   };
   deps.previews.onEvent((e) => {
-    if (e.type === 'deleted') deps.settled.forget(e.object.metadata.uid ?? objectKey(e.object));
+    if (e.type !== 'deleted') return;
+    deps.settled.forget(e.object.metadata.uid ?? objectKey(e.object));
+    deps.applies.failed(appKey(e.object));
+  });
+  // Before the controller's own handler: the pass an apply's event queues finds it shown.
+  deps.deployments.onEvent((e) => {
+    if (e.type !== 'deleted')
+      deps.applies.saw(objectKey(e.object), e.object.metadata.annotations?.[RENDER_HASH_ANNOTATION]);
   });
   deps.repositories.onEvent((e) => {
     if (e.type === 'deleted') deps.lastCounts.delete(e.object.metadata.uid as string);
@@ -153,6 +171,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   }
   const caps: Caps = { ...deps.caps, ...stripUndefined(repository?.spec.capacity ?? {}) };
   const deployment = (p: PreviewObject) => previewDeployment(deps.deployments, p);
+  const uid = (p: PreviewObject) => p.metadata.uid as string;
   const { grants, plans } = planPass(
     {
       namespace,
@@ -162,6 +181,8 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       deployment,
       job: (jobName) => deps.jobs.get(namespace, jobName),
       template: (t) => deps.templates.get(namespace, t),
+      busy: (p) =>
+        deps.acting.has(uid(p)) || (deps.applies.size > 0 && deps.applies.waiting(appKey(p), now.getTime())),
       now,
     },
     deps.settled,
@@ -170,7 +191,6 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   deps.planSeconds.observe((performance.now() - started) / 1000);
   // Marked in the same tick as the snapshot: a preview deleted after it is purged only once this
   // pass no longer creates anything for it.
-  const uid = (p: PreviewObject) => p.metadata.uid as string;
   for (const b of batch) deps.acting.add(uid(b.preview));
   const failures: unknown[] = [];
   /** By preview name: whether its undeploy's delete went through (set when its act starts). */
@@ -179,16 +199,13 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     // As many acts at once as the client has connections: a pass holds the repository's next
     // decisions (an initialization slot freed) until its last act is done. Undeploys come first
     // in the batch, so an admission that waits for one finds it started.
-    inParallel(batch, 64, async ({ preview, plan, after, orElse }) => {
+    inParallel(batch, 64, async (planned) => {
       // One preview's failure must not hold back the others; the pass is retried afterwards.
-      const slot = after === undefined ? true : (undeployed.get(after) ?? false);
-      const act = Promise.resolve(slot)
-        .then((free) => actOnPreview(deps, ctx, preview, free ? plan : (orElse ?? plan)))
-        .finally(() => deps.acting.delete(uid(preview)));
+      const act = actOn(deps, ctx, key, planned, undeployed);
       // Recorded before the first await: an admission that starts after this act must find it.
-      if (plan.undeploy)
+      if (planned.plan.undeploy)
         undeployed.set(
-          preview.metadata.name as string,
+          planned.preview.metadata.name as string,
           act.then(Boolean, () => false),
         );
       await act.catch((e) => void failures.push(e));
@@ -198,6 +215,49 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   ]);
   if (failures.length) throw failures[0];
   return more ? { requeueAfterMs: 0 } : undefined;
+}
+
+/**
+ * Acts on one preview of the pass, once the undeploy its admission waits for (if any) went through,
+ * else on the plan without that admission. Its apply is handed off to finish after the pass; the
+ * preview stays in `acting` until it has.
+ */
+function actOn(
+  deps: Deps,
+  ctx: ReconcileContext,
+  key: string,
+  { preview, plan, after, orElse }: Planned,
+  undeployed: Map<string, Promise<boolean>>,
+): Promise<PreviewObject> {
+  const uid = preview.metadata.uid as string;
+  const app = appKey(preview);
+  let handedOff: Promise<unknown> | undefined;
+  const act = Promise.resolve(after === undefined ? true : (undeployed.get(after) ?? false)).then((free) => {
+    const chosen = free ? plan : (orElse ?? plan);
+    // Before the apply is sent: its watch event may come before its answer.
+    if (chosen.apply) deps.applies.sending(app, chosen.apply.hash, Date.now());
+    return actOnPreview(deps, ctx, preview, chosen, {
+      detachApply: (apply) => {
+        handedOff = apply.then(
+          (applied) => applied || deps.applies.failed(app),
+          (e) => {
+            deps.applies.failed(app);
+            throw e;
+          },
+        );
+        deps.detach(key, ctx.log, handedOff);
+      },
+    });
+  });
+  // Released once the act and its apply are both done, however they end (detach reports a failed apply).
+  void act
+    .then(
+      () => handedOff,
+      () => handedOff ?? deps.applies.failed(app),
+    )
+    .catch(() => {})
+    .finally(() => deps.acting.delete(uid));
+  return act;
 }
 
 /**
