@@ -97,16 +97,18 @@ export class Controller {
   /**
    * Hands off work that a reconcile of `key` started but need not wait for: a slow write whose
    * outcome the key's next decisions do not depend on. The reconcile must leave what the work
-   * writes out of its decisions until it ends. Then the key is reconciled again: at once after a
-   * success, after a backoff of its own after a failure. stop() waits for it as for reconciles.
+   * writes out of its decisions until it ends. When it fails, the key is retried with a backoff of
+   * its own. When it resolves `true`, the key is reconciled again at once: nothing it wrote will
+   * queue the key (otherwise the watch events of its writes do, as for a reconcile's own writes).
+   * stop() waits for it as for in-flight reconciles.
    */
-  detach(key: string, log: Logger, work: Promise<unknown>): void {
+  detach(key: string, log: Logger, work: Promise<boolean | undefined>): void {
     const { metrics } = this.opts;
     const tracked: Promise<void> = work
       .then(
-        () => {
+        (again) => {
           this.detachedBackoff.forget(key);
-          this.queue.add(key);
+          if (again === true) this.queue.add(key);
         },
         (err) => {
           metrics.reconcileErrors.inc({ controller: this.name });

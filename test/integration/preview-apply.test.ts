@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PREVIEW_LABEL } from '../../src/controllers/preview/labels.ts';
 import { slowWebhook, testClient, testNamespace } from '../support/cluster.ts';
-import { installCrds, startOperator } from '../support/operator.ts';
+import { installCrds, metricValue, startOperator } from '../support/operator.ts';
 import {
   PREVIEW_REPOSITORIES,
   PREVIEW_TEMPLATES,
@@ -49,7 +49,7 @@ describe('Preview applies', () => {
           { dryRun: 'All' },
         ),
     });
-    await startOperator(t, { namespaces: [ns] });
+    const operator = await startOperator(t, { namespaces: [ns] });
 
     await client.create(PREVIEWS, preview(ns, 'shop-slow', { branch: 'slow' }));
     await waitPreview(client, ns, 'shop-slow', () => webhook.holding === 1, 'its Service create held');
@@ -67,9 +67,11 @@ describe('Preview applies', () => {
     assert.equal(webhook.received, 1, 'and was not applied again meanwhile');
     const slow = await client.get(PREVIEWS, ns, 'shop-slow');
     assert.notEqual(slow.status?.phase, 'Stopped');
+    assert.equal(await metricValue(operator, 'bosun_preview_applies_pending'), 1);
 
     webhook.release();
     await waitPreview(client, ns, 'shop-slow', phase('Stopped'), 'deployed once its Service is created');
     assert.equal(webhook.received, 1, 'one apply of the slow Service in all');
+    assert.equal(await metricValue(operator, 'bosun_preview_applies_pending'), 0);
   });
 });

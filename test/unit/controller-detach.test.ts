@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/runtime/log.ts';
 import { Metrics } from '../../src/runtime/metrics.ts';
 
 /** A controller whose first reconcile of "k" hands off `work` and returns; later ones are counted. */
-function detaching(work: Promise<unknown>) {
+function detaching(work: Promise<boolean | undefined>) {
   const metrics = new Metrics({ processMetrics: false });
   const calls: number[] = [];
   let again: () => void = () => {};
@@ -31,9 +31,9 @@ function detaching(work: Promise<unknown>) {
 }
 
 const deferred = () => {
-  let resolve: (v?: unknown) => void = () => {};
+  let resolve: (v?: boolean) => void = () => {};
   let reject: (e: unknown) => void = () => {};
-  const promise = new Promise((res, rej) => {
+  const promise = new Promise<boolean | undefined>((res, rej) => {
     resolve = res;
     reject = rej;
   });
@@ -44,15 +44,26 @@ const errors = async (m: Metrics) =>
   (await m.reconcileErrors.get()).values.find((v) => v.labels.controller === 'detaching')?.value ?? 0;
 
 describe('work a reconcile hands off', () => {
-  it('reconciles the key again once the work is done', async () => {
+  it('reconciles the key again when the work ends asking for it', async () => {
     const work = deferred();
     const { controller, calls, reconciledAgain } = detaching(work.promise);
     while (calls.length === 0) await tick();
     for (let i = 0; i < 5; i++) await tick();
     assert.equal(calls.length, 1, 'not again while the work runs');
-    work.resolve();
+    work.resolve(true);
     await reconciledAgain;
     assert.equal(calls.length, 2);
+    await controller.stop();
+  });
+
+  it('leaves the key to the watch events of its writes when the work just succeeds', async () => {
+    const work = deferred();
+    const { controller, calls } = detaching(work.promise);
+    while (calls.length === 0) await tick();
+    work.resolve();
+    for (let i = 0; i < 10; i++) await tick();
+    assert.equal(calls.length, 1);
+    assert.equal(controller.queue.length, 0);
     await controller.stop();
   });
 

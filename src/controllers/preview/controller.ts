@@ -1,12 +1,13 @@
 // The preview controller. Its key is a PreviewRepository: one pass reads the repository, its
 // previews and their Jobs and Deployments (snapshot), lets planCapacity hand out deploy,
 // initialization and run slots and planPreview decide each live preview's step (planPass, pure),
-// then acts. Previews being deleted hold no capacity: their undeploys run under keys of their own
+// then acts, handing off the app applies that would make the next pass wait (applies.ts).
+// Previews being deleted hold no capacity: their undeploys run under keys of their own
 // (undeploy-controller.ts).
 // Keys are never processed twice at once, so capacity decisions of a repository are serialized.
 // A pass plans only the previews whose inputs changed since a plan with nothing to do (settled.ts):
 // capacity is decided over all of them, the rest of the pass is proportional to what moved.
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { Controller, type ReconcileContext, type ReconcileResult, toSelf } from '../../runtime/controller.ts';
 import { type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
@@ -52,7 +53,7 @@ interface Deps extends ActDeps {
   acting: Set<string>;
   applies: PendingApplies;
   /** Controller.detach of this controller. */
-  detach: (key: string, log: ReconcileContext['log'], work: Promise<unknown>) => void;
+  detach: Controller['detach'];
   planSeconds: Histogram;
   /** By repository uid: the counts this process last wrote. */
   lastCounts: Map<string, string>;
@@ -119,6 +120,14 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     reconcile: (ctx, key) => reconcile(deps, ctx, key),
   });
   deps.detach = (key, log, work) => controller.detach(key, log, work);
+  new Gauge({
+    name: 'bosun_preview_applies_pending',
+    help: 'App applies that passes handed off and the Deployment cache does not show yet',
+    registers: [mgr.metrics.registry],
+    collect() {
+      this.set(deps.applies.size);
+    },
+  });
   const ownerRepository = (o: KubeObject) => {
     const preview = ownerPreview(deps.previews, o);
     return preview ? [repositoryKey(preview)] : [];
@@ -171,7 +180,6 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   }
   const caps: Caps = { ...deps.caps, ...stripUndefined(repository?.spec.capacity ?? {}) };
   const deployment = (p: PreviewObject) => previewDeployment(deps.deployments, p);
-  const uid = (p: PreviewObject) => p.metadata.uid as string;
   const { grants, plans } = planPass(
     {
       namespace,
@@ -181,8 +189,7 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       deployment,
       job: (jobName) => deps.jobs.get(namespace, jobName),
       template: (t) => deps.templates.get(namespace, t),
-      busy: (p) =>
-        deps.acting.has(uid(p)) || (deps.applies.size > 0 && deps.applies.waiting(appKey(p), now.getTime())),
+      busy: (p) => deps.applies.size > 0 && deps.applies.waiting(appKey(p), now.getTime()),
       now,
     },
     deps.settled,
@@ -191,14 +198,16 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   deps.planSeconds.observe((performance.now() - started) / 1000);
   // Marked in the same tick as the snapshot: a preview deleted after it is purged only once this
   // pass no longer creates anything for it.
+  const uid = (p: PreviewObject) => p.metadata.uid as string;
   for (const b of batch) deps.acting.add(uid(b.preview));
   const failures: unknown[] = [];
   /** By preview name: whether its undeploy's delete went through (set when its act starts). */
   const undeployed = new Map<string, Promise<boolean>>();
   await Promise.all([
     // As many acts at once as the client has connections: a pass holds the repository's next
-    // decisions (an initialization slot freed) until its last act is done. Undeploys come first
-    // in the batch, so an admission that waits for one finds it started.
+    // decisions (an initialization slot freed) until its last act is done, but for the app
+    // applies, which it hands off (applies.ts). Undeploys come first in the batch, so an
+    // admission that waits for one finds it started.
     inParallel(batch, 64, async (planned) => {
       // One preview's failure must not hold back the others; the pass is retried afterwards.
       const act = actOn(deps, ctx, key, planned, undeployed);
@@ -218,6 +227,13 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
 }
 
 /**
+ * Past this many applies handed off and not shown yet, a pass waits for its own: after an outage
+ * or a mass creation, passes would otherwise queue thousands of applies on the client, ahead of
+ * the status writes that record the next decisions.
+ */
+const MAX_HANDED_OFF = 64;
+
+/**
  * Acts on one preview of the pass, once the undeploy its admission waits for (if any) went through,
  * else on the plan without that admission. Its apply is handed off to finish after the pass; the
  * preview stays in `acting` until it has.
@@ -231,30 +247,43 @@ function actOn(
 ): Promise<PreviewObject> {
   const uid = preview.metadata.uid as string;
   const app = appKey(preview);
-  let handedOff: Promise<unknown> | undefined;
-  const act = Promise.resolve(after === undefined ? true : (undeployed.get(after) ?? false)).then((free) => {
-    const chosen = free ? plan : (orElse ?? plan);
-    // Before the apply is sent: its watch event may come before its answer.
-    if (chosen.apply) deps.applies.sending(app, chosen.apply.hash, Date.now());
-    return actOnPreview(deps, ctx, preview, chosen, {
-      detachApply: (apply) => {
-        handedOff = apply.then(
-          (applied) => applied || deps.applies.failed(app),
-          (e) => {
-            deps.applies.failed(app);
-            throw e;
-          },
-        );
-        deps.detach(key, ctx.log, handedOff);
-      },
+  let apply: Promise<boolean> | undefined;
+  let waitForApply = false;
+  const act = Promise.resolve(after === undefined ? true : (undeployed.get(after) ?? false))
+    .then((free) => {
+      const chosen = free ? plan : (orElse ?? plan);
+      // Before the apply is sent: its watch event may come before its answer.
+      if (chosen.apply) deps.applies.sending(app, chosen.apply.hash, Date.now());
+      return actOnPreview(deps, ctx, preview, chosen, {
+        detachApply: (applied) => {
+          // A rejection was recorded in the preview's status: no Deployment event will queue
+          // the next pass, and the pass that the status's event queued may have found it busy.
+          apply = applied.then(
+            (ok) => {
+              if (!ok) deps.applies.failed(app);
+              return !ok;
+            },
+            (e) => {
+              deps.applies.failed(app);
+              throw e;
+            },
+          );
+          waitForApply = deps.applies.size > MAX_HANDED_OFF;
+          if (!waitForApply) deps.detach(key, ctx.log, apply);
+        },
+      });
+    })
+    .then(async (latest) => {
+      if (waitForApply) await apply;
+      return latest;
     });
-  });
-  // Released once the act and its apply are both done, however they end (detach reports a failed apply).
+  // Released once the act and its apply are both done, however they end.
   void act
-    .then(
-      () => handedOff,
-      () => handedOff ?? deps.applies.failed(app),
-    )
+    .catch(() => {
+      // Failed before its apply was sent: nothing will show.
+      if (!apply) deps.applies.failed(app);
+    })
+    .then(() => apply)
     .catch(() => {})
     .finally(() => deps.acting.delete(uid));
   return act;

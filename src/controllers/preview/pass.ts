@@ -24,7 +24,7 @@ export interface PassSnapshot {
   deployment: (p: PreviewObject) => KubeObject | undefined;
   job: (name: string) => KubeObject | undefined;
   template: (name: string) => TemplateObject | undefined;
-  /** A preview whose last act or apply is not done (or not shown in the caches): not planned. */
+  /** A preview whose handed-off apply is not done, or not shown by the caches yet: not planned. */
   busy?: (p: PreviewObject) => boolean;
   now: Date;
 }
