@@ -7,7 +7,6 @@
 //   - throws anything else   → logged and retried with per-key exponential backoff
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ExponentialBackoff } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { isConflict, type KubeObject } from './kube-client.ts';
 import type { Metrics } from './metrics.ts';
@@ -62,10 +61,6 @@ export class Controller {
   private readonly opts: Required<Omit<ControllerOptions, 'clock'>> & { clock: Clock };
   private readonly abort = new AbortController();
   private workers: Promise<void>[] = [];
-  /** Work reconciles handed off (detach), until it ends. */
-  private readonly detached = new Set<Promise<void>>();
-  /** Per key, apart from the queue's: the reconcile that detached the work has succeeded. */
-  private readonly detachedBackoff = new ExponentialBackoff();
   private gaugeTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: ControllerOptions) {
@@ -94,46 +89,14 @@ export class Controller {
     this.gaugeTimer.unref();
   }
 
-  /**
-   * Hands off work that a reconcile of `key` started but need not wait for: a slow write whose
-   * outcome the key's next decisions do not depend on. The reconcile must leave what the work
-   * writes out of its decisions until it ends. When it fails, the key is retried with a backoff of
-   * its own. When it resolves `true`, the key is reconciled again at once: nothing it wrote will
-   * queue the key (otherwise the watch events of its writes do, as for a reconcile's own writes).
-   * stop() waits for it as for in-flight reconciles.
-   */
-  detach(key: string, log: Logger, work: Promise<boolean | undefined>): void {
-    const { metrics } = this.opts;
-    const tracked: Promise<void> = work
-      .then(
-        (again) => {
-          this.detachedBackoff.forget(key);
-          if (again === true) this.queue.add(key);
-        },
-        (err) => {
-          metrics.reconcileErrors.inc({ controller: this.name });
-          log.error(
-            { err: err instanceof Error ? err.message : err },
-            'work handed off by a reconcile failed; retrying with backoff',
-          );
-          this.queue.addAfter(key, this.detachedBackoff.next(key));
-        },
-      )
-      .finally(() => this.detached.delete(tracked));
-    this.detached.add(tracked);
-  }
-
-  /** Stops taking keys and waits up to `deadlineMs` for in-flight and detached work to finish. */
+  /** Stops taking keys and waits up to `deadlineMs` for in-flight reconciles to finish. */
   async stop(deadlineMs = 30_000): Promise<boolean> {
     this.queue.shutDown();
     clearInterval(this.gaugeTimer);
     const timer = setTimeout(() => this.abort.abort(), deadlineMs);
     timer.unref();
     const finished = await Promise.race([
-      // Workers first: a reconcile still running may detach more.
-      Promise.all(this.workers)
-        .then(() => Promise.all(this.detached))
-        .then(() => true),
+      Promise.all(this.workers).then(() => true),
       new Promise<boolean>((r) => this.abort.signal.addEventListener('abort', () => r(false))),
     ]);
     clearTimeout(timer);

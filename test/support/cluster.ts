@@ -6,8 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
@@ -15,7 +13,6 @@ import type { ClusterState } from '../../src/dev/cluster.ts';
 import { type ClusterRun, clusterForRun } from '../../src/dev/lifetime.ts';
 import { KubeClient, Resources } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
-import { createCertificate, newKeyPair } from '../../src/runtime/x509.ts';
 import { TEST_NODES } from './global-setup.ts';
 
 export { TEST_NODES };
@@ -133,121 +130,4 @@ export async function admissionHold(
     { what: 'the admission policy in force' },
   );
   return release;
-}
-
-export interface SlowWebhook {
-  /** Requests (not dry runs) the webhook holds now. */
-  readonly holding: number;
-  /** Requests (not dry runs) it was sent, held or answered. */
-  readonly received: number;
-  /** Answers every held request and each later one at once. */
-  release(): void;
-}
-
-/**
- * An admission webhook on loopback (TLS with a CA of its own) that holds, in `namespace`, the
- * creates of `resource` whose labels match `labels` until `release` (at most 25 s, within the
- * API server's 30 s limit), then allows them: a write the API server takes long to answer.
- * Dry runs are answered at once; resolves once the API server sends them.
- */
-export async function slowWebhook(
-  t: TestContext,
-  client: KubeClient,
-  namespace: string,
-  hold: { resource: string; labels: Record<string, string>; probe: () => Promise<unknown> },
-): Promise<SlowWebhook> {
-  const now = Date.now();
-  const ca = newKeyPair();
-  const leaf = newKeyPair();
-  const validity = { notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) };
-  const caPem = createCertificate({ commonName: 'slow-webhook-ca', isCA: true, ...ca, ...validity });
-  const certPem = createCertificate({
-    commonName: '127.0.0.1',
-    hosts: ['127.0.0.1'],
-    isCA: false,
-    ...leaf,
-    ...validity,
-    issuer: { commonName: 'slow-webhook-ca', privateKey: ca.privateKey },
-  });
-  const waiting = new Set<() => void>();
-  let released = false;
-  let dryRuns = 0;
-  const state = {
-    holding: 0,
-    received: 0,
-    release() {
-      released = true;
-      for (const answer of waiting) answer();
-    },
-  };
-  const server = https.createServer({ key: leaf.keyPem, cert: certPem }, (req, res) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      const review = JSON.parse(body);
-      const answer = () => {
-        waiting.delete(answer);
-        clearTimeout(timer);
-        res.setHeader('content-type', 'application/json');
-        res.end(
-          JSON.stringify({
-            apiVersion: 'admission.k8s.io/v1',
-            kind: 'AdmissionReview',
-            response: { uid: review.request.uid, allowed: true },
-          }),
-        );
-      };
-      let timer: NodeJS.Timeout | undefined;
-      if (review.request.dryRun) {
-        dryRuns++;
-        return answer();
-      }
-      state.received++;
-      if (released) return answer();
-      state.holding++;
-      waiting.add(answer);
-      timer = setTimeout(answer, 25_000);
-      res.on('finish', () => state.holding--);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  const webhooks = {
-    group: 'admissionregistration.k8s.io',
-    version: 'v1',
-    plural: 'validatingwebhookconfigurations',
-    namespaced: false,
-  };
-  const name = `slow-${namespace}`;
-  t.after(async () => {
-    await client.delete(webhooks, undefined, name).catch(() => {});
-    state.release();
-    server.close();
-  });
-  await client.create(webhooks, {
-    metadata: { name },
-    webhooks: [
-      {
-        name: 'slow.test.bosun.dev',
-        clientConfig: { url: `https://127.0.0.1:${port}/`, caBundle: Buffer.from(caPem).toString('base64') },
-        rules: [{ operations: ['CREATE'], apiGroups: ['*'], apiVersions: ['*'], resources: [hold.resource] }],
-        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
-        objectSelector: { matchLabels: hold.labels },
-        sideEffects: 'None',
-        admissionReviewVersions: ['v1'],
-        timeoutSeconds: 30,
-        failurePolicy: 'Fail',
-      },
-    ],
-  });
-  await waitFor(
-    async () => {
-      await hold.probe();
-      return dryRuns > 0 || { pending: 'the webhook is not called yet' };
-    },
-    { what: 'the slow webhook in force' },
-  );
-  return state;
 }

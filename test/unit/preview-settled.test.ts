@@ -252,7 +252,6 @@ function passWithNewcomer(
   other: PreviewObject,
   deployment?: KubeObject,
   jobs = new Map<string, KubeObject>(),
-  busy?: (p: PreviewObject) => boolean,
 ) {
   const { preview } = settle();
   const fresh: PreviewObject = {
@@ -269,7 +268,6 @@ function passWithNewcomer(
       deployment: (p) => (p === other ? deployment : undefined),
       job: (n) => jobs.get(n),
       template: (n) => (n === 'web' ? template : undefined),
-      busy,
       now: NOW,
     },
     new SettledPreviews(),
@@ -292,30 +290,6 @@ describe('planPass over a preview being deleted', () => {
   });
   it('counts its slot as free at once', () => {
     assert.deepEqual([...pass.grants.admit], ['q']);
-  });
-});
-
-describe('planPass beside a preview whose apply is not done', () => {
-  const { preview, jobs, deployment } = settle();
-  // Something to do: the preview is to be started.
-  const moved = { ...preview, spec: { ...preview.spec, state: 'Running' as const } };
-  const busy = passWithNewcomer(moved, deployment, jobs, (p) => p === moved);
-  const idle = passWithNewcomer(moved, deployment, jobs);
-  it('leaves it out of the plans until its apply is done', () => {
-    assert.deepEqual(
-      idle.plans.map((p) => p.preview.metadata.name),
-      ['p', 'q'],
-    );
-    assert.deepEqual(
-      busy.plans.map((p) => p.preview.metadata.name),
-      ['q'],
-    );
-  });
-  it('does not undeploy it: the new preview that would take its slot waits', () => {
-    const [q] = busy.plans;
-    assert.equal(q?.after, undefined);
-    assert.equal(q?.plan.status.admittedAt, undefined);
-    assert.equal(q?.plan.status.phase, 'Pending');
   });
 });
 

@@ -29,22 +29,12 @@ const isRejection = (e: unknown) =>
     // Server-side apply answers a value of the wrong type (a number for a string) with a 500.
     (e.code === 500 && e.message.includes('failed to create typed patch object')));
 
-export interface ActOptions {
-  /**
-   * Takes the app's apply, with the record of its rejection, instead of the act waiting for it:
-   * beside thousands of Services an apply can take seconds, which a pass need not spend. It
-   * resolves true once applied, false when the API server rejected it.
-   */
-  detachApply?: (apply: Promise<boolean>) => void;
-}
-
 /** Acts on the plan; resolves with the preview's latest copy (the status written, if any). */
 export async function actOnPreview(
   deps: ActDeps,
   ctx: ReconcileContext,
   cached: PreviewObject,
   plan: PreviewPlan,
-  opts: ActOptions = {},
 ): Promise<PreviewObject> {
   const { client, events } = deps.mgr;
   const { namespace, name } = cached.metadata as { namespace: string; name: string };
@@ -75,8 +65,8 @@ export async function actOnPreview(
     await client.mergePatch(PREVIEWS, namespace, name, { spec: { state: 'Stopped' } });
     deps.expectations.wrote(latest, now);
   }
+  const rejected: Rejection[] = [];
   const jobs = async () => {
-    const rejected: Rejection[] = [];
     for (const job of plan.create) {
       try {
         await client.createIfAbsent(Resources.jobs, job);
@@ -91,9 +81,8 @@ export async function actOnPreview(
     }
     // In the foreground: the Job stays until its pods are gone, so a step that waits for it waits for them.
     for (const j of plan.deleteJobs) await client.delete(Resources.jobs, namespace, j, 'Foreground');
-    return rejected;
   };
-  const app = async (): Promise<Rejection[]> => {
+  const app = async () => {
     if (plan.apply) {
       const apply = async (o: KubeObject) => {
         const ref = await deps.mapper.resourceFor(o.apiVersion as string, o.kind as string);
@@ -114,29 +103,17 @@ export async function actOnPreview(
         await Promise.all(deployment.map(apply));
       } catch (e) {
         if (!isRejection(e)) throw e;
-        return [{ step: 'app', message: (e as Error).message }];
+        rejected.push({ step: 'app', message: (e as Error).message });
       }
     } else if (plan.scale !== undefined) {
       await client.mergePatch(Resources.deployments, namespace, appName(preview), {
         spec: { replicas: plan.scale },
       });
     }
-    return [];
   };
-  // Jobs and the app do not wait on each other (a new preview's init Job and its app at 0 replicas).
-  // Unless the apply is handed off, the act waits for both, also when one fails: no write of it
-  // may overlap the next pass.
-  const appDone = app();
-  const detach = plan.apply && opts.detachApply;
-  if (detach)
-    detach(
-      appDone.then(async (rejected) => {
-        await recordRejections(deps, ctx, preview, plan, rejected);
-        return rejected.length === 0;
-      }),
-    );
-  const outcomes = await Promise.allSettled(detach ? [jobs()] : [jobs(), appDone]);
-  const failed = outcomes.find((r) => r.status === 'rejected');
+  // Jobs and the app do not wait on each other (a new preview's init Job and its app at 0 replicas),
+  // but the pass waits for both, also when one fails: no write of it may overlap the next pass.
+  const failed = (await Promise.allSettled([jobs(), app()])).find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   // Events are not waited for (they never fail, as client-go's recorder): the next pass of the
   // repository need not wait on them.
@@ -144,13 +121,7 @@ export async function actOnPreview(
     deps.transitions.inc({ reason: e.reason });
     void events.record(preview, e.type, e.reason, e.note);
   }
-  await recordRejections(
-    deps,
-    ctx,
-    preview,
-    plan,
-    outcomes.flatMap((r) => (r.status === 'fulfilled' ? r.value : [])),
-  );
+  if (rejected.length) await recordRejections(deps, ctx, preview, plan, rejected);
   return latest;
 }
 
@@ -161,10 +132,7 @@ interface Rejection {
   hash?: string;
 }
 
-/**
- * A rejected Job fails its step; rejected app resources are remembered by hash. Written over the
- * status as it is now: a handed-off apply records its rejection after the act that wrote the plan's.
- */
+/** A rejected Job fails its step; rejected app resources are remembered by hash. */
 async function recordRejections(
   deps: ActDeps,
   ctx: ReconcileContext,
@@ -172,14 +140,7 @@ async function recordRejections(
   plan: PreviewPlan,
   rejected: Rejection[],
 ) {
-  if (!rejected.length) return;
-  // The status written this pass carries a newer resourceVersion: read it back for the write.
-  const fresh = await deps.mgr.client.get<PreviewObject>(
-    PREVIEWS,
-    preview.metadata.namespace,
-    preview.metadata.name as string,
-  );
-  const status: PreviewStatus = { ...(fresh.status ?? plan.status) };
+  const status: PreviewStatus = { ...plan.status };
   for (const r of rejected) {
     ctx.log.warn(
       { step: r.step, err: r.message },
@@ -210,6 +171,12 @@ async function recordRejections(
       r.message,
     );
   }
+  // The status written this pass carries a newer resourceVersion; read it back for the write.
+  const fresh = await deps.mgr.client.get<PreviewObject>(
+    PREVIEWS,
+    preview.metadata.namespace,
+    preview.metadata.name as string,
+  );
   if (await updateStatusIfChanged(deps.mgr.client, PREVIEWS, fresh, status))
     deps.expectations.wrote(fresh, Date.now());
 }

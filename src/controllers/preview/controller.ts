@@ -1,13 +1,12 @@
 // The preview controller. Its key is a PreviewRepository: one pass reads the repository, its
 // previews and their Jobs and Deployments (snapshot), lets planCapacity hand out deploy,
 // initialization and run slots and planPreview decide each live preview's step (planPass, pure),
-// then acts, handing off the app applies that would make the next pass wait (applies.ts).
-// Previews being deleted hold no capacity: their undeploys run under keys of their own
+// then acts. Previews being deleted hold no capacity: their undeploys run under keys of their own
 // (undeploy-controller.ts).
 // Keys are never processed twice at once, so capacity decisions of a repository are serialized.
 // A pass plans only the previews whose inputs changed since a plan with nothing to do (settled.ts):
 // capacity is decided over all of them, the rest of the pass is proportional to what moved.
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { Controller, type ReconcileContext, type ReconcileResult, toSelf } from '../../runtime/controller.ts';
 import { type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
@@ -17,12 +16,10 @@ import { RestMapper } from '../../runtime/rest-mapper.ts';
 import { sameJson } from '../../runtime/status.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, actOnPreview } from './act.ts';
-import { PendingApplies } from './applies.ts';
 import { nextBatch, type Planned } from './batch.ts';
 import type { Grants } from './capacity.ts';
 import { ownerPreview, previewDeployment } from './children.ts';
 import { PREVIEW_LABEL } from './labels.ts';
-import { RENDER_HASH_ANNOTATION } from './lifecycle.ts';
 import {
   type Caps,
   DEFAULT_CAPS,
@@ -35,7 +32,6 @@ import {
   type TemplateObject,
 } from './model.ts';
 import { planPass } from './pass.ts';
-import { appName } from './render.ts';
 import { SettledPreviews } from './settled.ts';
 import { setupUndeployController } from './undeploy-controller.ts';
 
@@ -49,11 +45,8 @@ interface Deps extends ActDeps {
   caps: Caps;
   expectations: OwnWrites;
   settled: SettledPreviews;
-  /** Uids of the previews a pass is acting on, or their apply: their undeploys wait until it is done. */
+  /** Uids of the previews a pass is acting on: their undeploys wait until it is done. */
   acting: Set<string>;
-  applies: PendingApplies;
-  /** Controller.detach of this controller. */
-  detach: Controller['detach'];
   planSeconds: Histogram;
   /** By repository uid: the counts this process last wrote. */
   lastCounts: Map<string, string>;
@@ -74,8 +67,6 @@ export function statusOnly(old: KubeObject, now: KubeObject): boolean {
 }
 
 const repositoryKey = (p: PreviewObject) => `${p.metadata.namespace}/${p.spec.repository}`;
-/** The key of the preview's Deployment, which carries the hash of its app's last apply. */
-const appKey = (p: PreviewObject) => `${p.metadata.namespace}/${appName(p)}`;
 
 export function setupPreviewController(mgr: Manager, opts: PreviewControllerOptions): Controller {
   const deps: Deps = {
@@ -96,8 +87,6 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     expectations: new OwnWrites(),
     settled: new SettledPreviews(),
     acting: new Set(),
-    applies: new PendingApplies(),
-    detach: () => {},
     lastCounts: new Map(),
     planSeconds: new Histogram({
       name: 'bosun_preview_pass_plan_seconds',
@@ -119,28 +108,12 @@ export function setupPreviewController(mgr: Manager, opts: PreviewControllerOpti
     log: mgr.log,
     reconcile: (ctx, key) => reconcile(deps, ctx, key),
   });
-  deps.detach = (key, log, work) => controller.detach(key, log, work);
-  new Gauge({
-    name: 'bosun_preview_applies_pending',
-    help: 'App applies that passes handed off and the Deployment cache does not show yet',
-    registers: [mgr.metrics.registry],
-    collect() {
-      this.set(deps.applies.size);
-    },
-  });
   const ownerRepository = (o: KubeObject) => {
     const preview = ownerPreview(deps.previews, o);
     return preview ? [repositoryKey(preview)] : [];
   };
   deps.previews.onEvent((e) => {
-    if (e.type !== 'deleted') return;
-    deps.settled.forget(e.object.metadata.uid ?? objectKey(e.object));
-    deps.applies.failed(appKey(e.object));
-  });
-  // Before the controller's own handler: the pass an apply's event queues finds it shown.
-  deps.deployments.onEvent((e) => {
-    if (e.type !== 'deleted')
-      deps.applies.saw(objectKey(e.object), e.object.metadata.annotations?.[RENDER_HASH_ANNOTATION]);
+    if (e.type === 'deleted') deps.settled.forget(e.object.metadata.uid ?? objectKey(e.object));
   });
   deps.repositories.onEvent((e) => {
     if (e.type === 'deleted') deps.lastCounts.delete(e.object.metadata.uid as string);
@@ -189,7 +162,6 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
       deployment,
       job: (jobName) => deps.jobs.get(namespace, jobName),
       template: (t) => deps.templates.get(namespace, t),
-      busy: (p) => deps.applies.size > 0 && deps.applies.waiting(appKey(p), now.getTime()),
       now,
     },
     deps.settled,
@@ -205,16 +177,18 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const undeployed = new Map<string, Promise<boolean>>();
   await Promise.all([
     // As many acts at once as the client has connections: a pass holds the repository's next
-    // decisions (an initialization slot freed) until its last act is done, but for the app
-    // applies, which it hands off (applies.ts). Undeploys come first in the batch, so an
-    // admission that waits for one finds it started.
-    inParallel(batch, 64, async (planned) => {
+    // decisions (an initialization slot freed) until its last act is done. Undeploys come first
+    // in the batch, so an admission that waits for one finds it started.
+    inParallel(batch, 64, async ({ preview, plan, after, orElse }) => {
       // One preview's failure must not hold back the others; the pass is retried afterwards.
-      const act = actOn(deps, ctx, key, planned, undeployed);
+      const slot = after === undefined ? true : (undeployed.get(after) ?? false);
+      const act = Promise.resolve(slot)
+        .then((free) => actOnPreview(deps, ctx, preview, free ? plan : (orElse ?? plan)))
+        .finally(() => deps.acting.delete(uid(preview)));
       // Recorded before the first await: an admission that starts after this act must find it.
-      if (planned.plan.undeploy)
+      if (plan.undeploy)
         undeployed.set(
-          planned.preview.metadata.name as string,
+          preview.metadata.name as string,
           act.then(Boolean, () => false),
         );
       await act.catch((e) => void failures.push(e));
@@ -224,69 +198,6 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   ]);
   if (failures.length) throw failures[0];
   return more ? { requeueAfterMs: 0 } : undefined;
-}
-
-/**
- * Past this many applies handed off and not shown yet, a pass waits for its own: after an outage
- * or a mass creation, passes would otherwise queue thousands of applies on the client, ahead of
- * the status writes that record the next decisions.
- */
-const MAX_HANDED_OFF = 64;
-
-/**
- * Acts on one preview of the pass, once the undeploy its admission waits for (if any) went through,
- * else on the plan without that admission. Its apply is handed off to finish after the pass; the
- * preview stays in `acting` until it has.
- */
-function actOn(
-  deps: Deps,
-  ctx: ReconcileContext,
-  key: string,
-  { preview, plan, after, orElse }: Planned,
-  undeployed: Map<string, Promise<boolean>>,
-): Promise<PreviewObject> {
-  const uid = preview.metadata.uid as string;
-  const app = appKey(preview);
-  let apply: Promise<boolean> | undefined;
-  let waitForApply = false;
-  const act = Promise.resolve(after === undefined ? true : (undeployed.get(after) ?? false))
-    .then((free) => {
-      const chosen = free ? plan : (orElse ?? plan);
-      // Before the apply is sent: its watch event may come before its answer.
-      if (chosen.apply) deps.applies.sending(app, chosen.apply.hash, Date.now());
-      return actOnPreview(deps, ctx, preview, chosen, {
-        detachApply: (applied) => {
-          // A rejection was recorded in the preview's status: no Deployment event will queue
-          // the next pass, and the pass that the status's event queued may have found it busy.
-          apply = applied.then(
-            (ok) => {
-              if (!ok) deps.applies.failed(app);
-              return !ok;
-            },
-            (e) => {
-              deps.applies.failed(app);
-              throw e;
-            },
-          );
-          waitForApply = deps.applies.size > MAX_HANDED_OFF;
-          if (!waitForApply) deps.detach(key, ctx.log, apply);
-        },
-      });
-    })
-    .then(async (latest) => {
-      if (waitForApply) await apply;
-      return latest;
-    });
-  // Released once the act and its apply are both done, however they end.
-  void act
-    .catch(() => {
-      // Failed before its apply was sent: nothing will show.
-      if (!apply) deps.applies.failed(app);
-    })
-    .then(() => apply)
-    .catch(() => {})
-    .finally(() => deps.acting.delete(uid));
-  return act;
 }
 
 /**

@@ -24,8 +24,6 @@ export interface PassSnapshot {
   deployment: (p: PreviewObject) => KubeObject | undefined;
   job: (name: string) => KubeObject | undefined;
   template: (name: string) => TemplateObject | undefined;
-  /** A preview whose handed-off apply is not done, or not shown by the caches yet: not planned. */
-  busy?: (p: PreviewObject) => boolean;
   now: Date;
 }
 
@@ -55,10 +53,8 @@ export function planPass(snap: PassSnapshot, settled: SettledPreviews): PassPlan
   const bits = grantBits(grants);
   const plans: Planned[] = [];
   let planned = 0;
-  // Capacity counted a busy preview by its status; what it does next waits for its act.
-  const busy = new Set(snap.busy ? previews.filter(snap.busy).map((p) => p.metadata.name as string) : []);
   for (const preview of previews) {
-    if (isDeleting(preview) || busy.has(preview.metadata.name as string)) continue;
+    if (isDeleting(preview)) continue;
     const granted = bits.get(preview.metadata.name as string) ?? 0;
     const d = deployment(preview);
     // The uid string comes from the cached object: its hash is computed once, not on every pass.
@@ -87,11 +83,8 @@ export function planPass(snap: PassSnapshot, settled: SettledPreviews): PassPlan
     settled.planned(key, empty, { preview, deployment: d, granted, reads }, inputs);
     if (empty) continue;
     const after = grants.admitAfter.get(preview.metadata.name as string);
-    // Should that undeploy not go through, the preview records that it waits, as without the grant;
-    // a busy victim is not undeployed in this pass.
-    if (after === undefined) plans.push({ preview, plan });
-    else if (busy.has(after)) plans.push({ preview, plan: planWith(0) });
-    else plans.push({ preview, plan, after, orElse: planWith(0) });
+    // Should that undeploy not go through, the preview records that it waits, as without the grant.
+    plans.push(after === undefined ? { preview, plan } : { preview, plan, after, orElse: planWith(0) });
   }
   return { grants, plans, planned };
 }
