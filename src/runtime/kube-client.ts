@@ -245,11 +245,18 @@ export class KubeClient {
     ref: ResourceRef,
     obj: T,
   ): Promise<{ object: T; created: boolean }> {
-    try {
-      return { object: await this.create(ref, obj), created: true };
-    } catch (e) {
-      if (!isAlreadyExists(e) || !obj.metadata.name) throw e;
-      return { object: await this.get<T>(ref, obj.metadata.namespace, obj.metadata.name), created: false };
+    // The namesake can be gone by the time it is read: then the name is free again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { object: await this.create(ref, obj), created: true };
+      } catch (e) {
+        if (!isAlreadyExists(e) || !obj.metadata.name) throw e;
+      }
+      try {
+        return { object: await this.get<T>(ref, obj.metadata.namespace, obj.metadata.name), created: false };
+      } catch (e) {
+        if (!isNotFound(e) || attempt === 3) throw e;
+      }
     }
   }
 

@@ -244,6 +244,14 @@ describe('Preview capacity', () => {
     );
     assert.equal(waiting.status.admittedAt, undefined, 'not admitted while old cannot be deleted');
     assert.ok(await getOrUndefined(client, PREVIEWS, ns, 'old'), 'old is still there');
+    // The counts the failing passes write are what they did: old deployed, new waiting.
+    await waitFor(
+      async () => {
+        const { deployed, pending } = (await client.get(PREVIEW_REPOSITORIES, ns, 'shop')).status ?? {};
+        return (deployed === 1 && pending === 1) || { pending: `deployed ${deployed}, pending ${pending}` };
+      },
+      { what: 'the repository to count old deployed and new pending' },
+    );
 
     await release();
     await waitPreview(client, ns, 'new', phase('Stopped'), 'deployed in place of old');

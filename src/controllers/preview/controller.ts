@@ -173,44 +173,62 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
   const uid = (p: PreviewObject) => p.metadata.uid as string;
   for (const b of batch) deps.acting.add(uid(b.preview));
   const failures: unknown[] = [];
-  /** By preview name: whether its undeploy's delete went through (set when its act starts). */
-  const undeployed = new Map<string, Promise<boolean>>();
+  /** By preview name: whether its undeploy's delete went through. */
+  const undeploys: Undeploys = new Map(
+    batch
+      .filter((b) => b.plan.undeploy)
+      .map((b) => [b.preview.metadata.name as string, Promise.withResolvers()]),
+  );
   await Promise.all([
     // As many acts at once as the client has connections: a pass holds the repository's next
     // decisions (an initialization slot freed) until its last act is done. Undeploys come first
     // in the batch, so an admission that waits for one finds it started.
     inParallel(batch, 64, async ({ preview, plan, after, orElse }) => {
       // One preview's failure must not hold back the others; the pass is retried afterwards.
-      const slot = after === undefined ? true : (undeployed.get(after) ?? false);
-      const act = Promise.resolve(slot)
+      const act = whenFree(after, undeploys)
         .then((free) => actOnPreview(deps, ctx, preview, free ? plan : (orElse ?? plan)))
         .finally(() => deps.acting.delete(uid(preview)));
-      // Recorded before the first await: an admission that starts after this act must find it.
       if (plan.undeploy)
-        undeployed.set(
-          preview.metadata.name as string,
-          act.then(Boolean, () => false),
-        );
+        void act.then(Boolean, () => false).then(undeploys.get(preview.metadata.name as string)?.resolve);
       await act.catch((e) => void failures.push(e));
     }),
     // Beside the acts, not after them: the counts are what this pass decides to record.
-    repository && writeCounts(deps, repository, grants, batch).catch((e) => void failures.push(e)),
+    repository && writeCounts(deps, repository, grants, batch, undeploys).catch((e) => void failures.push(e)),
   ]);
   if (failures.length) throw failures[0];
   return more ? { requeueAfterMs: 0 } : undefined;
 }
 
+/** By preview name, the undeploys of a pass: whether the delete went through. */
+type Undeploys = Map<string, PromiseWithResolvers<boolean>>;
+
+/** Whether the slot an admission was granted is free: the undeploy it waits for went through. */
+const whenFree = (after: string | undefined, undeploys: Undeploys) =>
+  after === undefined ? Promise.resolve(true) : (undeploys.get(after)?.promise ?? Promise.resolve(false));
+
 /**
  * The repository's counts, as this pass records them (a grant it does not use, because a build
- * comes first or the preview is in a later batch, counts not). A merge patch without a
- * resourceVersion: passes of a repository are serialized, so the last one's counts are the true
- * ones, and a cache that does not show the previous pass's write yet causes no conflict. What was
- * last written is remembered, so that a cache behind it never makes a changed count look unchanged.
+ * comes first, the preview is in a later batch or the undeploy it waited for failed, counts not).
+ * A merge patch without a resourceVersion: passes of a repository are serialized, so the last
+ * one's counts are the true ones, and a cache that does not show the previous pass's write yet
+ * causes no conflict. What was last written is remembered, so that a cache behind it never makes
+ * a changed count look unchanged.
  */
-async function writeCounts(deps: Deps, repository: RepositoryObject, grants: Grants, batch: Planned[]) {
-  const admitted = batch.filter((b) => b.plan.status.admittedAt && !b.preview.status?.admittedAt).length;
-  const undeployed = batch.filter((b) => b.plan.undeploy).length;
-  const started = batch.filter(
+async function writeCounts(
+  deps: Deps,
+  repository: RepositoryObject,
+  grants: Grants,
+  batch: Planned[],
+  undeploys: Undeploys,
+) {
+  // The plans acted on: an admission whose undeploy did not go through acted on its fallback.
+  const free = await Promise.all(batch.map((b) => whenFree(b.after, undeploys)));
+  const acted = batch.map((b, i) => ({ preview: b.preview, plan: free[i] ? b.plan : (b.orElse ?? b.plan) }));
+  const admitted = acted.filter((b) => b.plan.status.admittedAt && !b.preview.status?.admittedAt).length;
+  const undeployed = (await Promise.all([...undeploys.values()].map((u) => u.promise))).filter(
+    Boolean,
+  ).length;
+  const started = acted.filter(
     (b) => b.plan.status.initStatus === 'initializing' && b.preview.status?.initStatus !== 'initializing',
   ).length;
   const status = {

@@ -103,10 +103,7 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
       );
     const perPullRequest = repo.spec.previewPer === 'PullRequest';
     const object = newPreview(repo, spec);
-    // A 404: the namesake found was deleted before it could be read.
-    const found = await onPreview(namespace, object.metadata.name as string, () =>
-      createPreview(ctx.client, object),
-    );
+    const found = await createPreview(ctx.client, object);
     const name = found.object.metadata.name as string;
     if (found.created) {
       request.log.info({ namespace, name }, 'preview created');
