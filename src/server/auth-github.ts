@@ -160,7 +160,7 @@ export class GitHubLogin implements SessionAuthenticator {
     }
     return {
       subject: session.l,
-      scopes: ['read'],
+      scopes: [],
       github: { login: session.l, token: session.t, sessionId: session.s, csrfToken: csrf },
     };
   }

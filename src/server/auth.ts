@@ -51,7 +51,8 @@ export class Authenticators implements Authenticator {
   async authenticate(request: FastifyRequest): Promise<Identity> {
     if (request.headers.authorization === undefined && this.sessions) {
       const session = await this.sessions.authenticate(request);
-      if (session) return session;
+      // A login reads and operates per repository; besides, it may do what anyone may (public reads).
+      if (session) return { ...session, scopes: (await this.tokens.authenticate(request)).scopes };
     }
     return this.tokens.authenticate(request);
   }

@@ -127,7 +127,7 @@ describe('Authenticators', () => {
   };
   const session: Identity = {
     subject: 'alice',
-    scopes: ['read'],
+    scopes: [],
     github: { login: 'alice', token: 't', sessionId: 's', csrfToken: 'c' },
   };
   const asked: string[] = [];
@@ -160,7 +160,20 @@ describe('Authenticators', () => {
     assert.equal(await auth.authorize({ subject: 'v', scopes: ['read'] }, 'operate', 'acme/shop'), false);
     assert.equal(await auth.authorize(session, 'operate', 'acme/shop'), true);
     assert.equal(await auth.authorize(session, 'operate', 'acme/other'), false);
-    assert.equal(await auth.authorize(session, 'read', 'acme/other'), true, 'a session reads everywhere');
-    assert.deepEqual(asked, ['operate acme/shop', 'operate acme/other']);
+    assert.equal(await auth.authorize(session, 'read', 'acme/shop'), true);
+    assert.equal(
+      await auth.authorize(session, 'read', 'acme/other'),
+      false,
+      'a session reads per repository',
+    );
+    assert.deepEqual(asked, ['operate acme/shop', 'operate acme/other', 'read acme/shop', 'read acme/other']);
+  });
+
+  it('gives a session what anyone may do besides: everything to read with public reads', async () => {
+    const publicReads: Authenticator = { authenticate: async () => ({ scopes: ['read'] }) };
+    const who = await new Authenticators(publicReads, sessions).authenticate(request({ cookie: 'c' }));
+    assert.equal(who.subject, 'alice');
+    assert.deepEqual(who.scopes, ['read']);
+    assert.deepEqual((await auth.authenticate(request({ cookie: 'c' }))).scopes, []);
   });
 });

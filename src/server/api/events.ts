@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { PreviewObject } from '../../controllers/preview/model.ts';
 import type { CacheEvent } from '../../runtime/watch-cache.ts';
 import type { HttpContext } from '../context.ts';
-import { cachesSynced, checkNamespace, requireScope } from './guards.ts';
+import { cachesSynced, checkNamespace, readAccess } from './guards.ts';
 import { viewOf } from './previews.ts';
 import { compareViews, type Filters, matches, parseEventsQuery } from './query.ts';
 
@@ -29,11 +29,21 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
 
   app.get('/api/v1/events', async (request, reply) => {
-    await requireScope(ctx, request, 'read');
+    const readable = await readAccess(ctx, request);
     const filters: Filters = parseEventsQuery(request.query as Record<string, unknown>);
     if (filters.namespace) checkNamespace(ctx, filters.namespace);
     await cachesSynced(ctx);
-    const wanted = (p: PreviewObject) => matches(viewOf(ctx, p), filters);
+    // The repositories the caller may read, as the stream opens: a repository served later shows
+    // once the client connects again. Everything, for a caller with the read scope.
+    const all = await readable(null);
+    const forges = all ? [] : [...new Set(ctx.repositories.list().map((r) => r.spec.repository))];
+    const allowed = new Set(
+      (await Promise.all(forges.map(async (f) => ((await readable(f)) ? f : undefined)))).filter(Boolean),
+    );
+    const wanted = (p: PreviewObject) => {
+      const view = viewOf(ctx, p);
+      return (all || allowed.has(view.forgeRepository ?? undefined)) && matches(view, filters);
+    };
 
     reply.hijack();
     const res = reply.raw;
@@ -45,8 +55,8 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
     });
     const items = ctx.previews
       .list()
+      .filter(wanted)
       .map((p) => viewOf(ctx, p))
-      .filter((v) => matches(v, filters))
       .sort(compareViews);
     res.write(sse('snapshot', { items }));
 

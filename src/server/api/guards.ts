@@ -7,13 +7,7 @@ import { badRequest, HttpError, notFound } from './errors.ts';
 
 /** The caller's identity; a malformed header or an unknown token is a 401. */
 export async function identify(ctx: HttpContext, request: FastifyRequest): Promise<Identity> {
-  try {
-    return await ctx.auth.authenticate(request);
-  } catch (e) {
-    if (e instanceof AuthError)
-      throw new HttpError(e.code, e.code === 401 ? 'Unauthorized' : 'Forbidden', e.message);
-    throw e;
-  }
+  return ctx.auth.authenticate(request).catch(asHttpError);
 }
 
 /** 401 without credentials, 403 with a token whose scopes lack `scope`. */
@@ -37,6 +31,45 @@ export async function requireScope(
   );
 }
 
+/** A login's permission check that failed, as the HTTP answer. */
+function asHttpError(e: unknown): never {
+  if (e instanceof AuthError)
+    throw new HttpError(e.code, e.code === 401 ? 'Unauthorized' : 'Forbidden', e.message);
+  if (e instanceof GitHubUnavailable) throw new HttpError(502, 'GitHubUnavailable', e.message);
+  throw e;
+}
+
+/**
+ * Whether the caller may read the previews of a forge repository ("owner/name"); for none (null),
+ * whether it may read everything.
+ */
+export type ReadAccess = (repository: string | null | undefined) => Promise<boolean>;
+
+/**
+ * What the caller may read: everything with the read scope (a token, or anyone with public reads);
+ * for a GitHub login, the previews of the repositories it has at least read permission on (each
+ * asked once per request, and kept a few minutes by the login). 401 or 403 for anyone else.
+ */
+export async function readAccess(ctx: HttpContext, request: FastifyRequest): Promise<ReadAccess> {
+  const who = await identify(ctx, request);
+  if (who.scopes.includes('read')) return async () => true;
+  const authorize = ctx.auth.authorize?.bind(ctx.auth);
+  if (!who.github || !authorize) {
+    await requireScope(ctx, request, 'read');
+    return async () => false;
+  }
+  const asked = new Map<string, Promise<boolean>>();
+  return (repository) => {
+    if (!repository) return Promise.resolve(false);
+    let answer = asked.get(repository);
+    if (!answer) {
+      answer = authorize(who, 'read', repository).catch(asHttpError);
+      asked.set(repository, answer);
+    }
+    return answer;
+  };
+}
+
 /**
  * Like requireScope, for an action on the previews of one repository (the forge's "owner/name"):
  * tokens need the scope, a GitHub login needs the permission on that repository.
@@ -50,17 +83,8 @@ export async function requireAction(
   const who = await identify(ctx, request);
   if (who.scopes.includes(action)) return who;
   if (who.github && ctx.auth.authorize) {
-    let allowed: boolean;
     const repository = await repositoryOf();
-    try {
-      allowed = await ctx.auth.authorize(who, action, repository);
-    } catch (e) {
-      if (e instanceof AuthError)
-        throw new HttpError(e.code, e.code === 401 ? 'Unauthorized' : 'Forbidden', e.message);
-      if (e instanceof GitHubUnavailable) throw new HttpError(502, 'GitHubUnavailable', e.message);
-      throw e;
-    }
-    if (allowed) return who;
+    if (await ctx.auth.authorize(who, action, repository).catch(asHttpError)) return who;
     throw new HttpError(
       403,
       'Forbidden',

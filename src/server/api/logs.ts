@@ -4,9 +4,9 @@ import { PREVIEW_LABEL, ROLE_LABEL } from '../../controllers/preview/labels.ts';
 import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest, HttpError, notFound } from './errors.ts';
-import { cachesSynced, requireScope } from './guards.ts';
+import { cachesSynced, readAccess } from './guards.ts';
 import { openPodLog } from './pod-log.ts';
-import { target } from './previews.ts';
+import { target, viewOf } from './previews.ts';
 
 const STEPS = ['build', 'init', 'app', 'cleanup'] as const;
 
@@ -39,11 +39,12 @@ export async function registerLogRoutes(app: FastifyInstance, ctx: HttpContext):
   app.get<{ Params: { namespace: string; name: string } }>(
     '/api/v1/namespaces/:namespace/previews/:name/logs',
     async (request, reply) => {
-      await requireScope(ctx, request, 'read');
+      const readable = await readAccess(ctx, request);
       const { namespace, name } = target(ctx, request);
       const q = parseLogQuery(request.query as Record<string, unknown>);
       await cachesSynced(ctx);
-      if (!ctx.previews.get(namespace, name))
+      const p = ctx.previews.get(namespace, name);
+      if (!p || !(await readable(viewOf(ctx, p).forgeRepository)))
         throw notFound('NotFound', `preview ${namespace}/${name} does not exist`);
       const pods = await ctx.client.list(Resources.pods, namespace, {
         labelSelector: `${PREVIEW_LABEL}=${name},${ROLE_LABEL}=${q.step}`,
