@@ -13,6 +13,7 @@ import { startFakeGitHub } from '../support/fake-github.ts';
 import {
   branchPush,
   deletingPush,
+  example,
   forRepository,
   type Payload,
   pullRequest,
@@ -64,6 +65,29 @@ test('GitHub webhooks in, reports out', async (t) => {
   );
   await client.create(PREVIEW_REPOSITORIES, repository(ns, 'app', { previewPer: 'PullRequest', ...github }));
   await client.create(PREVIEW_REPOSITORIES, repository(ns, 'open', { branches: ['*'] })); // no webhook secret
+  // A cleanup that takes 20 s: a pull request can be reopened while its old preview is undeployed.
+  await client.create(
+    PREVIEW_TEMPLATES,
+    template(ns, 'slow-cleanup', {
+      build: undefined,
+      initialize: undefined,
+      cleanup: {
+        template: {
+          metadata: { annotations: { 'kwok.bosun.dev/finish-after': '20s' } },
+          spec: { containers: [{ name: 'drop', image: 'postgres' }] },
+        },
+      },
+    }),
+  );
+  await client.create(
+    PREVIEW_REPOSITORIES,
+    repository(ns, 'slow', {
+      previewPer: 'PullRequest',
+      template: 'slow-cleanup',
+      image: github.image,
+      webhookSecretRef: github.webhookSecretRef,
+    }),
+  );
   const port = await freePort();
   const operator = await startOperator(t, {
     namespaces: [ns],
@@ -130,6 +154,15 @@ test('GitHub webhooks in, reports out', async (t) => {
         404,
       ],
       [
+        'a branch the API server refuses (over 250 characters), signed',
+        {
+          event: 'push',
+          body: JSON.stringify(push('acme/shop', `refs/heads/feature/${'x'.repeat(245)}`, sha(1))),
+          secret,
+        },
+        422,
+      ],
+      [
         'a body over 1 MiB',
         {
           event: 'push',
@@ -144,6 +177,10 @@ test('GitHub webhooks in, reports out', async (t) => {
       assert.equal(res.status, code, `${what}: ${JSON.stringify(res.body)}`);
       assert.equal((res.body as { error?: { code: number } }).error?.code, code, `${what}: JSON error`);
     }
+    // An organization's webhook pings without a repository: answered, and nothing to do.
+    const orgPing = example('ping', (p) => !p.repository);
+    const pong = await post('ping', orgPing);
+    assert.equal(pong.status, 200, JSON.stringify(pong.body));
     assert.equal(await state(), before, 'no Preview created or changed');
   });
 
@@ -290,6 +327,7 @@ test('GitHub webhooks in, reports out', async (t) => {
       closed.number = 7;
       closed.pull_request.number = 7;
       closed.pull_request.merged = true;
+      closed.pull_request.updated_at = new Date(Date.UTC(2026, 4, 1, 10, 0, 30)).toISOString();
       const res = await post('pull_request', closed);
       assert.equal(res.status, 202);
       await waitFor(
@@ -320,6 +358,49 @@ test('GitHub webhooks in, reports out', async (t) => {
         gh.calls.filter((c) => c.problem),
         [],
         'every request valid against the REST description',
+      );
+    },
+  );
+
+  await t.test(
+    'a pull request reopened while its old preview is undeployed gets a new one at once, and only one',
+    async () => {
+      const event = (action: string, second: number, head = sha(200)) => {
+        const p = forRepository(pullRequest(action), 'acme/slow');
+        p.number = 9;
+        p.pull_request.number = 9;
+        p.pull_request.base.ref = 'main';
+        p.pull_request.head.sha = head;
+        p.pull_request.updated_at = new Date(Date.UTC(2026, 4, 2, 10, 0, second)).toISOString();
+        return p;
+      };
+      const ofPullRequest = async () => (await previews()).filter((p) => p.spec.pullRequest === 9);
+      assert.equal((await post('pull_request', event('opened', 0))).status, 202);
+      await waitPreview(client, ns, 'slow-pr9', (p) => p.status?.phase === 'Stopped', 'deployed');
+      assert.equal((await post('pull_request', event('closed', 10))).status, 202);
+      await waitPreview(client, ns, 'slow-pr9', (p) => !!p.metadata.deletionTimestamp, 'being undeployed');
+
+      const reopened = await post('pull_request', event('reopened', 20));
+      assert.equal(reopened.status, 202, JSON.stringify(reopened.body));
+      const [created] = (reopened.body as { accepted: { name: string }[] }).accepted;
+      assert.match(created?.name ?? '', /^slow-pr9-[0-9a-f]{6}$/, 'the alternate name');
+      const name = created?.name as string;
+      assert.ok((await getOrUndefined(client, PREVIEWS, ns, 'slow-pr9'))?.metadata.deletionTimestamp);
+      // The same close again (redelivered) arrives after the reopen: it leaves the new preview.
+      assert.equal((await post('pull_request', event('closed', 10))).status, 200);
+      await waitPreview(client, ns, name, (p) => p.status?.phase === 'Stopped', 'the new one deployed');
+
+      await waitFor(
+        async () => !(await getOrUndefined(client, PREVIEWS, ns, 'slow-pr9')) || { pending: 'still there' },
+        { what: 'the old preview gone', timeoutMs: 90_000 },
+      );
+      // Once the old one is gone, a new commit still moves the preview where it lives.
+      const pushed = await post('pull_request', event('synchronize', 30, sha(201)));
+      assert.equal(pushed.status, 202, JSON.stringify(pushed.body));
+      const left = await ofPullRequest();
+      assert.deepEqual(
+        left.map((p) => [p.metadata.name, p.spec.commit]),
+        [[name, sha(201)]],
       );
     },
   );

@@ -243,6 +243,14 @@ describe('REST API (bosun run --http-address)', () => {
       });
       assert.equal(again.status, 200);
       assert.equal(again.json.name, name);
+      // Optional fields sent as null (as many clients do) are absent: the same preview.
+      const nulls = await call('POST', '/api/v1/namespaces/{namespace}/previews', {
+        params: { namespace: ns },
+        token: ci,
+        body: { ...body, pullRequest: null, targetBranch: null, template: null },
+      });
+      assert.equal(nulls.status, 200, nulls.text);
+      assert.equal(nulls.json.name, name);
     });
 
     await t.test('events: live upserts follow the preview through its phases', async () => {

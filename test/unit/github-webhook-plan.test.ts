@@ -152,6 +152,26 @@ describe('pull_request', () => {
     }
   });
 
+  it('a close that arrives after a reopen leaves the previews the reopen made', () => {
+    const p = pullRequest('closed');
+    const closedAt = Date.parse(p.pull_request.updated_at);
+    const at = (ms: number) => ({ [EVENT_TIME_ANNOTATION]: new Date(closedAt + ms).toISOString() });
+    const previews = [
+      existing('hello-pr2-1111111', { pullRequest: 2, targetBranch: 'master' }, at(-60_000)),
+      existing('hello-pr2-2222222', { pullRequest: 2, targetBranch: 'master' }, at(0)),
+      existing('hello-pr2-3333333', { pullRequest: 2, targetBranch: 'master' }, at(60_000)),
+      existing('hello-pr2-4444444', { pullRequest: 2, targetBranch: 'master' }),
+    ];
+    assert.deepEqual(
+      plan('pull_request', p, repo(), previews).actions.map((a) => a.type === 'undeploy' && a.name),
+      ['hello-pr2-1111111', 'hello-pr2-2222222', 'hello-pr2-4444444'],
+    );
+    assert.match(
+      plan('pull_request', p, repo(), [previews[2] as PreviewObject]).ignored ?? '',
+      /from before this event/,
+    );
+  });
+
   it('a pull request into a branch outside pullRequestTargets is ignored', () => {
     const r = repo({ pullRequestTargets: ['release/*'] });
     assert.match(

@@ -3,7 +3,7 @@
 // create every front door uses, which keeps two sources from sharing a name.
 import { boundedName, shortHash } from '../../api/names.ts';
 import type { PreviewSpec } from '../../api/preview.ts';
-import type { KubeClient } from '../../runtime/kube-client.ts';
+import { ApiError, isNotFound, type KubeClient } from '../../runtime/kube-client.ts';
 import { PREVIEWS, type PreviewObject, type RepositoryObject } from './model.ts';
 
 /** Lower case, every run of characters outside [a-z0-9] becomes one '-'. */
@@ -81,19 +81,54 @@ export const sameSource = (a: PreviewObject, b: PreviewObject) =>
   a.spec.pullRequest === b.spec.pullRequest &&
   (a.spec.pullRequest !== undefined || a.spec.branch === b.spec.branch);
 
+const live = (p: PreviewObject | undefined, of: PreviewObject): p is PreviewObject =>
+  !!p && !p.metadata.deletionTimestamp && sameSource(p, of);
+
 /**
- * Creates a preview made by newPreview, or finds the one of its source that exists. A name held by
- * a preview of another source is not taken as this one's: the preview is created under its
- * alternate name instead, so no branch goes without its preview.
+ * Where a preview of this source lives: under its own name, unless a preview of another source
+ * holds that name or one is being undeployed under it (a pull request reopened, a branch restored,
+ * while the old preview's cleanup runs); then under its alternate name. A live preview of the
+ * source under the alternate name stays there, so the source never has two. `existing` is that
+ * live preview, if any.
+ */
+export async function previewHome(
+  client: KubeClient,
+  preview: PreviewObject,
+): Promise<{ name: string; existing?: PreviewObject }> {
+  const own = preview.metadata.name as string;
+  const alternate = alternateName(preview);
+  const read = (name: string) =>
+    client.get<PreviewObject>(PREVIEWS, preview.metadata.namespace, name).catch((e) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+  const [atOwn, atAlternate] = await Promise.all([read(own), read(alternate)]);
+  if (live(atAlternate, preview)) return { name: alternate, existing: atAlternate };
+  if (!atOwn || live(atOwn, preview)) return { name: own, existing: atOwn };
+  if (!atAlternate) return { name: alternate };
+  throw new ApiError(
+    409,
+    'Conflict',
+    `previews ${own} and ${alternate} are both taken, by another source or by one being undeployed: try again once it is gone`,
+  );
+}
+
+/**
+ * Creates a preview made by newPreview under its home (previewHome), or finds the live one of its
+ * source, so no source goes without its preview and none has two.
  */
 export async function createPreview(
   client: KubeClient,
   preview: PreviewObject,
 ): Promise<{ object: PreviewObject; created: boolean }> {
-  const found = await client.createIfAbsent(PREVIEWS, preview);
-  if (found.created || sameSource(found.object, preview)) return found;
-  const name = alternateName(preview);
-  return client.createIfAbsent(PREVIEWS, { ...preview, metadata: { ...preview.metadata, name } });
+  const home = await previewHome(client, preview);
+  if (home.existing) return { object: home.existing, created: false };
+  const found = await client.createIfAbsent(PREVIEWS, {
+    ...preview,
+    metadata: { ...preview.metadata, name: home.name },
+  });
+  if (found.created || live(found.object, preview)) return found;
+  throw new ApiError(409, 'Conflict', `preview ${home.name} was taken meanwhile: try again`);
 }
 
 /** A new Preview of `repository`, named the way every front door (webhook, API, CLI) names it. */

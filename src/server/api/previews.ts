@@ -10,7 +10,7 @@ import { createPreview, newPreview } from '../../controllers/preview/naming.ts';
 import { isNotFound } from '../../runtime/kube-client.ts';
 import type { HttpContext } from '../context.ts';
 import { badRequest, HttpError, notFound } from './errors.ts';
-import { cachesSynced, checkName, checkNamespace, requireAction, requireScope } from './guards.ts';
+import { cachesSynced, checkName, checkNamespace, readAccess, requireAction } from './guards.ts';
 import { matches, paginate, parseListQuery } from './query.ts';
 import { previewView } from './views.ts';
 
@@ -58,26 +58,33 @@ async function forgeOfPreview(ctx: HttpContext, request: FastifyRequest<{ Params
 
 export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpContext): Promise<void> {
   app.get('/api/v1/previews', async (request) => {
-    await requireScope(ctx, request, 'read');
+    const readable = await readAccess(ctx, request);
     const { filters, page } = parseListQuery(request.query as Record<string, unknown>);
     if (filters.namespace) checkNamespace(ctx, filters.namespace);
     await cachesSynced(ctx);
     const source = filters.namespace ? ctx.previews.listNamespace(filters.namespace) : ctx.previews.list();
     const views = source.map((p) => viewOf(ctx, p)).filter((v) => matches(v, filters));
-    return paginate(views, page);
+    if (await readable(null)) return paginate(views, page);
+    const allowed = await Promise.all(views.map((v) => readable(v.forgeRepository)));
+    return paginate(
+      views.filter((_, i) => allowed[i]),
+      page,
+    );
   });
 
   app.get<{ Params: NameParams }>('/api/v1/namespaces/:namespace/previews/:name', async (request) => {
-    await requireScope(ctx, request, 'read');
+    const readable = await readAccess(ctx, request);
     const { namespace, name } = target(ctx, request);
     await cachesSynced(ctx);
     const p = ctx.previews.get(namespace, name);
-    if (!p) throw previewMissing(namespace, name);
-    return viewOf(ctx, p);
+    // A preview the caller may not read is one it cannot tell exists.
+    const view = p && viewOf(ctx, p);
+    if (!view || !(await readable(view.forgeRepository))) throw previewMissing(namespace, name);
+    return view;
   });
 
   app.post<{ Params: NsParams }>('/api/v1/namespaces/:namespace/previews', async (request, reply) => {
-    await requireAction(ctx, request, 'operate', () =>
+    const who = await requireAction(ctx, request, 'operate', () =>
       forgeOfRepository(
         ctx,
         checkNamespace(ctx, request.params.namespace),
@@ -85,15 +92,24 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
       ),
     );
     const namespace = checkNamespace(ctx, request.params.namespace);
-    const body = request.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
+    if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body))
       throw badRequest(
         'the body must be a JSON object: {"repository", "branch", "commit", "pullRequest"?, "targetBranch"?, "state"?}',
       );
+    // A null field is an absent one (as the API server stores it), also for the preview's name.
+    const body = Object.fromEntries(Object.entries(request.body).filter(([, v]) => v !== null));
     const problems = validate(previewSpec, body, 'body');
     if (problems.length)
       throw new HttpError(422, 'Invalid', `the preview is invalid: ${problems.join('; ')}`, problems);
     const spec = body as PreviewObject['spec'];
+    // A template runs with its secrets: a GitHub login, allowed for one repository, gets that
+    // repository's template, never another one of the namespace.
+    if (who.github && spec.template !== undefined)
+      throw new HttpError(
+        403,
+        'Forbidden',
+        `GitHub user "${who.github.login}" may not choose the template: leave "template" out and the repository's applies (choosing one needs a token with the operate scope)`,
+      );
     await cachesSynced(ctx);
     const repo = ctx.repositories.get(namespace, spec.repository);
     if (!repo)

@@ -3,8 +3,8 @@
 // is moved to a newer commit with the resourceVersion read, so two deliveries racing for one pull
 // request cannot both win and the newest event is the one that stays.
 import { PREVIEWS, type PreviewObject } from '../../controllers/preview/model.ts';
-import { createPreview } from '../../controllers/preview/naming.ts';
-import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from '../../runtime/kube-client.ts';
+import { createPreview, previewHome } from '../../controllers/preview/naming.ts';
+import { isAlreadyExists, isConflict, type KubeClient } from '../../runtime/kube-client.ts';
 import { type Action, mergePullRequest } from './plan.ts';
 
 export interface Outcome {
@@ -43,18 +43,19 @@ export async function applyAction(client: KubeClient, action: Action): Promise<O
 }
 
 async function upsert(client: KubeClient, incoming: PreviewObject): Promise<Outcome> {
-  const { namespace, name } = incoming.metadata as { namespace: string; name: string };
+  const namespace = incoming.metadata.namespace as string;
+  let name = incoming.metadata.name as string;
   const outcome = (result: string, changed = true): Outcome => ({ action: 'upsert', name, result, changed });
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const existing = await client.get<PreviewObject>(PREVIEWS, namespace, name).catch((e) => {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    });
+    // Its own name, or the alternate one while an old preview of the pull request is undeployed.
+    const home = await previewHome(client, incoming);
+    name = home.name;
+    const existing = home.existing;
     const merge = mergePullRequest(existing, incoming);
     if (merge.do === 'skip') return outcome(merge.reason, false);
     try {
       if (merge.do === 'create') {
-        await client.create(PREVIEWS, incoming);
+        await client.create(PREVIEWS, { ...incoming, metadata: { ...incoming.metadata, name } });
         return outcome('created');
       }
       await client.mergePatch(PREVIEWS, namespace, name, {

@@ -86,10 +86,11 @@ export function planEvent(
       };
     }
     case 'pull_request': {
+      // A close that arrives after the pull request was reopened leaves the reopened one's preview.
       if (event.action === 'closed')
         return undeploy(
-          (p) => p.spec.pullRequest === event.number,
-          `no preview of pull request #${event.number}`,
+          (p) => p.spec.pullRequest === event.number && !setAfter(p, incoming.eventTime),
+          `no preview of pull request #${event.number} from before this event`,
         );
       if (!PR_CREATE.has(event.action))
         return { actions: [], ignored: `pull_request ${event.action} changes no preview` };
@@ -109,6 +110,12 @@ export function planEvent(
       return { actions: [{ type: perPullRequest ? 'upsert' : 'create', preview }] };
     }
   }
+}
+
+/** The preview was set by a pull-request event newer than `time`. */
+function setAfter(p: PreviewObject, time: string | undefined): boolean {
+  const at = p.metadata.annotations?.[EVENT_TIME_ANNOTATION];
+  return !!at && !!time && Date.parse(at) > Date.parse(time);
 }
 
 export type Merge = { do: 'create' } | { do: 'update' } | { do: 'skip'; reason: string };

@@ -5,6 +5,7 @@
 // body over 1 MiB.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SecretReader } from '../../github/secrets.ts';
+import { toHttpError } from '../api/errors.ts';
 import type { HttpContext } from '../context.ts';
 import { applyAction, type Outcome } from './apply.ts';
 import { PayloadError, parseEvent, repositoryOf } from './event.ts';
@@ -36,10 +37,14 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: HttpConte
       (_req, body, done) => done(null, body),
     );
     scope.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-      const code = err.statusCode ?? 500;
-      if (code === 413)
+      if (err.statusCode === 413)
         return fail(reply, 413, 'PayloadTooLarge', `the body is over ${WEBHOOK_BODY_LIMIT} bytes`);
-      if (code >= 400 && code < 500) return fail(reply, code, 'BadRequest', err.message);
+      if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
+        return fail(reply, err.statusCode, 'BadRequest', err.message);
+      // The API server refusing a preview (a branch name over its limit) is the delivery's fault.
+      const e = toHttpError(err);
+      if (e.code < 500)
+        return fail(reply, e.code, e.reason, `the delivery could not be applied: ${e.message}`);
       log.error({ err }, 'webhook failed');
       return fail(reply, 500, 'InternalError', `the delivery could not be applied: ${err.message}`);
     });
@@ -62,6 +67,10 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: HttpConte
       let fullName: string;
       try {
         payload = JSON.parse(jsonText(raw, header(req, 'content-type')));
+        // An organization's or App's webhook pings without a repository: no secret to check it
+        // with, and nothing to do.
+        if (event === 'ping' && !(payload as { repository?: unknown } | null)?.repository)
+          return reply.code(200).send({ ignored: 'ping without a repository: nothing to do' });
         fullName = repositoryOf(payload);
       } catch (e) {
         return fail(reply, 400, 'MalformedPayload', describe(e));
