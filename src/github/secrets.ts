@@ -15,6 +15,9 @@ export class SecretError extends Error {
   override name = 'SecretError';
 }
 
+/** How old a value read again at once (`fresh`) may be. */
+const FRESH_MS = 1000;
+
 export class SecretReader {
   private readonly cache = new Map<string, { value: string; at: number }>();
   private readonly client: KubeClient;
@@ -25,10 +28,14 @@ export class SecretReader {
     this.ttlMs = ttlMs;
   }
 
+  /**
+   * The value, from a cache of `ttlMs`. `fresh` asks for a value read within the last second: a
+   * failed check reads a rotated Secret at once, and a flood of bad signatures reads it once a second.
+   */
   async read(namespace: string, ref: SecretKeyRef, opts: { fresh?: boolean } = {}): Promise<string> {
     const id = `${namespace}/${ref.name}/${ref.key}`;
     const hit = this.cache.get(id);
-    if (hit && !opts.fresh && Date.now() - hit.at < this.ttlMs) return hit.value;
+    if (hit && Date.now() - hit.at < (opts.fresh ? FRESH_MS : this.ttlMs)) return hit.value;
     const secret = await this.client.get(SECRETS, namespace, ref.name).catch((e) => {
       throw new SecretError(`Secret ${namespace}/${ref.name}: ${e instanceof Error ? e.message : e}`);
     });

@@ -19,7 +19,7 @@ import {
   pullRequest,
 } from '../support/github-examples.ts';
 import { createWebhookSecret, freePort, postWebhook, secretValue } from '../support/github-webhooks.ts';
-import { getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
+import { getOrUndefined, installCrds, metricValue, startOperator } from '../support/operator.ts';
 import {
   PREVIEW_REPOSITORIES,
   PREVIEW_TEMPLATES,
@@ -246,6 +246,18 @@ test('GitHub webhooks in, reports out', async (t) => {
       );
     },
   );
+
+  await t.test('a flood of bad signatures reads the webhook Secret at most once a second', async () => {
+    const gets = () => metricValue(operator, 'rest_client_requests_total{method="GET",code="200"}');
+    const before = await gets();
+    const started = Date.now();
+    const body = JSON.stringify(push('acme/shop', 'refs/heads/main', sha(1)));
+    for (let i = 0; i < 30; i++)
+      assert.equal((await postWebhook(url, { event: 'push', body, secret: 'guessed' })).status, 401);
+    const seconds = Math.ceil((Date.now() - started) / 1000);
+    const read = (await gets()) - before;
+    assert.ok(read <= seconds + 1, `${read} GETs in ${seconds} s for 30 bad signatures`);
+  });
 
   await t.test('two branches whose names slug alike get a preview each at one commit', async () => {
     const first = await post('push', push('acme/shop', 'refs/heads/feature/cart.v2', sha(3)));
