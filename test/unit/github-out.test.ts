@@ -186,11 +186,23 @@ describe('publish against the fake GitHub', () => {
       ],
     );
     const deploymentStatuses = gh.callsOf('repos/create-deployment-status');
+    // The first commit's deployment goes inactive when the second one is created.
     assert.deepEqual(
-      deploymentStatuses.map((c) => c.body.state),
-      ['queued', 'in_progress', 'success', 'in_progress', 'success', 'inactive'],
+      deploymentStatuses.map((c) => [
+        c.params.deployment_id === deploymentStatuses[0]?.params.deployment_id,
+        c.body.state,
+      ]),
+      [
+        [true, 'queued'],
+        [true, 'in_progress'],
+        [true, 'success'],
+        [true, 'inactive'],
+        [false, 'in_progress'],
+        [false, 'success'],
+        [false, 'inactive'],
+      ],
     );
-    assert.equal(deploymentStatuses[4]?.body.environment_url, 'http://shop-pr7.preview.test');
+    assert.equal(deploymentStatuses[5]?.body.environment_url, 'http://shop-pr7.preview.test');
     assert.equal(deploymentStatuses.at(-1)?.params.deployment_id, annotations[DEPLOYMENT_ANNOTATION]);
     // One comment: looked for once (none there yet), created once, then only edited.
     assert.equal(gh.callsOf('issues/list-comments').length, 1);

@@ -47,6 +47,21 @@ export async function publish(
   let deploymentId = known.deploymentCommit === sha ? known.deploymentId : undefined;
   if (report.level === 'undeployed') deploymentId = known.deploymentId;
   else if (deploymentId === undefined) {
+    // GitHub's auto_inactive leaves transient environments alone: the last commit's deployment
+    // goes inactive here, or it would stay "active" beside the new one.
+    // (Someone may have deleted it: nothing to mark then.)
+    if (known.deploymentId !== undefined)
+      await octokit.rest.repos
+        .createDeploymentStatus({
+          owner,
+          repo,
+          deployment_id: known.deploymentId,
+          state: 'inactive',
+          description: `replaced by the deployment of ${sha.slice(0, 7)}`,
+        })
+        .catch((e: { status?: number }) => {
+          if (e.status !== 404) throw e;
+        });
     const created = await octokit.rest.repos.createDeployment({
       owner,
       repo,
