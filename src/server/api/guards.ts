@@ -31,7 +31,7 @@ export async function requireScope(
   );
 }
 
-/** A login's permission check that failed, as the HTTP answer. */
+/** An authentication or a login's permission check that failed, as the HTTP answer. */
 function asHttpError(e: unknown): never {
   if (e instanceof AuthError)
     throw new HttpError(e.code, e.code === 401 ? 'Unauthorized' : 'Forbidden', e.message);
