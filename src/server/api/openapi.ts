@@ -290,6 +290,9 @@ export const openApiDocument = {
           '201': json(ref('PreviewView'), 'Created.'),
           '400': error('Not a JSON object, or a bad namespace.'),
           ...authErrors,
+          '403': error(
+            'The token lacks the scope, or a GitHub login lacks write permission on the repository or chose a template.',
+          ),
           ...serverErrors,
           '404': error('No such PreviewRepository, or a namespace this server does not serve.'),
           '413': error('A body over 1 MiB.'),
