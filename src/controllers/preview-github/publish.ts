@@ -48,8 +48,7 @@ export async function publish(
   if (report.level === 'undeployed') deploymentId = known.deploymentId;
   else if (deploymentId === undefined) {
     // GitHub's auto_inactive leaves transient environments alone: the last commit's deployment
-    // goes inactive here, or it would stay "active" beside the new one.
-    // (Someone may have deleted it: nothing to mark then.)
+    // goes inactive here, or it would stay "active" beside the new one (a 404: someone deleted it).
     if (known.deploymentId !== undefined)
       await octokit.rest.repos
         .createDeploymentStatus({

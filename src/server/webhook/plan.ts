@@ -126,6 +126,8 @@ export type Merge = { do: 'create' } | { do: 'update' } | { do: 'skip'; reason: 
  */
 export function mergePullRequest(existing: PreviewObject | undefined, incoming: PreviewObject): Merge {
   if (!existing) return { do: 'create' };
+  // upsert passes only live previews (previewHome moves a reopened pull request to the alternate
+  // name); kept so that the rule holds for any caller.
   if (existing.metadata.deletionTimestamp) return { do: 'skip', reason: 'the preview is being undeployed' };
   const have = existing.metadata.annotations ?? {};
   const want = incoming.metadata.annotations ?? {};
