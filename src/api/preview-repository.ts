@@ -63,6 +63,21 @@ export const previewRepositorySpec = s.object(
     pullRequestTargets: s.optional(
       branchPatterns('Base branches whose pull requests get previews (none by default).'),
     ),
+    forkPolicy: s.optional(
+      s.string({
+        description:
+          'Pull requests from forks run the code of people who cannot push to the repository. Ignore (default): the webhook creates and moves no preview for them, and someone allowed to operate previews approves a commit by creating its preview (bosun preview create, or the API). Preview: they get previews like any pull request, with forkTemplate when it is set.',
+        enum: ['Ignore', 'Preview'] as const,
+        default: 'Ignore',
+      }),
+    ),
+    forkTemplate: s.optional(
+      s.string({
+        description:
+          'The PreviewTemplate (in this namespace) for pull requests from forks when forkPolicy is Preview: one without secretEnv or registry credentials, say. Unset: the template that applies to the base branch.',
+        minLength: 1,
+      }),
+    ),
     overrides: s.optional(
       s.array(
         s.object(
@@ -117,7 +132,18 @@ export const previewRepositorySpec = s.object(
     ),
     webhookSecretRef: s.optional(secretKeyRef('The webhook HMAC key.')),
   },
-  { description: 'PreviewRepositorySpec says which branches and pull requests get previews, and how.' },
+  {
+    description: 'PreviewRepositorySpec says which branches and pull requests get previews, and how.',
+    rules: [
+      {
+        rule: "!has(self.forkTemplate) || (has(self.forkPolicy) && self.forkPolicy == 'Preview')",
+        message:
+          'forkTemplate is used only with forkPolicy: Preview; set forkPolicy: Preview, or remove forkTemplate',
+        fieldPath: '.forkTemplate',
+        check: (r) => r.forkTemplate === undefined || r.forkPolicy === 'Preview',
+      },
+    ],
+  },
 );
 
 const count = (what: string) => s.optional(s.integer({ description: what, minimum: 0 }));

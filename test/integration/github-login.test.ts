@@ -104,19 +104,39 @@ class Browser {
 
   /** The first event of an event stream (its snapshot); the stream is closed then. */
   async firstEvent(path: string): Promise<string> {
+    const stream = await this.events(path);
+    const text = await stream.until((t) => t.includes('\n\n'));
+    stream.close();
+    return text;
+  }
+
+  /** An open event stream: `until` reads on until the text so far satisfies `done` (or fails after 30 s). */
+  async events(path: string) {
     const abort = new AbortController();
     const res = await this.fetch(path, { signal: abort.signal });
     assert.equal(res.status, 200);
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
     let text = '';
-    while (!text.includes('\n\n')) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-    abort.abort();
-    return text;
+    return {
+      until: async (done: (text: string) => boolean) => {
+        const deadline = setTimeout(() => abort.abort(), 30_000);
+        try {
+          while (!done(text)) {
+            const chunk = await reader.read();
+            if (chunk.done) break;
+            text += decoder.decode(chunk.value, { stream: true });
+          }
+        } catch (e) {
+          if (!abort.signal.aborted) throw e;
+          assert.fail(`the event stream did not show what was awaited in 30 s; it sent:\n${text}`);
+        } finally {
+          clearTimeout(deadline);
+        }
+        return text;
+      },
+      close: () => abort.abort(),
+    };
   }
 }
 
@@ -257,6 +277,18 @@ describe('GitHub login (bosun run --github-oauth-secret)', () => {
       const stream = await bob.firstEvent(`/api/v1/events?namespace=${ns}`);
       assert.match(stream, /shop-main/);
       assert.doesNotMatch(stream, /vault-main/);
+      // A repository served after the stream opened shows on it, once bob may read it on GitHub.
+      const live = await bob.events(`/api/v1/events?namespace=${ns}`);
+      t.after(() => live.close());
+      await live.until((text) => text.includes('\n\n'));
+      github.setPermission('acme/outlet', 'bob', 'read');
+      await client.create(PREVIEW_REPOSITORIES, repository(ns, 'vault2'));
+      await client.create(PREVIEWS, preview(ns, 'vault2-main', { repository: 'vault2' }));
+      await client.create(PREVIEW_REPOSITORIES, repository(ns, 'outlet'));
+      await client.create(PREVIEWS, preview(ns, 'outlet-main', { repository: 'outlet' }));
+      const later = await live.until((text) => /event: upsert\ndata: \{[^\n]*"outlet-main"/.test(text));
+      assert.match(later, /"outlet-main"/);
+      assert.doesNotMatch(later, /vault/);
       const refused = await bob.json(stopPath, { method: 'POST', headers: { 'x-bosun-csrf': csrfToken } });
       assert.equal(refused.status, 403);
       assert.match(refused.body.error.message, /"bob" may not operate previews of acme\/shop/);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { sign } from '@octokit/webhooks-methods';
+import { commentMarker } from '../../src/controllers/preview-github/report.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { DELIVERY_ANNOTATION } from '../../src/server/webhook/plan.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
@@ -15,6 +16,7 @@ import {
   deletingPush,
   example,
   forRepository,
+  fromFork,
   type Payload,
   pullRequest,
 } from '../support/github-examples.ts';
@@ -282,6 +284,114 @@ test('GitHub webhooks in, reports out', async (t) => {
       );
   });
 
+  await t.test(
+    'pull requests from forks: none by default; forkPolicy Preview builds them with forkTemplate',
+    async () => {
+      const forkEvent = (repo: string, number: number, head: string) => {
+        const p = fromFork(forRepository(pullRequest('opened'), repo), 'mallory/shop');
+        p.number = number;
+        p.pull_request.number = number;
+        p.pull_request.base.ref = 'main';
+        p.pull_request.head.sha = head;
+        return p;
+      };
+      const before = await state();
+      const ignored = await post('pull_request', forkEvent('acme/shop', 11, sha(300)));
+      assert.equal(ignored.status, 200, JSON.stringify(ignored.body));
+      assert.match(JSON.stringify(ignored.body), /mallory\/shop and spec.forkPolicy is Ignore/);
+      assert.match(JSON.stringify(ignored.body), /bosun preview create -n \S+ --repository shop --pr 11 /);
+      assert.equal(await state(), before, 'no preview of the fork');
+
+      await client.create(
+        PREVIEW_TEMPLATES,
+        template(ns, 'untrusted', {
+          build: undefined,
+          initialize: undefined,
+          cleanup: undefined,
+          env: [{ name: 'TRUST', value: 'fork' }],
+        }),
+      );
+      await client.create(
+        PREVIEW_REPOSITORIES,
+        repository(ns, 'forked', {
+          previewPer: 'PullRequest',
+          forkPolicy: 'Preview',
+          forkTemplate: 'untrusted',
+          image: github.image,
+          webhookSecretRef: github.webhookSecretRef,
+        }),
+      );
+      const accepted = await post('pull_request', forkEvent('acme/forked', 11, sha(301)));
+      assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+      const p = await waitPreview(client, ns, 'forked-pr11', (x) => x.status?.phase === 'Stopped', 'Stopped');
+      assert.equal(p.spec.template, 'untrusted');
+      const deployments = await client.list(
+        { group: 'apps', version: 'v1', plural: 'deployments', namespaced: true },
+        ns,
+        { labelSelector: 'bosun.dev/preview=forked-pr11' },
+      );
+      const env = deployments.items[0]?.spec.template.spec.containers[0].env ?? [];
+      assert.ok(
+        env.some((e: { name: string; value?: string }) => e.name === 'TRUST' && e.value === 'fork'),
+        JSON.stringify(env),
+      );
+      // The repository's own pull requests keep its template.
+      const own = forRepository(pullRequest('opened'), 'acme/forked');
+      own.number = 12;
+      own.pull_request.number = 12;
+      own.pull_request.base.ref = 'main';
+      own.pull_request.head.sha = sha(302);
+      assert.equal((await post('pull_request', own)).status, 202);
+      assert.equal((await client.get(PREVIEWS, ns, 'forked-pr12')).spec.template, undefined);
+    },
+  );
+
+  await t.test('per commit: two previews of a pull request reporting at once write one comment', async () => {
+    const event = (action: string, head: string, second: number) => {
+      const p = forRepository(pullRequest(action), 'acme/shop');
+      p.number = 13;
+      p.pull_request.number = 13;
+      p.pull_request.base.ref = 'main';
+      p.pull_request.head.sha = head;
+      p.pull_request.updated_at = new Date(Date.UTC(2026, 4, 3, 10, 0, second)).toISOString();
+      return p;
+    };
+    const [HEAD_A, HEAD_B] = ['1313a01', '1313b02'].map((p) => p.padEnd(40, '0')) as [string, string];
+    const creates = () => gh.callsOf('issues/create-comment').filter((c) => c.params.issue_number === '13');
+    // The first preview's comment is held at GitHub while the second preview reports.
+    const hold = gh.hold('issues/create-comment');
+    try {
+      const opened = await post('pull_request', event('opened', HEAD_A, 0));
+      assert.equal(opened.status, 202, JSON.stringify(opened.body));
+      await waitFor(async () => creates().length === 1, { what: 'the first comment on its way' });
+      const pushed = await post('pull_request', event('synchronize', HEAD_B, 10));
+      assert.equal(pushed.status, 202, JSON.stringify(pushed.body));
+      await waitFor(async () => gh.callsOf('repos/create-deployment').some((c) => c.body.ref === HEAD_B), {
+        what: 'the second preview reporting',
+      });
+    } finally {
+      hold.release();
+    }
+    const second = `shop-pr13-${HEAD_B.slice(0, 7)}`;
+    await waitFor(
+      async () =>
+        (await client.get(PREVIEWS, ns, second)).metadata.annotations?.['bosun.dev/github-reported'] ===
+        `stopped/${HEAD_B}`,
+      { what: `${second} reported` },
+    );
+    assert.equal(creates().length, 1, 'one comment');
+    const commentId = (await client.get(PREVIEWS, ns, second)).metadata.annotations?.[
+      'bosun.dev/github-comment-id'
+    ];
+    const edits = gh.callsOf('issues/update-comment').filter((c) => c.params.comment_id === commentId);
+    assert.ok(edits.length >= 1, `edits of comment ${commentId}`);
+    assert.match(
+      edits.at(-1)?.body.body,
+      new RegExp(HEAD_B.slice(0, 7)),
+      'the comment shows the newest commit',
+    );
+  });
+
   await t.test('a deleted branch undeploys its previews; the deployment goes inactive', async () => {
     const name = `shop-feature-cart-${sha(1).slice(0, 7)}`;
     const del = forRepository(deletingPush(), 'acme/shop');
@@ -351,7 +461,8 @@ test('GitHub webhooks in, reports out', async (t) => {
       );
       const comments = await waitFor(
         async () => {
-          const edits = gh.callsOf('issues/update-comment');
+          const marker = commentMarker(`${ns}/app`, 7);
+          const edits = gh.callsOf('issues/update-comment').filter((c) => c.body.body.startsWith(marker));
           return edits.some((c) => /undeployed/.test(c.body.body)) ? edits : undefined;
         },
         { what: 'the comment edited to undeployed' },

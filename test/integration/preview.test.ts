@@ -432,6 +432,15 @@ describe('Preview', () => {
       [repository(ns, 'r', { repository: 'no-owner' }), /spec\.repository/],
       [repository(ns, 'r2', { previewPer: 'Branch' }), /previewPer/],
       [
+        repository(ns, 'r3', { forkTemplate: 'untrusted' }),
+        /forkTemplate is used only with forkPolicy: Preview/,
+      ],
+      [
+        repository(ns, 'r4', { forkPolicy: 'Ignore', forkTemplate: 'untrusted' }),
+        /forkTemplate is used only with forkPolicy: Preview/,
+      ],
+      [repository(ns, 'r5', { forkPolicy: 'Always' }), /forkPolicy/],
+      [
         template(ns, 't', { app: { template: { spec: { containers: [{ name: 'x' }] } } } }),
         /spec\.app\.port/,
       ],
@@ -439,6 +448,10 @@ describe('Preview', () => {
     ];
     for (const [object, want] of cases)
       assert.match(await kubectlApply(object), want, JSON.stringify(object.spec));
+    assert.equal(
+      await kubectlApply(repository(ns, 'forks', { forkPolicy: 'Preview', forkTemplate: 'untrusted' })),
+      '',
+    );
     assert.equal(await kubectlApply(preview(ns, 'moved')), '');
     assert.match(
       await kubectlApply(preview(ns, 'moved', { repository: 'other' })),

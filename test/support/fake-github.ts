@@ -111,6 +111,8 @@ export interface FakeGitHub extends Omit<OAuthSide, 'serveWeb' | 'checkBasic' | 
   addApp(app: App): void;
   /** The next `times` requests (optionally of one operation) get `status` with `headers`. */
   failNext(times: number, status: number, headers?: Record<string, string>, operationId?: string): void;
+  /** Requests of `operationId` wait unanswered (counted by `held`) until `release`. */
+  hold(operationId: string): { held: () => number; release: () => void };
   close(): Promise<void>;
 }
 
@@ -121,6 +123,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   const apps = new Map<number, App>();
   const failures: { times: number; status: number; headers: Record<string, string>; operationId?: string }[] =
     [];
+  const holds = new Map<string, (() => void)[]>();
   let nextId = 1000;
   const oauth = oauthSide(tokens);
 
@@ -192,30 +195,35 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       } else if (!['token', 'bearer'].includes(scheme?.toLowerCase() ?? '') || !tokens.has(credential)) {
         return refuse(401, 'Bad credentials');
       }
-      const failure = failures.find((f) => !f.operationId || f.operationId === op.operationId);
-      if (failure) {
-        if (--failure.times <= 0) failures.splice(failures.indexOf(failure), 1);
-        call.problem = `failure asked by the test (${failure.status})`;
-        return answer(failure.status, { message: 'injected failure' }, failure.headers);
+      const waiting = holds.get(op.operationId);
+      if (waiting) return void waiting.push(() => respond());
+      respond();
+      function respond() {
+        const failure = failures.find((f) => !f.operationId || f.operationId === op.operationId);
+        if (failure) {
+          if (--failure.times <= 0) failures.splice(failures.indexOf(failure), 1);
+          call.problem = `failure asked by the test (${failure.status})`;
+          return answer(failure.status, { message: 'injected failure' }, failure.headers);
+        }
+        const personal = oauth.personalize(
+          op.operationId,
+          call.params,
+          credential,
+          call.body,
+          example(op, '200'),
+        );
+        if (personal) return answer(personal.status, personal.body);
+        const status = Object.keys(op.responses ?? {}).find((s) => /^2/.test(s)) ?? '200';
+        let body = example(op, status);
+        if (op.operationId === 'apps/create-installation-access-token') {
+          const token = `ghs_${randomBytes(12).toString('hex')}`;
+          tokens.add(token);
+          body = { ...body, token, expires_at: new Date(Date.now() + 3600_000).toISOString() };
+        } else if (method === 'POST' && body && typeof body === 'object' && 'id' in body) {
+          body.id = nextId++;
+        }
+        answer(Number(status), body);
       }
-      const personal = oauth.personalize(
-        op.operationId,
-        call.params,
-        credential,
-        call.body,
-        example(op, '200'),
-      );
-      if (personal) return answer(personal.status, personal.body);
-      const status = Object.keys(op.responses ?? {}).find((s) => /^2/.test(s)) ?? '200';
-      let body = example(op, status);
-      if (op.operationId === 'apps/create-installation-access-token') {
-        const token = `ghs_${randomBytes(12).toString('hex')}`;
-        tokens.add(token);
-        body = { ...body, token, expires_at: new Date(Date.now() + 3600_000).toISOString() };
-      } else if (method === 'POST' && body && typeof body === 'object' && 'id' in body) {
-        body.id = nextId++;
-      }
-      answer(Number(status), body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -231,6 +239,17 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     addApp: (app) => void apps.set(app.installationId, app),
     failNext: (times, status, headers = {}, operationId) =>
       void failures.push({ times, status, headers, operationId }),
+    hold: (operationId) => {
+      const waiting: (() => void)[] = [];
+      holds.set(operationId, waiting);
+      return {
+        held: () => waiting.length,
+        release: () => {
+          holds.delete(operationId);
+          for (const respond of waiting.splice(0)) respond();
+        },
+      };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

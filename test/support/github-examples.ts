@@ -30,5 +30,28 @@ export function forRepository(p: Payload, fullName: string): Payload {
   p.repository.full_name = fullName;
   p.repository.name = name;
   p.repository.owner.login = owner;
+  // A pull request's head and base live in the repository too, unless it comes from a fork.
+  for (const side of ['head', 'base']) {
+    const repo = p.pull_request?.[side]?.repo;
+    if (repo) Object.assign(repo, { full_name: fullName, name, owner: { ...repo.owner, login: owner } });
+  }
+  return p;
+}
+
+/** Makes a pull request come from a fork: its head in `fullName`, or in a deleted fork (null). */
+export function fromFork(p: Payload, fullName: string | null): Payload {
+  const head = p.pull_request.head;
+  if (fullName === null) head.repo = null;
+  else {
+    const [owner, name] = fullName.split('/') as [string, string];
+    head.repo = {
+      ...head.repo,
+      full_name: fullName,
+      name,
+      fork: true,
+      owner: { ...head.repo.owner, login: owner },
+    };
+    head.label = `${owner}:${head.ref}`;
+  }
   return p;
 }

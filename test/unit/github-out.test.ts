@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import type { PreviewObject } from '../../src/controllers/preview/model.ts';
-import { type Known, publish } from '../../src/controllers/preview-github/publish.ts';
+import { type Known, publish, publishComment } from '../../src/controllers/preview-github/publish.ts';
 import {
   COMMENT_ANNOTATION,
   DEPLOYMENT_ANNOTATION,
@@ -141,10 +141,12 @@ describe('publish against the fake GitHub', () => {
           ? Number(annotations[DEPLOYMENT_ANNOTATION])
           : undefined,
         deploymentCommit: annotations[REPORTED_ANNOTATION]?.split('/')[1],
-        commentId: annotations[COMMENT_ANNOTATION] ? Number(annotations[COMMENT_ANNOTATION]) : undefined,
-        ownsComment: true,
       };
       await publish(client, p, report, known, async (a) => void Object.assign(annotations, a));
+      if (report.comment) {
+        const known = annotations[COMMENT_ANNOTATION] ? Number(annotations[COMMENT_ANNOTATION]) : undefined;
+        annotations[COMMENT_ANNOTATION] = String(await publishComment(client, p, report.comment, known));
+      }
       annotations[REPORTED_ANNOTATION] = report.key;
     }
     return annotations;

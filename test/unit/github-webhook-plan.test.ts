@@ -11,7 +11,14 @@ import {
   planEvent,
 } from '../../src/server/webhook/plan.ts';
 import { RecentDeliveries } from '../../src/server/webhook/recent.ts';
-import { branchPush, deletingPush, example, type Payload, pullRequest } from '../support/github-examples.ts';
+import {
+  branchPush,
+  deletingPush,
+  example,
+  fromFork,
+  type Payload,
+  pullRequest,
+} from '../support/github-examples.ts';
 
 const repo = (spec: Partial<RepositoryObject['spec']> = {}): RepositoryObject => ({
   metadata: { name: 'hello', namespace: 'previews' },
@@ -183,6 +190,62 @@ describe('pull_request', () => {
   it('other actions (labeled, assigned, edited) change nothing', () => {
     for (const action of ['labeled', 'assigned', 'ready_for_review'])
       assert.match(plan('pull_request', pullRequest(action)).ignored ?? '', /changes no preview/);
+  });
+});
+
+describe('pull requests from forks', () => {
+  const fork = (action: string, head: string | null = 'octocat/Hello-World') =>
+    fromFork(pullRequest(action), head);
+
+  it('the same repository, whatever the case of its name, is not a fork', () => {
+    const p = pullRequest('opened');
+    p.pull_request.head.repo.full_name = 'codertocat/hello-world';
+    assert.equal(plan('pull_request', p).actions[0]?.type, 'create');
+  });
+
+  for (const action of ['opened', 'reopened', 'synchronize'])
+    for (const previewPer of ['Commit', 'PullRequest'] as const)
+      it(`${action}, per ${previewPer}: ignored by default, with the command that approves the commit`, () => {
+        const p = fork(action);
+        const r = repo({ previewPer });
+        const result = plan('pull_request', p, r, [
+          existing('hello-pr2', { pullRequest: 2, targetBranch: 'master' }),
+        ]);
+        assert.deepEqual(result.actions, []);
+        assert.match(
+          result.ignored ?? '',
+          /comes from the fork octocat\/Hello-World and spec.forkPolicy is Ignore/,
+        );
+        assert.ok(
+          result.ignored?.includes(
+            `bosun preview create -n previews --repository hello --pr 2 --branch ${p.pull_request.head.ref} --target-branch master --commit ${p.pull_request.head.sha}`,
+          ),
+        );
+        assert.deepEqual(plan('pull_request', p, repo({ previewPer, forkPolicy: 'Ignore' })).actions, []);
+      });
+
+  it('a deleted fork (head.repo null) is a fork', () => {
+    assert.match(plan('pull_request', fork('synchronize', null)).ignored ?? '', /the fork \(deleted\)/);
+  });
+
+  it('forkPolicy Preview: a preview like any pull request, with forkTemplate when set', () => {
+    const [plain] = plan('pull_request', fork('opened'), repo({ forkPolicy: 'Preview' })).actions;
+    assert.equal(plain?.type === 'create' && plain.preview.spec.template, undefined);
+    const r = repo({ forkPolicy: 'Preview', forkTemplate: 'untrusted', previewPer: 'PullRequest' });
+    const [a] = plan('pull_request', fork('synchronize'), r).actions;
+    assert.equal(a?.type, 'upsert');
+    assert.equal(a?.type === 'upsert' && a.preview.spec.template, 'untrusted');
+    // The repository's own pull requests keep the repository's template.
+    const [own] = plan('pull_request', pullRequest('opened'), r).actions;
+    assert.equal(own?.type === 'upsert' && own.preview.spec.template, undefined);
+  });
+
+  it('closed undeploys the previews of a fork’s pull request, whatever forkPolicy says', () => {
+    const previews = [existing('hello-pr2-1111111', { pullRequest: 2, targetBranch: 'master' })];
+    assert.deepEqual(
+      plan('pull_request', fork('closed'), repo(), previews).actions.map((a) => a.type),
+      ['undeploy'],
+    );
   });
 });
 

@@ -247,6 +247,18 @@ describe('preview schemas', () => {
       /previewPer/,
     ],
     [
+      'forkTemplate needs forkPolicy Preview',
+      previewRepositorySpec,
+      { repository: 'a/b', template: 't', forkTemplate: 'untrusted' },
+      /forkTemplate is used only with forkPolicy: Preview/,
+    ],
+    [
+      'forkTemplate with forkPolicy Preview',
+      previewRepositorySpec,
+      { repository: 'a/b', template: 't', forkPolicy: 'Preview', forkTemplate: 'untrusted' },
+      null,
+    ],
+    [
       'a template needs an app port',
       previewTemplateSpec,
       { app: { template: { spec: { containers: [{ name: 'a' }] } } } },

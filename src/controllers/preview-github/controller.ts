@@ -14,6 +14,7 @@ import {
 } from '../../runtime/controller.ts';
 import { isNotFound } from '../../runtime/kube-client.ts';
 import type { Manager } from '../../runtime/manager.ts';
+import { OneAtATime } from '../../runtime/parallel.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import {
   PREVIEW_REPOSITORIES,
@@ -21,7 +22,7 @@ import {
   type PreviewObject,
   type RepositoryObject,
 } from '../preview/model.ts';
-import { publish } from './publish.ts';
+import { publish, publishComment } from './publish.ts';
 import { COMMENT_ANNOTATION, DEPLOYMENT_ANNOTATION, desiredReport, REPORTED_ANNOTATION } from './report.ts';
 
 export interface PreviewGitHubOptions {
@@ -39,6 +40,7 @@ export function setupPreviewGitHubController(mgr: Manager, opts: PreviewGitHubOp
   /** uid → the annotations this process wrote (the cache may not show them yet); we are their only writer. */
   const written = new Map<string, Record<string, string>>();
   const tombstones = new Map<string, PreviewObject>();
+  const comments = new OneAtATime();
 
   const reconcile = async (ctx: ReconcileContext, key: string): Promise<ReconcileResult> => {
     const [namespace, name] = key.split('/') as [string, string];
@@ -64,22 +66,6 @@ export function setupPreviewGitHubController(mgr: Manager, opts: PreviewGitHubOp
     const gh = await clients.forRepository(repository);
     if (!gh) return done();
 
-    const siblings = previews
-      .listNamespace(namespace)
-      .filter(
-        (p) =>
-          p.spec.repository === preview.spec.repository && p.spec.pullRequest === preview.spec.pullRequest,
-      );
-    const newest = [...siblings, preview].sort(
-      (a, b) =>
-        String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)) ||
-        String(b.metadata.name).localeCompare(String(a.metadata.name)),
-    )[0];
-    // This preview's own id first as this process wrote it: the cache may not show it yet, and a
-    // second reconcile that missed it would create a second comment.
-    const commentId =
-      annotations[COMMENT_ANNOTATION] ??
-      siblings.map((p) => p.metadata.annotations?.[COMMENT_ANNOTATION]).find(Boolean);
     const save = async (more: Record<string, string>) => {
       written.set(uid, { ...written.get(uid), ...more });
       if (live) await patchAnnotations(mgr, namespace, name, more);
@@ -92,11 +78,36 @@ export function setupPreviewGitHubController(mgr: Manager, opts: PreviewGitHubOp
         {
           deploymentId: numberOr(annotations[DEPLOYMENT_ANNOTATION]),
           deploymentCommit: reported?.split('/')[1],
-          commentId: numberOr(commentId),
-          ownsComment: newest?.metadata.uid === uid,
         },
         save,
       );
+      const body = report.comment;
+      if (body !== undefined) {
+        // Two previews of a pull request reporting at once would each find no comment and create
+        // one: a pull request's comment is written by one reconcile at a time, and who speaks for
+        // it (the newest preview) and the comment's id are read once it is this one's turn.
+        const pullRequest = `${namespace}/${preview.spec.repository}#${preview.spec.pullRequest}`;
+        await comments.run(pullRequest, async () => {
+          const siblings = previews
+            .listNamespace(namespace)
+            .filter(
+              (p) =>
+                p.metadata.uid !== uid &&
+                p.spec.repository === preview.spec.repository &&
+                p.spec.pullRequest === preview.spec.pullRequest,
+            );
+          if (newest([...siblings, preview]) !== preview) return;
+          // Ids this process wrote first: the cache may not show them yet.
+          const known = [preview, ...siblings]
+            .map((p) => {
+              const id = p.metadata.uid as string;
+              return written.get(id)?.[COMMENT_ANNOTATION] ?? p.metadata.annotations?.[COMMENT_ANNOTATION];
+            })
+            .find(Boolean);
+          const id = String(await publishComment(gh, preview, body, numberOr(known)));
+          if (id !== annotations[COMMENT_ANNOTATION]) await save({ [COMMENT_ANNOTATION]: id });
+        });
+      }
     } catch (e) {
       if (e instanceof RateLimitedError) {
         ctx.log.warn({ err: e.message }, 'GitHub rate limit: reporting later');
@@ -138,6 +149,14 @@ export function setupPreviewGitHubController(mgr: Manager, opts: PreviewGitHubOp
   mgr.add(controller);
   return controller;
 }
+
+/** The preview that speaks for its pull request: the last created. */
+const newest = (previews: PreviewObject[]) =>
+  previews.sort(
+    (a, b) =>
+      String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)) ||
+      String(b.metadata.name).localeCompare(String(a.metadata.name)),
+  )[0];
 
 const numberOr = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : undefined);
 

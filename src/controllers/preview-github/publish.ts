@@ -1,10 +1,10 @@
-// Sends one report to GitHub: the commit status, the deployment and its status, and the pull
-// request's comment (created once, then edited). Ids GitHub hands back are saved on the preview at
-// once (`save`), so that a later failure does not lead to a second deployment or comment.
+// Sends one report to GitHub: the commit status, the deployment and its status (publish), and the
+// pull request's comment, created once, then edited (publishComment). Ids GitHub hands back are
+// saved on the preview at once (`save`), so that a later failure does not lead to a second
+// deployment or comment.
 import type { RepositoryClient } from '../../github/client.ts';
 import type { PreviewObject } from '../preview/model.ts';
 import {
-  COMMENT_ANNOTATION,
   commentMarker,
   DEPLOYMENT_ANNOTATION,
   REPORTED_ANNOTATION,
@@ -16,10 +16,6 @@ export interface Known {
   /** The deployment created for `deploymentCommit`. */
   deploymentId?: number;
   deploymentCommit?: string;
-  /** The pull request's comment, from this preview or another of the same pull request. */
-  commentId?: number;
-  /** Whether this preview speaks for its pull request (the newest of it). */
-  ownsComment: boolean;
 }
 
 export type Save = (annotations: Record<string, string>) => Promise<void>;
@@ -88,35 +84,35 @@ export async function publish(
       ...(report.deployment.environmentUrl ? { environment_url: report.deployment.environmentUrl } : {}),
       auto_inactive: true,
     });
+}
 
-  if (report.comment && known.ownsComment) {
-    const number = preview.spec.pullRequest as number;
-    const marker = commentMarker(`${preview.metadata.namespace}/${preview.spec.repository}`, number);
-    let commentId = known.commentId ?? (await findComment(gh, number, marker));
-    if (commentId !== undefined) {
-      const edited = await octokit.rest.issues
-        .updateComment({ owner, repo, comment_id: commentId, body: report.comment })
-        .then(
-          () => true,
-          (e: { status?: number }) => {
-            // Someone deleted the comment: write a new one.
-            if (e.status === 404) return false;
-            throw e;
-          },
-        );
-      if (!edited) commentId = undefined;
-    }
-    if (commentId === undefined) {
-      const created = await octokit.rest.issues.createComment({
-        owner,
-        repo,
-        issue_number: number,
-        body: report.comment,
-      });
-      commentId = created.data.id;
-    }
-    if (commentId !== known.commentId) await save({ [COMMENT_ANNOTATION]: String(commentId) });
+/**
+ * Edits the pull request's comment (`commentId`: known from this preview or a sibling), or finds
+ * it by its marker, or creates it; returns its id.
+ */
+export async function publishComment(
+  gh: RepositoryClient,
+  preview: PreviewObject,
+  body: string,
+  commentId: number | undefined,
+): Promise<number> {
+  const { octokit, owner, repo } = gh;
+  const number = preview.spec.pullRequest as number;
+  const marker = commentMarker(`${preview.metadata.namespace}/${preview.spec.repository}`, number);
+  const id = commentId ?? (await findComment(gh, number, marker));
+  if (id !== undefined) {
+    const edited = await octokit.rest.issues.updateComment({ owner, repo, comment_id: id, body }).then(
+      () => true,
+      (e: { status?: number }) => {
+        // Someone deleted the comment: write a new one.
+        if (e.status === 404) return false;
+        throw e;
+      },
+    );
+    if (edited) return id;
   }
+  const created = await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body });
+  return created.data.id;
 }
 
 /** Bosun's earlier comment on the pull request, found by its marker (a restart lost nothing). */

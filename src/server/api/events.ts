@@ -33,16 +33,33 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
     const filters: Filters = parseEventsQuery(request.query as Record<string, unknown>);
     if (filters.namespace) checkNamespace(ctx, filters.namespace);
     await cachesSynced(ctx);
-    // The repositories the caller may read, as the stream opens: a repository served later shows
-    // once the client connects again. Everything, for a caller with the read scope.
+    // The repositories the caller may read (everything, for a caller with the read scope): asked
+    // as the stream opens, and a repository served later when its first preview shows.
     const all = await readable(null);
     const forges = all ? [] : [...new Set(ctx.repositories.list().map((r) => r.spec.repository))];
+    const asked = new Set(forges);
     const allowed = new Set(
       (await Promise.all(forges.map(async (f) => ((await readable(f)) ? f : undefined)))).filter(Boolean),
     );
     const wanted = (p: PreviewObject) => {
       const view = viewOf(ctx, p);
       return (all || allowed.has(view.forgeRepository ?? undefined)) && matches(view, filters);
+    };
+    let open = true;
+    /** Asks about a repository first seen after the stream opened; once allowed, sends its previews. */
+    const ask = (forge: string) => {
+      asked.add(forge);
+      readable(forge).then(
+        (ok) => {
+          if (!ok || !open) return;
+          allowed.add(forge);
+          for (const p of ctx.previews.list())
+            if (wanted(p) && viewOf(ctx, p).forgeRepository === forge)
+              res.write(sse('upsert', viewOf(ctx, p)));
+        },
+        // GitHub down: the previews of that repository show after a reconnect.
+        (e: Error) => request.log.warn({ forge, err: e.message }, 'read permission unknown'),
+      );
     };
 
     reply.hijack();
@@ -61,6 +78,10 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
     res.write(sse('snapshot', { items }));
 
     const subscriber: Subscriber = (e) => {
+      if (!all) {
+        const forge = viewOf(ctx, e.object).forgeRepository;
+        if (forge && !asked.has(forge)) ask(forge);
+      }
       const key = { namespace: e.object.metadata.namespace, name: e.object.metadata.name };
       if (e.type === 'deleted') {
         if (wanted(e.object)) res.write(sse('delete', key));
@@ -74,6 +95,7 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
     request.log.debug({ filters, streams: subscribers.size }, 'event stream opened');
     res.on('close', () => {
+      open = false;
       subscribers.delete(subscriber);
       clearInterval(heartbeat);
       request.log.debug({ streams: subscribers.size }, 'event stream closed');

@@ -11,6 +11,8 @@ export type GitHubEvent =
       headRef: string;
       headSha: string;
       baseRef: string;
+      /** `owner/name` the head branch lives in; null when that fork was deleted. */
+      headRepository: string | null;
       /** `pull_request.updated_at`: orders two events of one pull request. */
       updatedAt: string;
     }
@@ -82,6 +84,9 @@ export function parseEvent(name: string, payload: unknown): GitHubEvent {
         headRef: text(p, 'pull_request.head.ref'),
         headSha: sha(p, 'pull_request.head.sha'),
         baseRef: text(p, 'pull_request.base.ref'),
+        // GitHub sends `head.repo: null` once the fork a pull request came from is deleted.
+        headRepository:
+          field(p, 'pull_request.head.repo') === null ? null : text(p, 'pull_request.head.repo.full_name'),
         updatedAt: text(p, 'pull_request.updated_at'),
       };
     }
@@ -91,3 +96,7 @@ export function parseEvent(name: string, payload: unknown): GitHubEvent {
       return { kind: 'other', name, repository };
   }
 }
+
+/** The pull request's head lives in another repository (or in a deleted one): its code is a stranger's. */
+export const fromFork = (e: { repository: string; headRepository: string | null }) =>
+  e.headRepository === null || e.headRepository.toLowerCase() !== e.repository.toLowerCase();

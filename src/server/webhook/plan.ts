@@ -3,7 +3,7 @@
 
 import type { PreviewObject, RepositoryObject } from '../../controllers/preview/model.ts';
 import { branchMatches, newPreview } from '../../controllers/preview/naming.ts';
-import type { GitHubEvent } from './event.ts';
+import { fromFork, type GitHubEvent } from './event.ts';
 
 /** The last delivery id applied to a preview: a replay of it changes nothing. */
 export const DELIVERY_ANNOTATION = 'bosun.dev/github-delivery';
@@ -100,12 +100,20 @@ export function planEvent(
           actions: [],
           ignored: `pull request #${event.number} targets ${event.baseRef}, which matches none of spec.pullRequestTargets`,
         };
+      const fork = fromFork(event);
+      if (fork && repository.spec.forkPolicy !== 'Preview')
+        return {
+          actions: [],
+          ignored: `pull request #${event.number} comes from the fork ${event.headRepository ?? '(deleted)'} and spec.forkPolicy is Ignore: to approve commit ${event.headSha}, create its preview: bosun preview create -n ${namespace} --repository ${repoName} --pr ${event.number} --branch ${event.headRef} --target-branch ${event.baseRef} --commit ${event.headSha}`,
+        };
+      const forkTemplate = fork ? repository.spec.forkTemplate : undefined;
       const preview = manifest({
         repository: repoName,
         branch: event.headRef,
         pullRequest: event.number,
         commit: event.headSha,
         targetBranch: event.baseRef,
+        ...(forkTemplate ? { template: forkTemplate } : {}),
       });
       return { actions: [{ type: perPullRequest ? 'upsert' : 'create', preview }] };
     }
