@@ -7,7 +7,8 @@
 //   npm run bench:previews     (BENCH_PREVIEWS=10000, or BENCH_SIZES=1000,5000,10000 to see growth;
 //                               BENCH_BURST=100 BENCH_LIFECYCLE=100 BENCH_IDLE_SECONDS=60
 //                               BENCH_FILL_INIT=200 BENCH_CONCURRENCY=16 BENCH_WEBHOOKS=100
-//                               BENCH_UI_RUNS=5)
+//                               BENCH_UI_RUNS=5; BENCH_PROFILE=<dir>: the operator's CPU profile
+//                               of the burst)
 // A preview here is the smallest one a template can describe: a Preview, its initialize Job (one
 // pod that ends at once), a Deployment (1 container, 0 replicas while stopped) and a Service; no
 // build, no Ingress, no cleanup Job, no extra resources.
@@ -25,6 +26,7 @@ import { pullRequest } from '../test/support/github-examples.ts';
 import { postWebhook } from '../test/support/github-webhooks.ts';
 import { burstFloor } from './burst-floor.ts';
 import { BurstTimeline } from './burst-timeline.ts';
+import { CpuProfile, inspectFlag } from './cpu-profile.ts';
 import { installCrdsFor } from './crds.ts';
 import { PreviewSampler } from './preview-sampler.ts';
 import {
@@ -185,13 +187,19 @@ const sampler = new PreviewSampler(client, NS, 'shop');
 await sampler.start();
 const metricsPort = 20080 + Math.floor(Math.random() * 1000);
 const httpUrl = `http://127.0.0.1:${metricsPort + 1000}`;
-const operator = startOperatorProcess(state.kubeconfig, [
-  `--namespace=${NS}`,
-  `--metrics-bind-address=127.0.0.1:${metricsPort}`,
-  '--health-probe-bind-address=0',
-  `--http-address=127.0.0.1:${metricsPort + 1000}`,
-  '--public-reads',
-]);
+const profileDir = env.BENCH_PROFILE;
+const inspectPort = metricsPort + 2000;
+const operator = startOperatorProcess(
+  state.kubeconfig,
+  [
+    `--namespace=${NS}`,
+    `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+    '--health-probe-bind-address=0',
+    `--http-address=127.0.0.1:${metricsPort + 1000}`,
+    '--public-reads',
+  ],
+  profileDir ? [inspectFlag(inspectPort)] : [],
+);
 await waitFor(() => scrape(metricsPort), { what: 'operator metrics', timeoutMs: 60_000 });
 await sleep(5000); // caches listed, the first passes over the empty repositories done
 const startRss = rssMiB(operator.pid as number);
@@ -460,6 +468,7 @@ const cpu = () => ({
   'this bench (its watches)': process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
 });
 const cpuBefore = cpu();
+const profile = profileDir ? await CpuProfile.start(inspectPort) : undefined;
 sampler.onPreviewEvent = (p) => timeline.seen(p);
 sampler.onPreviewGone = (n) => timeline.gone(n);
 const burstStart = Date.now();
@@ -480,6 +489,8 @@ await waitFor(
   { what: 'the burst to converge', timeoutMs: SETTLE_MS, intervalMs: 100 },
 );
 const burstMs = Date.now() - burstStart;
+if (profile && profileDir)
+  log(`the operator's CPU profile of the burst: ${await profile.stop(profileDir, `burst-${total}`)}`);
 const cpuAfter = cpu();
 sampler.onPreviewEvent = undefined;
 sampler.onPreviewGone = undefined;

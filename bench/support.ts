@@ -94,11 +94,23 @@ export async function ensureNamespace(client: KubeClient, name: string) {
 export const OPERATOR_NODE_FLAGS = ['--optimize-for-size'];
 
 /** Runs `bosun run` as a child process, like a user would (with the image's Node flags). */
-export function startOperatorProcess(kubeconfig: string, args: string[]): ChildProcess {
+export function startOperatorProcess(
+  kubeconfig: string,
+  args: string[],
+  nodeFlags: string[] = [],
+): ChildProcess {
   const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
   const child = spawn(
     process.execPath,
-    [...OPERATOR_NODE_FLAGS, main, 'run', `--kubeconfig=${kubeconfig}`, '--log-level=warn', ...args],
+    [
+      ...OPERATOR_NODE_FLAGS,
+      ...nodeFlags,
+      main,
+      'run',
+      `--kubeconfig=${kubeconfig}`,
+      '--log-level=warn',
+      ...args,
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   // A bench that fails or is interrupted must not leave its operator running.

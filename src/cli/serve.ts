@@ -7,6 +7,7 @@ import {
   type PreviewObject,
   type RepositoryObject,
 } from '../controllers/preview/model.ts';
+import { DEFAULT_GITHUB_API_URL, GitHubClients } from '../github/client.ts';
 import { KubeClient } from '../runtime/kube-client.ts';
 import { createLogger } from '../runtime/log.ts';
 import { Manager } from '../runtime/manager.ts';
@@ -78,7 +79,7 @@ export async function startHttp(manager: Manager, namespaces: string[], flags: H
         log: log.child({ component: 'github-login' }),
         secret: flags.githubOAuthSecret,
         webUrl: flags.githubWebUrl ?? 'https://github.com',
-        apiUrl: flags.githubApiUrl ?? 'https://api.github.com',
+        apiUrl: flags.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
         repositories: () => repositories.list().map((r) => r.spec.repository),
       })
     : undefined;
@@ -91,6 +92,10 @@ export async function startHttp(manager: Manager, namespaces: string[], flags: H
       log,
       auth,
       login,
+      github: new GitHubClients(manager.client, {
+        baseUrl: flags.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
+        log: log.child({ component: 'github' }),
+      }),
       namespaces,
     },
     { readiness: () => manager.readinessChecks() },

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { PreviewObject, RepositoryObject } from '../controllers/preview/model.ts';
+import type { GitHubClients } from '../github/client.ts';
 import type { KubeClient } from '../runtime/kube-client.ts';
 import type { Informer } from '../runtime/manager.ts';
 import type { Authenticator } from './auth.ts';
@@ -18,6 +19,8 @@ export interface HttpContext {
   auth: Authenticator;
   /** The GitHub login's routes (/auth/...), when it is configured. */
   login?: { registerRoutes(app: FastifyInstance): void };
+  /** GitHub clients per PreviewRepository, for what the webhook reports itself (a fork awaiting approval). */
+  github?: GitHubClients;
   /** Namespaces served; empty = all. */
   namespaces: string[];
 }

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { sign } from '@octokit/webhooks-methods';
 import { commentMarker } from '../../src/controllers/preview-github/report.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
+import { AWAITING_APPROVAL } from '../../src/server/webhook/approval.ts';
 import { DELIVERY_ANNOTATION } from '../../src/server/webhook/plan.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
 import { startFakeGitHub } from '../support/fake-github.ts';
@@ -301,6 +302,14 @@ test('GitHub webhooks in, reports out', async (t) => {
       assert.match(JSON.stringify(ignored.body), /mallory\/shop and spec.forkPolicy is Ignore/);
       assert.match(JSON.stringify(ignored.body), /bosun preview create -n \S+ --repository shop --pr 11 /);
       assert.equal(await state(), before, 'no preview of the fork');
+      // The pull request shows why: a pending status on its head commit.
+      const waiting = await waitFor(
+        async () => gh.callsOf('repos/create-commit-status').find((c) => c.params.sha === sha(300)),
+        { what: 'the awaiting-approval status' },
+      );
+      assert.equal(waiting.body.state, 'pending');
+      assert.equal(waiting.body.context, 'bosun/preview');
+      assert.equal(waiting.body.description, AWAITING_APPROVAL);
 
       await client.create(
         PREVIEW_TEMPLATES,

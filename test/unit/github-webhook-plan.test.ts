@@ -212,6 +212,7 @@ describe('pull requests from forks', () => {
           existing('hello-pr2', { pullRequest: 2, targetBranch: 'master' }),
         ]);
         assert.deepEqual(result.actions, []);
+        assert.deepEqual(result.awaitingApproval, { commit: p.pull_request.head.sha });
         assert.match(
           result.ignored ?? '',
           /comes from the fork octocat\/Hello-World and spec.forkPolicy is Ignore/,
@@ -229,7 +230,9 @@ describe('pull requests from forks', () => {
   });
 
   it('forkPolicy Preview: a preview like any pull request, with forkTemplate when set', () => {
-    const [plain] = plan('pull_request', fork('opened'), repo({ forkPolicy: 'Preview' })).actions;
+    const allowed = plan('pull_request', fork('opened'), repo({ forkPolicy: 'Preview' }));
+    assert.equal(allowed.awaitingApproval, undefined);
+    const [plain] = allowed.actions;
     assert.equal(plain?.type === 'create' && plain.preview.spec.template, undefined);
     const r = repo({ forkPolicy: 'Preview', forkTemplate: 'untrusted', previewPer: 'PullRequest' });
     const [a] = plan('pull_request', fork('synchronize'), r).actions;

@@ -27,6 +27,8 @@ export interface Plan {
   actions: Action[];
   /** Why nothing is done, for the log line and the 200 answer. */
   ignored?: string;
+  /** A fork's commit that waits for someone to create its preview (forkPolicy: Ignore). */
+  awaitingApproval?: { commit: string };
 }
 
 const PR_CREATE = new Set(['opened', 'reopened', 'synchronize']);
@@ -104,6 +106,7 @@ export function planEvent(
       if (fork && repository.spec.forkPolicy !== 'Preview')
         return {
           actions: [],
+          awaitingApproval: { commit: event.headSha },
           ignored: `pull request #${event.number} comes from the fork ${event.headRepository ?? '(deleted)'} and spec.forkPolicy is Ignore: to approve commit ${event.headSha}, create its preview: bosun preview create -n ${namespace} --repository ${repoName} --pr ${event.number} --branch ${event.headRef} --target-branch ${event.baseRef} --commit ${event.headSha}`,
         };
       const forkTemplate = fork ? repository.spec.forkTemplate : undefined;

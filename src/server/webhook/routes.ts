@@ -8,6 +8,7 @@ import { SecretReader } from '../../github/secrets.ts';
 import { toHttpError } from '../api/errors.ts';
 import type { HttpContext } from '../context.ts';
 import { applyAction, type Outcome } from './apply.ts';
+import { reportAwaitingApproval } from './approval.ts';
 import { PayloadError, parseEvent, repositoryOf } from './event.ts';
 import { planEvent } from './plan.ts';
 import { RecentDeliveries } from './recent.ts';
@@ -104,6 +105,8 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: HttpConte
         const ns = repository.metadata.namespace as string;
         const plan = planEvent(parsed, { delivery, eventTime }, repository, ctx.previews.listNamespace(ns));
         if (plan.ignored) ignored.push(`${ns}/${repository.metadata.name}: ${plan.ignored}`);
+        if (plan.awaitingApproval && ctx.github)
+          void reportAwaitingApproval(ctx.github, repository, plan.awaitingApproval.commit, rlog);
         for (const action of plan.actions) outcomes.push(await applyAction(ctx.client, action));
       }
       recent.add(delivery);
