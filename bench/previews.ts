@@ -22,7 +22,7 @@ import { type KubeClient, type KubeObject, type ResourceRef, Resources } from '.
 import { inParallel } from '../src/runtime/parallel.ts';
 import { waitFor } from '../src/runtime/wait.ts';
 import { chromiumMissing, launchChromium } from '../test/support/browser.ts';
-import { pullRequest } from '../test/support/github-examples.ts';
+import { forRepository, pullRequest } from '../test/support/github-examples.ts';
 import { postWebhook } from '../test/support/github-webhooks.ts';
 import { burstFloor } from './burst-floor.ts';
 import { BurstTimeline } from './burst-timeline.ts';
@@ -745,9 +745,7 @@ async function webhookBurst(): Promise<{
       p.pull_request.head.sha = number.toString(16).padStart(40, 'b');
       p.pull_request.base.ref = 'main';
       p.pull_request.updated_at = new Date().toISOString();
-      p.repository.full_name = 'acme/hook';
-      p.repository.name = 'hook';
-      p.repository.owner.login = 'acme';
+      forRepository(p, 'acme/hook');
       const body = JSON.stringify(p);
       return { name: `hook-pr${number}`, body, signature: await sign(hookSecret, body) };
     }),

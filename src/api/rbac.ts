@@ -14,6 +14,8 @@ export const clusterScopedRules: PolicyRule[] = [
   // patch: a DaemonJob with labelNodes labels the nodes that succeeded; with cordon it cordons and
   // uncordons them.
   { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
+  // A preview whose cleanup cannot go on checks whether its namespace is being deleted.
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
   // A DaemonJob with drain lists the pods on the node it drains and evicts them, in any namespace:
   // a node's pods are the cluster's, whichever namespaces Bosun watches.
   { apiGroups: [''], resources: ['pods'], verbs: ['list'] },

@@ -360,16 +360,22 @@ function pullRequestPayload(action: string, number: number, head: string, sha: s
   }
   p.action = action;
   p.number = number;
+  // A pull request from a branch of the repository itself (a fork's would wait for approval).
+  const repository = (r: Payload | undefined) => ({
+    ...r,
+    name: 'storefront',
+    full_name: 'acme/storefront',
+    owner: { ...r?.owner, login: 'acme' },
+  });
   p.pull_request = {
     ...p.pull_request,
     number,
     state: action === 'closed' ? 'closed' : 'open',
     updated_at: new Date().toISOString(),
-    head: { ...p.pull_request?.head, ref: head, sha },
-    base: { ...p.pull_request?.base, ref: 'main' },
+    head: { ...p.pull_request?.head, ref: head, sha, repo: repository(p.pull_request?.head?.repo) },
+    base: { ...p.pull_request?.base, ref: 'main', repo: repository(p.pull_request?.base?.repo) },
   };
-  p.repository = { ...p.repository, name: 'storefront', full_name: 'acme/storefront' };
-  p.repository.owner = { ...p.repository.owner, login: 'acme' };
+  p.repository = repository(p.repository);
   return p;
 }
 

@@ -86,12 +86,14 @@ describe('install', () => {
     ]);
     assert.match(rendered, /--namespace=default,kube-public/);
     // With a namespace restriction, the ClusterRole only reads (and, for labelNodes and cordon,
-    // patches) nodes, lists and evicts the pods of a node a DaemonJob drains, and keeps the
-    // BeforeRollout webhook configuration; the rest is a Role per namespace.
+    // patches) nodes, reads a namespace (is it being deleted?), lists and evicts the pods of a
+    // node a DaemonJob drains, and keeps the BeforeRollout webhook configuration; the rest is a
+    // Role per namespace.
     const docs = parseAllDocuments(rendered).map((d) => d.toJSON() as KubeObject | null);
     const clusterRole = docs.find((d) => d?.kind === 'ClusterRole');
     assert.deepEqual(clusterRole?.rules, [
       { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
       { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
       {

@@ -221,6 +221,19 @@ describe('Preview', () => {
     assert.deepEqual(await labelled(client, ns, 'p'), []);
   });
 
+  it('deleting the namespace undeploys its previews without their cleanup Jobs, and the namespace goes', async (t) => {
+    const { ns, client } = await setup(t);
+    await client.create(PREVIEWS, preview(ns, 'p'));
+    await client.create(PREVIEWS, preview(ns, 'q', { branch: 'feature' }));
+    for (const name of ['p', 'q']) await waitPreview(client, ns, name, phase('Stopped'), 'Stopped');
+    // The namespace's deletion takes the template, and no Job may be created there any more.
+    await client.delete(Resources.namespaces, undefined, ns);
+    await waitFor(async () => !(await getOrUndefined(client, Resources.namespaces, undefined, ns)), {
+      what: `namespace ${ns} gone`,
+      timeoutMs: 120_000,
+    });
+  });
+
   it('a cleanup Job the API server refuses is CleanupFailed, not created again until the template changes', async (t) => {
     const { ns, client, operator } = await setup(t);
     await client.create(PREVIEWS, preview(ns, 'p'));

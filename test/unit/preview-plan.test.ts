@@ -507,6 +507,7 @@ function plan(
     deployment?: KubeObject;
     grants?: Partial<PreviewGrants>;
     repo?: RepositoryObject | null;
+    namespaceDeleting?: boolean;
   } = {},
 ): PreviewPlan {
   const tpl = opts.tpl === null ? undefined : (opts.tpl ?? template());
@@ -518,6 +519,7 @@ function plan(
     deployment: opts.deployment,
     grants: { ...GRANTS, ...opts.grants },
     now: NOW,
+    namespaceDeleting: opts.namespaceDeleting,
   });
 }
 
@@ -942,6 +944,23 @@ describe('planPreview', () => {
       assert.equal(pl.purge, undefined);
       assert.equal(reason(pl), 'CleanupFailed');
       assert.match(pl.status.conditions?.[0]?.message ?? '', new RegExp(SKIP_CLEANUP_ANNOTATION));
+    });
+    it('in a namespace being deleted, a cleanup that cannot run no longer holds the undeploy', () => {
+      for (const [what, status, opts] of [
+        ['its template gone', built({}), { tpl: null }],
+        ['its Job refused', built({ cleanupStatus: 'failed', rejectedHash: 'x' }), {}],
+        ['not started yet', built({}), {}],
+      ] as const) {
+        const held = plan(deleting(status), opts);
+        assert.equal(held.purge, undefined, what);
+        const pl = plan(deleting(status), { ...opts, namespaceDeleting: true });
+        assert.equal(pl.purge, true, what);
+        assert.deepEqual(created(pl), [], what);
+        assert.match(
+          pl.status.conditions?.[0]?.message ?? '',
+          /is being deleted, where no cleanup Job can run/,
+        );
+      }
     });
     it('skip-cleanup purges at once', () => {
       const pl = plan(deleting(built({}), { [SKIP_CLEANUP_ANNOTATION]: 'true' }));

@@ -45,6 +45,8 @@ export interface PreviewSnapshot {
   deployment?: KubeObject;
   grants: PreviewGrants;
   now: Date;
+  /** The preview's namespace is being deleted: no Job can be created there any more. */
+  namespaceDeleting?: boolean;
 }
 
 export interface PreviewPlan {
@@ -491,6 +493,17 @@ function undeploy(p: Planner): PreviewPlan {
   if (!needsCleanup) {
     p.plan.purge = true;
     p.ready({ status: 'False', reason: 'Undeploying', message: 'deleting the preview resources' });
+    return p.plan;
+  }
+  // Waiting would hold the namespace in Terminating for ever: the API server refuses new objects
+  // there, and the namespace's deletion takes the template and any cleanup Job with it.
+  if (snap.namespaceDeleting) {
+    p.plan.purge = true;
+    p.ready({
+      status: 'False',
+      reason: 'Undeploying',
+      message: `namespace ${preview.metadata.namespace} is being deleted, where no cleanup Job can run: deleting the preview resources without it`,
+    });
     return p.plan;
   }
   const way = `annotate the preview ${SKIP_CLEANUP_ANNOTATION}=true to undeploy without it`;

@@ -5,14 +5,14 @@
 // admissions and initializations wait, and many undeploys run side by side.
 import { Histogram } from 'prom-client';
 import { Controller, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.ts';
-import type { KubeObject } from '../../runtime/kube-client.ts';
+import { type KubeClient, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
 import { OwnWrites } from '../../runtime/own-writes.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { type ActDeps, actOnPreview } from './act.ts';
 import { ownerPreview, previewDeployment } from './children.ts';
 import { CLEANUP_FINALIZER } from './labels.ts';
-import { planPreview } from './lifecycle.ts';
+import { type PreviewPlan, planPreview } from './lifecycle.ts';
 import { isDeleting, type PreviewObject, type RepositoryObject, type TemplateObject } from './model.ts';
 import { Purger } from './purge.ts';
 import { isEmptyPlan } from './settled.ts';
@@ -87,15 +87,20 @@ async function reconcile(
   // The watch event of our last write queues the key again; the delay is only a fallback.
   const wait = deps.expectations.waitMs(preview, now.getTime());
   if (wait > 0) return { requeueAfterMs: wait };
-  const plan = planPreview({
+  const snapshot = {
     preview,
     repository: deps.repositories.get(namespace, preview.spec.repository),
-    template: (t) => deps.templates.get(namespace, t),
-    job: (j) => deps.jobs.get(namespace, j),
+    template: (t: string) => deps.templates.get(namespace, t),
+    job: (j: string) => deps.jobs.get(namespace, j),
     deployment: previewDeployment(deps.deployments, preview),
     grants: NO_GRANTS,
     now,
-  });
+  };
+  let plan = planPreview(snapshot);
+  // A cleanup that cannot go on (its template gone, its Job refused) may be one in a namespace
+  // being deleted, which takes both: asked only then, so an undeploy costs no extra read.
+  if (readyReason(plan) === 'CleanupFailed' && (await namespaceDeleting(deps.mgr.client, ctx, namespace)))
+    plan = planPreview({ ...snapshot, namespaceDeleting: true });
   if (isEmptyPlan(preview, plan)) return undefined;
   const latest = await actOnPreview(deps, ctx, preview, plan);
   // The finalizer patch carries the resourceVersion of the status just written: the purge starts
@@ -107,4 +112,17 @@ async function reconcile(
     deps.expectations.wrote(latest, Date.now());
   }
   return undefined;
+}
+
+const readyReason = (plan: PreviewPlan) => plan.status.conditions?.find((c) => c.type === 'Ready')?.reason;
+
+async function namespaceDeleting(client: KubeClient, ctx: ReconcileContext, namespace: string) {
+  try {
+    const ns = await client.get(Resources.namespaces, undefined, namespace);
+    return !!ns.metadata.deletionTimestamp;
+  } catch (e) {
+    // Roles from before namespaces could be read: the cleanup stays blocked, as it was.
+    ctx.log.debug({ err: (e as Error).message, namespace }, 'cannot read the namespace');
+    return false;
+  }
 }
