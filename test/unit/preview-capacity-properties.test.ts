@@ -85,7 +85,7 @@ describe('planCapacity on 5,000 random repositories', () => {
       // Previews being undeployed hold no deploy slot, but their pods and init Jobs count.
       const holding = r.previews.filter((p) => isAdmitted(p) || isDeleting(p));
       const running = holding.filter((p) => isRunning(p, deployment(p)));
-      const initializing = holding.filter((p) => isInitializing(p, initJob(p)));
+      const initializing = holding.filter((p) => isInitializing(p, initJob));
       const context = JSON.stringify({
         caps: r.caps,
         grants: { ...g, admit: [...g.admit], admitAfter: [...g.admitAfter] },

@@ -55,10 +55,11 @@ export type InitJob = 'running' | 'finished' | undefined;
 /**
  * Holds an initialization slot: the status says initializing and the Job has not finished (a
  * finished Job frees the slot in the pass that records it). A preview being undeployed holds it
- * while its Job still runs.
+ * while its Job still runs. The Job is looked up only then: most previews are neither, and a pass
+ * asks this of every one.
  */
-export const isInitializing = (p: PreviewObject, job: InitJob) =>
-  p.status?.initStatus === 'initializing' ? job !== 'finished' : isDeleting(p) && job === 'running';
+export const isInitializing = (p: PreviewObject, job: (p: PreviewObject) => InitJob) =>
+  p.status?.initStatus === 'initializing' ? job(p) !== 'finished' : isDeleting(p) && job(p) === 'running';
 
 /** The newest branch preview of each branch; pull-request previews are never protected. */
 function newestOfEachBranch(previews: PreviewObject[]): Set<PreviewObject> {
@@ -120,7 +121,7 @@ export function planCapacity(
     if (isDeleting(p)) {
       // Being undeployed: no deploy slot, but its pods and its initialization count until gone.
       if (isRunning(p, deployments(p))) running.add(p);
-      if (isInitializing(p, initJob(p))) initializing++;
+      if (isInitializing(p, initJob)) initializing++;
       continue;
     }
     if (!isAdmitted(p)) {
@@ -133,7 +134,7 @@ export function planCapacity(
       running.add(p);
       if (p.spec.state === 'Running') keep.push(p);
     } else if (p.spec.state === 'Running' && status?.initStatus === 'ready' && startable(p)) waiting.push(p);
-    if (isInitializing(p, initJob(p))) initializing++;
+    if (isInitializing(p, initJob)) initializing++;
     else if (status?.initStatus === 'todo') queued.push(p);
   }
   const grants: Grants = {
