@@ -294,6 +294,8 @@ describe('payloads without the fields needed', () => {
     ['pull_request', 'head.sha', (p) => delete p.pull_request.head.sha],
     ['pull_request', 'number', (p) => delete p.number && delete p.pull_request.number],
     ['pull_request', 'base.ref', (p) => (p.pull_request.base.ref = 42)],
+    // GitHub sends head.repo, null for a deleted fork: missing, it is not GitHub's payload.
+    ['pull_request', 'head.repo', (p) => delete p.pull_request.head.repo],
     ['delete', 'ref_type', (p) => delete p.ref_type],
   ];
   for (const [event, what, spoil] of cases)

@@ -96,7 +96,8 @@ function idlePreviews(
 
 export function planCapacity(
   previews: PreviewObject[],
-  deployments: (p: PreviewObject) => KubeObject | undefined,
+  /** The Deployment of `previews[i]`. */
+  deployments: (p: PreviewObject, i: number) => KubeObject | undefined,
   caps: Caps,
   /**
    * Previews that cannot be rendered (no template, a bad template): a pending one waits without a
@@ -117,10 +118,11 @@ export function planCapacity(
   const queued: PreviewObject[] = [];
   const keep: PreviewObject[] = [];
   const waiting: PreviewObject[] = [];
-  for (const p of previews) {
+  for (let i = 0; i < previews.length; i++) {
+    const p = previews[i] as PreviewObject;
     if (isDeleting(p)) {
       // Being undeployed: no deploy slot, but its pods and its initialization count until gone.
-      if (isRunning(p, deployments(p))) running.add(p);
+      if (isRunning(p, deployments(p, i))) running.add(p);
       if (isInitializing(p, initJob)) initializing++;
       continue;
     }
@@ -130,7 +132,7 @@ export function planCapacity(
     }
     deployed++;
     const status = p.status;
-    if (isRunning(p, deployments(p))) {
+    if (isRunning(p, deployments(p, i))) {
       running.add(p);
       if (p.spec.state === 'Running') keep.push(p);
     } else if (p.spec.state === 'Running' && status?.initStatus === 'ready' && startable(p)) waiting.push(p);
