@@ -19,7 +19,7 @@ import {
   forRepository,
   fromFork,
   type Payload,
-  pullRequest,
+  pullRequestEvent,
 } from '../support/github-examples.ts';
 import { createWebhookSecret, freePort, postWebhook, secretValue } from '../support/github-webhooks.ts';
 import { getOrUndefined, installCrds, metricValue, startOperator } from '../support/operator.ts';
@@ -288,14 +288,8 @@ test('GitHub webhooks in, reports out', async (t) => {
   await t.test(
     'pull requests from forks: none by default; forkPolicy Preview builds them with forkTemplate',
     async () => {
-      const forkEvent = (repo: string, number: number, head: string) => {
-        const p = fromFork(forRepository(pullRequest('opened'), repo), 'mallory/shop');
-        p.number = number;
-        p.pull_request.number = number;
-        p.pull_request.base.ref = 'main';
-        p.pull_request.head.sha = head;
-        return p;
-      };
+      const forkEvent = (repo: string, number: number, head: string) =>
+        fromFork(pullRequestEvent(repo, 'opened', number, head), 'mallory/shop');
       const before = await state();
       const ignored = await post('pull_request', forkEvent('acme/shop', 11, sha(300)));
       assert.equal(ignored.status, 200, JSON.stringify(ignored.body));
@@ -345,26 +339,15 @@ test('GitHub webhooks in, reports out', async (t) => {
         JSON.stringify(env),
       );
       // The repository's own pull requests keep its template.
-      const own = forRepository(pullRequest('opened'), 'acme/forked');
-      own.number = 12;
-      own.pull_request.number = 12;
-      own.pull_request.base.ref = 'main';
-      own.pull_request.head.sha = sha(302);
+      const own = pullRequestEvent('acme/forked', 'opened', 12, sha(302));
       assert.equal((await post('pull_request', own)).status, 202);
       assert.equal((await client.get(PREVIEWS, ns, 'forked-pr12')).spec.template, undefined);
     },
   );
 
   await t.test('per commit: two previews of a pull request reporting at once write one comment', async () => {
-    const event = (action: string, head: string, second: number) => {
-      const p = forRepository(pullRequest(action), 'acme/shop');
-      p.number = 13;
-      p.pull_request.number = 13;
-      p.pull_request.base.ref = 'main';
-      p.pull_request.head.sha = head;
-      p.pull_request.updated_at = new Date(Date.UTC(2026, 4, 3, 10, 0, second)).toISOString();
-      return p;
-    };
+    const event = (action: string, head: string, second: number) =>
+      pullRequestEvent('acme/shop', action, 13, head, new Date(Date.UTC(2026, 4, 3, 10, 0, second)));
     const [HEAD_A, HEAD_B] = ['1313a01', '1313b02'].map((p) => p.padEnd(40, '0')) as [string, string];
     const creates = () => gh.callsOf('issues/create-comment').filter((c) => c.params.issue_number === '13');
     // The first preview's comment is held at GitHub while the second preview reports.
@@ -423,15 +406,15 @@ test('GitHub webhooks in, reports out', async (t) => {
   await t.test(
     'per pull request: a burst converges to the newest commit; one comment; closed undeploys',
     async () => {
-      const events = Array.from({ length: 8 }, (_, i) => {
-        const p = forRepository(pullRequest(i === 0 ? 'opened' : 'synchronize'), 'acme/app');
-        p.number = 7;
-        p.pull_request.number = 7;
-        p.pull_request.base.ref = 'main';
-        p.pull_request.head.sha = sha(100 + i);
-        p.pull_request.updated_at = new Date(Date.UTC(2026, 4, 1, 10, 0, i)).toISOString();
-        return p;
-      });
+      const events = Array.from({ length: 8 }, (_, i) =>
+        pullRequestEvent(
+          'acme/app',
+          i === 0 ? 'opened' : 'synchronize',
+          7,
+          sha(100 + i),
+          new Date(Date.UTC(2026, 4, 1, 10, 0, i)),
+        ),
+      );
       // Delivered out of order and at once: the newest event must win whatever the order.
       const order = [3, 7, 0, 5, 1, 6, 2, 4].map((i) => events[i] as Payload);
       const results = await Promise.all(order.map((p) => post('pull_request', p)));
@@ -454,11 +437,14 @@ test('GitHub webhooks in, reports out', async (t) => {
             .some((c) => c.params.sha === sha(107) && c.body.state === 'success'),
         { what: 'success on the newest commit' },
       );
-      const closed = forRepository(pullRequest('closed'), 'acme/app');
-      closed.number = 7;
-      closed.pull_request.number = 7;
+      const closed = pullRequestEvent(
+        'acme/app',
+        'closed',
+        7,
+        sha(107),
+        new Date(Date.UTC(2026, 4, 1, 10, 0, 30)),
+      );
       closed.pull_request.merged = true;
-      closed.pull_request.updated_at = new Date(Date.UTC(2026, 4, 1, 10, 0, 30)).toISOString();
       const res = await post('pull_request', closed);
       assert.equal(res.status, 202);
       await waitFor(
@@ -497,15 +483,8 @@ test('GitHub webhooks in, reports out', async (t) => {
   await t.test(
     'a pull request reopened while its old preview is undeployed gets a new one at once, and only one',
     async () => {
-      const event = (action: string, second: number, head = sha(200)) => {
-        const p = forRepository(pullRequest(action), 'acme/slow');
-        p.number = 9;
-        p.pull_request.number = 9;
-        p.pull_request.base.ref = 'main';
-        p.pull_request.head.sha = head;
-        p.pull_request.updated_at = new Date(Date.UTC(2026, 4, 2, 10, 0, second)).toISOString();
-        return p;
-      };
+      const event = (action: string, second: number, head = sha(200)) =>
+        pullRequestEvent('acme/slow', action, 9, head, new Date(Date.UTC(2026, 4, 2, 10, 0, second)));
       const ofPullRequest = async () => (await previews()).filter((p) => p.spec.pullRequest === 9);
       assert.equal((await post('pull_request', event('opened', 0))).status, 202);
       await waitPreview(client, ns, 'slow-pr9', (p) => p.status?.phase === 'Stopped', 'deployed');

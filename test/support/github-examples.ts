@@ -38,6 +38,26 @@ export function forRepository(p: Payload, fullName: string): Payload {
   return p;
 }
 
+/**
+ * GitHub's `pull_request` example as an event of pull request `number` of `repository` into main,
+ * at `head`; `updatedAt` orders it among the pull request's events.
+ */
+export function pullRequestEvent(
+  repository: string,
+  action: string,
+  number: number,
+  head: string,
+  updatedAt?: Date,
+): Payload {
+  const p = forRepository(pullRequest(action), repository);
+  p.number = number;
+  p.pull_request.number = number;
+  p.pull_request.base.ref = 'main';
+  p.pull_request.head.sha = head;
+  if (updatedAt) p.pull_request.updated_at = updatedAt.toISOString();
+  return p;
+}
+
 /** Makes a pull request come from a fork: its head in `fullName`, or in a deleted fork (null). */
 export function fromFork(p: Payload, fullName: string | null): Payload {
   const head = p.pull_request.head;
