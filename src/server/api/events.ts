@@ -45,6 +45,9 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
       const view = viewOf(ctx, p);
       return (all || allowed.has(view.forgeRepository ?? undefined)) && matches(view, filters);
     };
+    /** `owner/name` of the preview's repository, without building its whole view. */
+    const forgeOf = (p: PreviewObject) =>
+      ctx.repositories.get(p.metadata.namespace, p.spec.repository)?.spec.repository;
     let open = true;
     /** Asks about a repository first seen after the stream opened; once allowed, sends its previews. */
     const ask = (forge: string) => {
@@ -53,9 +56,11 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
         (ok) => {
           if (!ok || !open) return;
           allowed.add(forge);
-          for (const p of ctx.previews.list())
-            if (wanted(p) && viewOf(ctx, p).forgeRepository === forge)
-              res.write(sse('upsert', viewOf(ctx, p)));
+          for (const p of ctx.previews.list()) {
+            if (forgeOf(p) !== forge) continue;
+            const view = viewOf(ctx, p);
+            if (matches(view, filters)) res.write(sse('upsert', view));
+          }
         },
         // GitHub down: the previews of that repository show after a reconnect.
         (e: Error) => request.log.warn({ forge, err: e.message }, 'read permission unknown'),
@@ -79,7 +84,7 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
 
     const subscriber: Subscriber = (e) => {
       if (!all) {
-        const forge = viewOf(ctx, e.object).forgeRepository;
+        const forge = forgeOf(e.object);
         if (forge && !asked.has(forge)) ask(forge);
       }
       const key = { namespace: e.object.metadata.namespace, name: e.object.metadata.name };
