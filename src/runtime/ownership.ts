@@ -56,12 +56,14 @@ export async function releaseFinalizer(
     if (!finalizers.includes(finalizer) || !releasable(o) || sent?.waitMs(uid, Date.now())) continue;
     try {
       await client.jsonPatch(ref, o.metadata.namespace, o.metadata.name as string, [
+        { op: 'test', path: '/metadata/uid', value: uid },
         { op: 'test', path: '/metadata/finalizers', value: finalizers },
         { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== finalizer) },
       ]);
       sent?.wrote(uid, Date.now());
     } catch (e) {
-      // Gone, or its finalizers changed since the read: the next reconcile sees the new list.
+      // Gone, replaced by a newer object of that name (which may hold the same finalizers), or its
+      // finalizers changed since the read: the next reconcile sees what is there now.
       if (!(e instanceof ApiError && (e.code === 404 || e.code === 422))) throw e;
     }
   }

@@ -1,5 +1,6 @@
 // Releasing a result finalizer from a cached snapshot: a status (or any other) change since the
-// read must not make it fail, but a finalizer list changed since the read must not be overwritten.
+// read must not make it fail, but a finalizer list changed since the read must not be overwritten,
+// nor a newer object of the same name released.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { Resources } from '../../src/runtime/kube-client.ts';
@@ -9,14 +10,14 @@ import { testClient, testNamespace } from '../support/cluster.ts';
 const OURS = 'bosun.dev/node-result';
 const OTHER = 'example.com/other';
 
-it('releases a finalizer from a snapshot older than the object, unless its finalizers changed', async (t) => {
+it('releases a finalizer from a snapshot older than the object, unless its finalizers changed or the object was replaced', async (t) => {
   const client = await testClient();
   const ns = await testNamespace(t, 'finalizers');
   const cm = (name: string) => ({ metadata: { name, namespace: ns, finalizers: [OURS] }, data: { v: '1' } });
   const finalizersOf = async (name: string) =>
     (await client.get(Resources.configMaps, ns, name)).metadata.finalizers ?? [];
   t.after(async () => {
-    for (const name of ['data-changed', 'finalizers-changed'])
+    for (const name of ['data-changed', 'finalizers-changed', 'replaced'])
       await client
         .mergePatch(Resources.configMaps, ns, name, { metadata: { finalizers: null } })
         .catch(() => {});
@@ -35,4 +36,14 @@ it('releases a finalizer from a snapshot older than the object, unless its final
   });
   await releaseFinalizer(client, Resources.configMaps, OURS, [before], () => true);
   assert.deepEqual(await finalizersOf('finalizers-changed'), [OURS, OTHER]);
+
+  // Deleted and created again under the same name since the read, with the same finalizers (a
+  // DaemonJob's pod of the same run): the newer object keeps its finalizer.
+  const old = await client.create(Resources.configMaps, cm('replaced'));
+  await client.mergePatch(Resources.configMaps, ns, 'replaced', { metadata: { finalizers: null } });
+  await client.delete(Resources.configMaps, ns, 'replaced');
+  const newer = await client.create(Resources.configMaps, cm('replaced'));
+  assert.notEqual(newer.metadata.uid, old.metadata.uid);
+  await releaseFinalizer(client, Resources.configMaps, OURS, [old], () => true);
+  assert.deepEqual(await finalizersOf('replaced'), [OURS]);
 });

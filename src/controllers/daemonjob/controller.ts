@@ -13,7 +13,13 @@ import {
   toOwner,
   toSelf,
 } from '../../runtime/controller.ts';
-import { ApiError, type KubeObject, type ResourceRef, Resources } from '../../runtime/kube-client.ts';
+import {
+  ApiError,
+  isConflict,
+  type KubeObject,
+  type ResourceRef,
+  Resources,
+} from '../../runtime/kube-client.ts';
 import type { Informer, Manager } from '../../runtime/manager.ts';
 import { OwnWrites } from '../../runtime/own-writes.ts';
 import { forgetDeletedReleases, ownedBy, releaseFinalizer } from '../../runtime/ownership.ts';
@@ -236,8 +242,14 @@ async function reconcile(deps: Deps, ctx: ReconcileContext, key: string): Promis
     if (n) patched(await uncordonNode(client, n));
   });
   // After the status write, like the releases: the plan deletes only pods whose result the status holds.
+  // By uid: the pod the plan saw, not a newer one of the same name (a recreated DaemonJob's).
+  const uids = new Map(pods.map((p) => [p.metadata.name, p.metadata.uid as string]));
   await inParallel(plan.remove, 16, async (pod) => {
-    await client.delete(Resources.pods, namespace, pod);
+    try {
+      await client.delete(Resources.pods, namespace, pod, 'Background', { uid: uids.get(pod) });
+    } catch (e) {
+      if (!isConflict(e)) throw e; // a newer pod of that name: the next reconcile plans for it
+    }
   });
   const releasableJobs = new Set(plan.releaseJobs);
   await release(deps, Resources.jobs, legacyJobs, (j) => releasableJobs.has(j.metadata.name as string));
