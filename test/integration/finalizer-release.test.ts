@@ -3,7 +3,7 @@
 // nor a newer object of the same name released.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { Resources } from '../../src/runtime/kube-client.ts';
+import { type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { releaseFinalizer } from '../../src/runtime/ownership.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
 
@@ -39,10 +39,10 @@ it('releases a finalizer from a snapshot older than the object, unless its final
 
   // Deleted and created again under the same name since the read, with the same finalizers (a
   // DaemonJob's pod of the same run): the newer object keeps its finalizer.
-  const old = await client.create(Resources.configMaps, cm('replaced'));
+  const old: KubeObject = await client.create(Resources.configMaps, cm('replaced'));
   await client.mergePatch(Resources.configMaps, ns, 'replaced', { metadata: { finalizers: null } });
   await client.delete(Resources.configMaps, ns, 'replaced');
-  const newer = await client.create(Resources.configMaps, cm('replaced'));
+  const newer: KubeObject = await client.create(Resources.configMaps, cm('replaced'));
   assert.notEqual(newer.metadata.uid, old.metadata.uid);
   await releaseFinalizer(client, Resources.configMaps, OURS, [old], () => true);
   assert.deepEqual(await finalizersOf('replaced'), [OURS]);

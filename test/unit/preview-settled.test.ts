@@ -116,7 +116,7 @@ describe('isEmptyPlan', () => {
       want: false,
     },
     { name: 'a Job to create', plan: { ...empty, create: [{ metadata: { name: 'j' } }] }, want: false },
-    { name: 'a Job to delete', plan: { ...empty, deleteJobs: ['j'] }, want: false },
+    { name: 'a Job to delete', plan: { ...empty, deleteJobs: [{ name: 'j' }] }, want: false },
     { name: 'scaling', plan: { ...empty, scale: 0 }, want: false },
     { name: 'an apply', plan: { ...empty, apply: { objects: [], hash: 'h' } }, want: false },
     { name: 'a capacity stop', plan: { ...empty, stop: true }, want: false },

@@ -5,7 +5,7 @@
 import type { Counter } from 'prom-client';
 import type { PreviewStatus } from '../../api/preview.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
-import { ApiError, type KubeObject, Resources } from '../../runtime/kube-client.ts';
+import { ApiError, isConflict, type KubeObject, Resources } from '../../runtime/kube-client.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import type { OwnWrites } from '../../runtime/own-writes.ts';
 import type { RestMapper } from '../../runtime/rest-mapper.ts';
@@ -80,7 +80,12 @@ export async function actOnPreview(
       }
     }
     // In the foreground: the Job stays until its pods are gone, so a step that waits for it waits for them.
-    for (const j of plan.deleteJobs) await client.delete(Resources.jobs, namespace, j, 'Foreground');
+    for (const { name: job, uid } of plan.deleteJobs)
+      await client
+        .delete(Resources.jobs, namespace, job, 'Foreground', uid ? { uid } : undefined)
+        .catch((e) => {
+          if (!isConflict(e)) throw e; // a newer Job of that name: the next pass decides about it
+        });
   };
   const app = async () => {
     if (plan.apply) {

@@ -61,7 +61,8 @@ export interface PreviewPlan {
   /** App resources to apply (server-side); on rejection the hash goes to status.rejectedHash. */
   apply?: { objects: KubeObject[]; hash: string };
   scale?: number;
-  deleteJobs: string[];
+  /** Jobs to delete, by the uid the snapshot saw (a newer Job of that name is not this plan's). */
+  deleteJobs: { name: string; uid?: string }[];
   /** Undeploying: delete every resource labelled with the preview, then release the finalizer. */
   purge?: boolean;
   events: PreviewEvent[];
@@ -114,7 +115,8 @@ class Planner {
   }
   /** A Job of no use any more is deleted, once: one being deleted is only waited for. */
   stopJob(job: KubeObject) {
-    if (!job.metadata.deletionTimestamp) this.plan.deleteJobs.push(job.metadata.name as string);
+    if (!job.metadata.deletionTimestamp)
+      this.plan.deleteJobs.push({ name: job.metadata.name as string, uid: job.metadata.uid });
   }
   /** The requested reset is carried out by this plan. */
   resetDone() {
