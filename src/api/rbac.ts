@@ -56,6 +56,8 @@ export const namespacedRules: PolicyRule[] = [
     ],
     verbs: ['update'],
   },
+  // A repository's counts are merge-patched: only they, leaving the fork pull requests the webhook lists.
+  { apiGroups: ['bosun.dev'], resources: ['previewrepositories/status'], verbs: ['patch'] },
   // Owner references with blockOwnerDeletion need this where OwnerReferencesPermissionEnforcement is on.
   {
     apiGroups: ['bosun.dev'],

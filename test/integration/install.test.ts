@@ -16,7 +16,18 @@ import { WEBHOOK_CONFIGURATIONS, webhookConfiguration } from '../../src/server/a
 import { serviceAccountClient, testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { daemonJob, pool, waitPhase } from '../support/daemonjob.ts';
 import { deployment, hook, waitHook } from '../support/deployments.ts';
-import { startOperator } from '../support/operator.ts';
+import { getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
+import {
+  labelled,
+  PREVIEW_REPOSITORIES,
+  PREVIEW_TEMPLATES,
+  PREVIEWS,
+  phase,
+  preview,
+  repository,
+  template,
+  waitPreview,
+} from '../support/previews.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -318,6 +329,38 @@ describe('install', () => {
       sa.client.mergePatch(HOOKS, ns, 'migrate', { status: { observedGeneration: 1 } }, 'status'),
     );
     await refused('getting a Deployment', () => sa.client.get(Resources.deployments, ns, 'web'));
+  });
+
+  it('runs a preview from build to undeploy with only the RBAC it installs', async (t) => {
+    const { kubectl } = await tools();
+    kubectl(['apply', '-k', join(ROOT, 'deploy/install')]);
+    await installCrds();
+    const ns = await testNamespace(t, 'rbacpv');
+    const admin = await testClient();
+    // The default template has every part: build, init and cleanup Jobs, Service, Ingress, extra manifests.
+    await admin.create(PREVIEW_TEMPLATES, template(ns, 'web'));
+    await admin.create(PREVIEW_REPOSITORIES, repository(ns, 'shop'));
+    const sa = await serviceAccountClient('bosun-system', 'bosun');
+    await startOperator(t, { namespaces: [ns], args: [`--kubeconfig=${sa.kubeconfig}`] });
+    const name = 'shop-main-abcdef0';
+    await admin.create(PREVIEWS, preview(ns, name, { state: 'Running' }));
+    await waitPreview(admin, ns, name, phase('Running'), 'Running');
+    await waitFor(
+      async () => {
+        const status = (await admin.get(PREVIEW_REPOSITORIES, ns, 'shop')).status;
+        return (status?.deployed === 1 && status.running === 1) || { pending: JSON.stringify(status) };
+      },
+      { what: "the repository's counts" },
+    );
+    await admin.delete(PREVIEWS, ns, name);
+    await waitFor(
+      async () => !(await getOrUndefined(admin, PREVIEWS, ns, name)) || { pending: 'still there' },
+      {
+        what: `${name} undeployed`,
+        timeoutMs: 90_000,
+      },
+    );
+    assert.deepEqual(await labelled(admin, ns, name), [], 'nothing labelled is left');
   });
 
   it('with admission on and leader election off, the operator may issue and renew only its certificate Secret', async (t) => {
