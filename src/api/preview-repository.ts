@@ -148,6 +148,24 @@ export const previewRepositorySpec = s.object(
 
 const count = (what: string) => s.optional(s.integer({ description: what, minimum: 0 }));
 
+/** At most this many fork pull requests are listed in a repository's status, the newest first. */
+export const MAX_FORK_PULL_REQUESTS = 100;
+
+export const forkPullRequestSchema = s.object(
+  {
+    number: s.integer({ description: 'The pull request number.', minimum: 1, format: 'int64' }),
+    commit: s.string({ description: 'Its newest head commit (40 hex characters).', minLength: 1 }),
+    branch: s.string({ description: 'The head branch, in the fork.', minLength: 1 }),
+    targetBranch: s.string({ description: 'The base branch, in this repository.', minLength: 1 }),
+    fork: s.string({ description: 'The fork ("owner/name"); empty when the fork was deleted.' }),
+    updatedAt: s.string({
+      description: "The pull request's updated_at in the event that set the commit.",
+      format: 'date-time',
+    }),
+  },
+  { description: 'An open pull request from a fork, as the last webhook about it told.' },
+);
+
 export const previewRepositoryStatus = s.object(
   {
     observedGeneration: s.optional(
@@ -157,14 +175,25 @@ export const previewRepositoryStatus = s.object(
     running: count('Running previews (starting and stopping included).'),
     initializing: count('Initialization Jobs running.'),
     pending: count('Previews waiting for a deploy slot.'),
+    forkPullRequests: s.optional(
+      s.array(forkPullRequestSchema, {
+        description:
+          'With forkPolicy Ignore: the open pull requests from forks and their newest commit, from the webhooks, the newest first. A commit without a preview waits for approval: someone who may operate previews creates it. A closed pull request leaves the list.',
+        maxItems: MAX_FORK_PULL_REQUESTS,
+      }),
+    ),
     conditions: s.optional(conditionsSchema),
   },
-  { description: 'PreviewRepositoryStatus counts the previews against the caps.' },
+  {
+    description:
+      'PreviewRepositoryStatus counts the previews against the caps and lists the pull requests from forks.',
+  },
 );
 
 export type PreviewRepositorySpec = Infer<typeof previewRepositorySpec>;
 export type PreviewRepositoryStatus = Infer<typeof previewRepositoryStatus>;
 export type Capacity = Infer<typeof capacitySchema>;
+export type ForkPullRequest = Infer<typeof forkPullRequestSchema>;
 
 export const PreviewRepositoryKind: KindDefinition = {
   kind: 'PreviewRepository',

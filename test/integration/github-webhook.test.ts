@@ -10,6 +10,7 @@ import { commentMarker } from '../../src/controllers/preview-github/report.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { AWAITING_APPROVAL } from '../../src/server/webhook/approval.ts';
 import { DELIVERY_ANNOTATION } from '../../src/server/webhook/plan.ts';
+import { ok, runBosun } from '../support/cli.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
 import { startFakeGitHub } from '../support/fake-github.ts';
 import {
@@ -286,7 +287,7 @@ test('GitHub webhooks in, reports out', async (t) => {
   });
 
   await t.test(
-    'pull requests from forks: none by default; forkPolicy Preview builds them with forkTemplate',
+    'pull requests from forks: none by default, each commit approved with the command given; forkPolicy Preview builds them with forkTemplate; closed undeploys both',
     async () => {
       const forkEvent = (repo: string, number: number, head: string) =>
         fromFork(pullRequestEvent(repo, 'opened', number, head), 'mallory/shop');
@@ -296,6 +297,12 @@ test('GitHub webhooks in, reports out', async (t) => {
       assert.match(JSON.stringify(ignored.body), /mallory\/shop and spec.forkPolicy is Ignore/);
       assert.match(JSON.stringify(ignored.body), /bosun preview create -n \S+ --repository shop --pr 11 /);
       assert.equal(await state(), before, 'no preview of the fork');
+      // Listed in the repository's status, where the API and the web UI offer to approve it.
+      const forkPullRequests = async () =>
+        ((await client.get(PREVIEW_REPOSITORIES, ns, 'shop')).status?.forkPullRequests ?? []).map(
+          (f: { number: number; commit: string; fork: string }) => `${f.number}@${f.commit} from ${f.fork}`,
+        );
+      assert.deepEqual(await forkPullRequests(), [`11@${sha(300)} from mallory/shop`]);
       // The pull request shows why: a pending status on its head commit.
       const waiting = await waitFor(
         async () => gh.callsOf('repos/create-commit-status').find((c) => c.params.sha === sha(300)),
@@ -342,6 +349,65 @@ test('GitHub webhooks in, reports out', async (t) => {
       const own = pullRequestEvent('acme/forked', 'opened', 12, sha(302));
       assert.equal((await post('pull_request', own)).status, 202);
       assert.equal((await client.get(PREVIEWS, ns, 'forked-pr12')).spec.template, undefined);
+
+      // A person approves the fork's commit with the very command the answer gave.
+      const command = /bosun preview create ([^"]+)/.exec(JSON.stringify(ignored.body))?.[1] ?? '';
+      ok(await runBosun(['preview', 'create', ...command.split(' ')]), command);
+      const ofFork = async () =>
+        (await previews()).filter((p) => p.spec.repository === 'shop' && p.spec.pullRequest === 11);
+      const [approved] = await ofFork();
+      assert.equal(approved?.spec.commit, sha(300));
+      const approvedName = approved?.metadata.name as string;
+      await waitFor(
+        async () =>
+          (await client.get(PREVIEWS, ns, approvedName)).metadata.annotations?.[
+            'bosun.dev/github-reported'
+          ] === `stopped/${sha(300)}`,
+        { what: `${approvedName} reported` },
+      );
+      // The fork's next commit needs approval again: the approved preview is not moved, none is added.
+      const next = await post(
+        'pull_request',
+        fromFork(pullRequestEvent('acme/shop', 'synchronize', 11, sha(303)), 'mallory/shop'),
+      );
+      assert.equal(next.status, 200, JSON.stringify(next.body));
+      assert.match(JSON.stringify(next.body), new RegExp(`--commit ${sha(303)}`));
+      await waitFor(
+        async () =>
+          gh
+            .callsOf('repos/create-commit-status')
+            .some((c) => c.params.sha === sha(303) && c.body.description === AWAITING_APPROVAL),
+        { what: 'the awaiting-approval status of the next commit' },
+      );
+      assert.deepEqual(
+        (await ofFork()).map((p) => [p.metadata.uid, p.spec.commit]),
+        [[approved?.metadata.uid, sha(300)]],
+      );
+      assert.deepEqual(await forkPullRequests(), [`11@${sha(303)} from mallory/shop`]);
+
+      // Closed undeploys the fork's previews whatever the policy; the approved one's deployment goes inactive.
+      const inactive = () =>
+        gh.callsOf('repos/create-deployment-status').filter((c) => c.body.state === 'inactive').length;
+      const inactiveBefore = inactive();
+      for (const repo of ['acme/shop', 'acme/forked']) {
+        const closed = await post(
+          'pull_request',
+          fromFork(pullRequestEvent(repo, 'closed', 11, sha(303)), 'mallory/shop'),
+        );
+        assert.equal(closed.status, 202, JSON.stringify(closed.body));
+      }
+      for (const name of [approvedName, 'forked-pr11'])
+        await waitFor(
+          async () => !(await getOrUndefined(client, PREVIEWS, ns, name)) || { pending: 'still there' },
+          {
+            what: `${name} undeployed`,
+            timeoutMs: 90_000,
+          },
+        );
+      await waitFor(async () => inactive() > inactiveBefore, {
+        what: "the approved preview's deployment inactive",
+      });
+      assert.deepEqual(await forkPullRequests(), [], 'a closed pull request leaves the list');
     },
   );
 

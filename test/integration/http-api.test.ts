@@ -19,6 +19,7 @@ import { silentLogger } from '../../src/runtime/log.ts';
 import { Informer } from '../../src/runtime/manager.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { WatchCache } from '../../src/runtime/watch-cache.ts';
+import type { ApprovalView } from '../../src/server/api/approvals.ts';
 import { openEventStreams } from '../../src/server/api/events.ts';
 import { openApiDocument } from '../../src/server/api/openapi.ts';
 import { createHttpServer } from '../../src/server/app.ts';
@@ -434,6 +435,68 @@ describe('REST API (bosun run --http-address)', () => {
     });
 
     await t.test(
+      "approvals: a fork's commit is listed until someone creates its preview with the fields given",
+      async () => {
+        // What the webhook records for pull requests from forks under forkPolicy: Ignore.
+        const fork = (number: number, commit: string, minute: number) => ({
+          number,
+          commit,
+          branch: 'patch-1',
+          targetBranch: 'main',
+          fork: 'mallory/review',
+          updatedAt: `2026-05-01T10:0${minute}:00Z`,
+        });
+        const review = await client.get(PREVIEW_REPOSITORIES, ns, 'review');
+        await client.replaceStatus(PREVIEW_REPOSITORIES, {
+          ...review,
+          status: {
+            ...review.status,
+            forkPullRequests: [fork(9, 'ddddddd444', 2), fork(5, 'bbbbbbb222', 1)],
+          },
+        });
+        // Pull request 5 has its preview at that commit already (above): only 9 waits.
+        const listed: ApprovalView[] = await until('pull request 9 listed', async () => {
+          const r = await call('GET', '/api/v1/approvals', { token: viewer, query: `namespace=${ns}` });
+          return r.json.items?.length ? r.json.items : { pending: r.text };
+        });
+        assert.deepEqual(listed, [
+          {
+            namespace: ns,
+            repository: 'review',
+            forgeRepository: 'acme/review',
+            pullRequest: 9,
+            commit: 'ddddddd444',
+            branch: 'patch-1',
+            targetBranch: 'main',
+            fork: 'mallory/review',
+            updatedAt: '2026-05-01T10:02:00Z',
+            links: {
+              commit: 'https://github.com/acme/review/commit/ddddddd444',
+              pullRequest: 'https://github.com/acme/review/pull/9',
+            },
+          },
+        ]);
+        const other = await call('GET', '/api/v1/approvals', {
+          token: viewer,
+          query: `namespace=${ns}&repository=shop`,
+        });
+        assert.deepEqual(other.json.items, []);
+        const { repository, branch, targetBranch, commit, pullRequest } = listed[0] as ApprovalView;
+        const approved = await call('POST', '/api/v1/namespaces/{namespace}/previews', {
+          params: { namespace: ns },
+          token: ci,
+          body: { repository, branch, targetBranch, commit, pullRequest },
+        });
+        assert.equal(approved.status, 201, approved.text);
+        assert.equal(approved.json.name, 'review-pr9');
+        await until('nothing waiting', async () => {
+          const r = await call('GET', '/api/v1/approvals', { token: viewer });
+          return r.json.items.length === 0 || { pending: r.text };
+        });
+      },
+    );
+
+    await t.test(
       'auth: every mutating operation in the document refuses without a token, with a bad one, and with read only',
       async () => {
         const mutating = operations.filter((o) => o.op['x-bosun-scope'] === 'operate');
@@ -501,6 +564,8 @@ describe('REST API (bosun run --http-address)', () => {
         ],
         ['GET', '/api/v1/previews', { query: 'continue=garbage' }, 400, /continue must be a token/],
         ['GET', '/api/v1/previews', { query: 'colour=red' }, 400, /unknown query parameter "colour"/],
+        ['GET', '/api/v1/approvals', { query: 'colour=red' }, 400, /unknown query parameter "colour"/],
+        ['GET', '/api/v1/approvals', { query: 'namespace=elsewhere' }, 404, /not served here/],
         ['GET', '/api/v1/previews', { query: 'branch=a&branch=b' }, 400, /given once/],
         ['GET', '/api/v1/previews', { query: 'namespace=elsewhere' }, 404, /not served here/],
         ['GET', '/api/v1/previews', { query: 'namespace=Bad_NS' }, 400, /not a valid namespace/],

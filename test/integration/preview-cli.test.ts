@@ -1,13 +1,13 @@
 // `bosun preview ...` as a person runs it: a child process against the real control plane, with the
 // operator running beside it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it, type TestContext } from 'node:test';
 import { SIMULATED_LOG_TEXT } from '../../src/dev/kwok-logs.ts';
 import { listSimulatedNodes } from '../../src/dev/nodes.ts';
 import { isNotFound, type KubeClient } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
-import { testClient, testCluster, testNamespace } from '../support/cluster.ts';
+import { ok, runBosun } from '../support/cli.ts';
+import { testClient, testNamespace } from '../support/cluster.ts';
 import { installCrds, startOperator } from '../support/operator.ts';
 import {
   failing,
@@ -21,38 +21,8 @@ import {
   waitPreview,
 } from '../support/previews.ts';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `bosun preview <args> -n <namespace>` with the test cluster's kubeconfig. */
-async function bosun(namespace: string, ...args: string[]): Promise<Run> {
-  const { kubeconfig } = await testCluster();
-  const child = spawn(
-    process.execPath,
-    [MAIN, 'preview', ...args, '-n', namespace, '--kubeconfig', kubeconfig],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => {
-    stdout += c;
-  });
-  child.stderr.setEncoding('utf8').on('data', (c: string) => {
-    stderr += c;
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, stderr };
-}
-
-const ok = (r: Run, what: string) =>
-  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+const bosun = (namespace: string, ...args: string[]) => runBosun(['preview', ...args, '-n', namespace]);
 
 async function setUp(t: TestContext, repoSpec: Record<string, unknown> = {}, templateSpec = {}) {
   await installCrds();

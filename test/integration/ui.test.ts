@@ -1,6 +1,7 @@
 // The web UI in a real headless Chromium against the operator's own HTTP server on the real control
-// plane: previews appear live, a stop button stops, logs stream, filters narrow the list, and a
-// visitor without a token sees no mutating buttons and gets 401 from the API.
+// plane: previews appear live, a stop button stops, logs stream, filters narrow the list, a
+// visitor without a token sees no mutating buttons and gets 401 from the API, and a fork's pull
+// request waits for an Approve.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
@@ -9,7 +10,7 @@ import type { ResourceRef } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { openUi, testBrowser } from '../support/browser.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
-import { forRepository, pullRequest } from '../support/github-examples.ts';
+import { forRepository, fromFork, pullRequest } from '../support/github-examples.ts';
 import { createWebhookSecret, postWebhook, secretValue } from '../support/github-webhooks.ts';
 import { installCrds, kubectlApply, startOperator } from '../support/operator.ts';
 import {
@@ -116,6 +117,8 @@ describe('web UI', () => {
     await page.click('#signin-button');
     await page.getByText('Signed in as ops').waitFor();
     await page.getByText('No previews yet.').waitFor();
+    assert.equal(await page.isVisible('#logs'), false, 'no logs panel until Logs is pressed');
+    assert.equal(await page.isVisible('#approvals'), false, 'nothing waits for approval');
 
     // Created with kubectl: it appears without a reload and follows its phases up to Running.
     assert.equal(await kubectlApply(preview(ns, 'shop-main-abcdef0', { state: 'Running' })), '');
@@ -157,6 +160,7 @@ describe('web UI', () => {
     await page.click('#logs button[data-step="build"]');
     await page.locator('#logs-text', { hasText: SIMULATED_LOG }).waitFor({ timeout: 30_000 });
     await page.click('#logs-close');
+    assert.equal(await page.isVisible('#logs'), false, 'the logs panel closed');
 
     // Stop: the spec changes in the cluster and the badge follows without a reload.
     await page.click(`${card('shop-main-abcdef0')} button[data-action="stop"]`);
@@ -217,5 +221,37 @@ describe('web UI', () => {
     const wrong = await openUi(browser, url, 'not-a-token');
     await wrong.getByText('The token was not accepted.').waitFor();
     await wrong.getByText('Not signed in').waitFor();
+
+    // A pull request from a fork waits for approval (forkPolicy Ignore, the default): listed for
+    // everyone who may read, with an Approve button for those who may operate.
+    const fork = fromFork(forRepository(pullRequest('opened'), 'acme/shop'), 'mallory/shop');
+    fork.number = 8;
+    fork.pull_request.number = 8;
+    fork.pull_request.head.ref = 'patch-1';
+    fork.pull_request.head.sha = '8888aaaa01'.padEnd(40, '0');
+    fork.pull_request.base.ref = 'main';
+    const waiting = await postWebhook(url.replace(/\/$/, ''), {
+      event: 'pull_request',
+      body: JSON.stringify(fork),
+      secret: await secretValue(client, ns, 'shop-webhook'),
+    });
+    assert.equal(waiting.status, 200, JSON.stringify(waiting.body));
+    const approval = 'li.approval[aria-label="pull request #8 of acme/shop"]';
+    await visitor.reload();
+    await visitor
+      .locator(approval, { hasText: 'patch-1 → main from mallory/shop' })
+      .waitFor({ timeout: 30_000 });
+    assert.equal(await visitor.locator(`${approval} button`).count(), 0, 'no Approve button without a token');
+    await page.reload();
+    await page.locator(approval).waitFor({ timeout: 30_000 });
+    page.once('dialog', (d) => void d.accept());
+    await page.click(`${approval} button`, { timeout: 10_000 });
+    await page.waitForSelector(card('shop-pr8-8888aaa'), { timeout: 30_000 });
+    await page.locator('#approvals').waitFor({ state: 'hidden' });
+    const approved = await client.get(PREVIEWS, ns, 'shop-pr8-8888aaa');
+    assert.deepEqual(
+      [approved.spec.pullRequest, approved.spec.commit, approved.spec.branch, approved.spec.targetBranch],
+      [8, fork.pull_request.head.sha, 'patch-1', 'main'],
+    );
   });
 });

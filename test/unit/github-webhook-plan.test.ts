@@ -212,7 +212,14 @@ describe('pull requests from forks', () => {
           existing('hello-pr2', { pullRequest: 2, targetBranch: 'master' }),
         ]);
         assert.deepEqual(result.actions, []);
-        assert.deepEqual(result.awaitingApproval, { commit: p.pull_request.head.sha });
+        assert.deepEqual(result.awaitingApproval, {
+          number: 2,
+          commit: p.pull_request.head.sha,
+          branch: p.pull_request.head.ref,
+          targetBranch: 'master',
+          fork: 'octocat/Hello-World',
+          updatedAt: p.pull_request.updated_at,
+        });
         assert.match(
           result.ignored ?? '',
           /comes from the fork octocat\/Hello-World and spec.forkPolicy is Ignore/,
@@ -225,8 +232,10 @@ describe('pull requests from forks', () => {
         assert.deepEqual(plan('pull_request', p, repo({ previewPer, forkPolicy: 'Ignore' })).actions, []);
       });
 
-  it('a deleted fork (head.repo null) is a fork', () => {
-    assert.match(plan('pull_request', fork('synchronize', null)).ignored ?? '', /the fork \(deleted\)/);
+  it('a deleted fork (head.repo null) is a fork, listed with an empty fork name', () => {
+    const result = plan('pull_request', fork('synchronize', null));
+    assert.match(result.ignored ?? '', /the fork \(deleted\)/);
+    assert.equal(result.awaitingApproval?.fork, '');
   });
 
   it('forkPolicy Preview: a preview like any pull request, with forkTemplate when set', () => {
@@ -245,10 +254,16 @@ describe('pull requests from forks', () => {
 
   it('closed undeploys the previews of a fork’s pull request, whatever forkPolicy says', () => {
     const previews = [existing('hello-pr2-1111111', { pullRequest: 2, targetBranch: 'master' })];
-    assert.deepEqual(
-      plan('pull_request', fork('closed'), repo(), previews).actions.map((a) => a.type),
-      ['undeploy'],
-    );
+    const closed = fork('closed');
+    for (const forkPolicy of ['Ignore', 'Preview']) {
+      const result = plan('pull_request', closed, repo({ forkPolicy }), previews);
+      assert.deepEqual(
+        result.actions.map((a) => a.type),
+        ['undeploy'],
+      );
+      assert.deepEqual(result.forkClosed, { number: 2, updatedAt: closed.pull_request.updated_at });
+    }
+    assert.equal(plan('pull_request', pullRequest('closed'), repo(), previews).forkClosed, undefined);
   });
 });
 

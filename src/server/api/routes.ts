@@ -1,6 +1,7 @@
 // Everything under /api/v1.
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from '../context.ts';
+import { registerApprovalRoutes } from './approvals.ts';
 import { type EventsOptions, registerEventRoutes } from './events.ts';
 import { identify } from './guards.ts';
 import { registerLogRoutes } from './logs.ts';
@@ -26,6 +27,7 @@ export async function registerApiRoutes(
     };
   });
   await registerPreviewRoutes(app, ctx);
+  await registerApprovalRoutes(app, ctx);
   await registerLogRoutes(app, ctx);
   await registerEventRoutes(app, ctx, opts);
 }

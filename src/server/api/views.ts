@@ -29,12 +29,26 @@ export interface PreviewView {
 
 const FORGE_BASE: Record<string, string> = { github: 'https://github.com' };
 
+/** Links to a commit and a pull request of a repository on its forge, where it is known. */
+export function forgeLinks(
+  repository: RepositoryObject | undefined,
+  commit: string,
+  pullRequest: number | null,
+) {
+  const forgeRepository = repository?.spec.repository;
+  const base = FORGE_BASE[repository?.spec.forge ?? 'github'];
+  const at = forgeRepository && base ? `${base}/${forgeRepository}` : undefined;
+  return {
+    commit: at ? `${at}/commit/${commit}` : null,
+    pullRequest: at && pullRequest !== null ? `${at}/pull/${pullRequest}` : null,
+  };
+}
+
 /** The view of a preview; `repository` (the PreviewRepository it names) adds the forge links. */
 export function previewView(p: PreviewObject, repository?: RepositoryObject): PreviewView {
   const spec = p.spec;
   const status = p.status ?? {};
   const forgeRepository = repository?.spec.repository ?? null;
-  const base = FORGE_BASE[repository?.spec.forge ?? 'github'];
   const ready = status.conditions?.find((c) => c.type === 'Ready');
   const pullRequest = spec.pullRequest ?? null;
   return {
@@ -56,12 +70,6 @@ export function previewView(p: PreviewObject, repository?: RepositoryObject): Pr
     ready: ready
       ? { status: ready.status, reason: ready.reason ?? null, message: ready.message ?? null }
       : null,
-    links: {
-      commit: forgeRepository && base ? `${base}/${forgeRepository}/commit/${spec.commit}` : null,
-      pullRequest:
-        forgeRepository && base && pullRequest !== null
-          ? `${base}/${forgeRepository}/pull/${pullRequest}`
-          : null,
-    },
+    links: forgeLinks(repository, spec.commit, pullRequest),
   };
 }

@@ -1,6 +1,7 @@
 // What a verified webhook event does to the previews of one PreviewRepository: a pure function of
 // the event, the repository and its existing previews, so that every case is a table test.
 
+import type { ForkPullRequest } from '../../api/preview-repository.ts';
 import type { PreviewObject, RepositoryObject } from '../../controllers/preview/model.ts';
 import { branchMatches, newPreview } from '../../controllers/preview/naming.ts';
 import { fromFork, type GitHubEvent } from './event.ts';
@@ -27,8 +28,13 @@ export interface Plan {
   actions: Action[];
   /** Why nothing is done, for the log line and the 200 answer. */
   ignored?: string;
-  /** A fork's commit that waits for someone to create its preview (forkPolicy: Ignore). */
-  awaitingApproval?: { commit: string };
+  /**
+   * A fork's pull request whose commit waits for someone to create its preview (forkPolicy:
+   * Ignore): recorded in the repository's status.forkPullRequests, and reported to GitHub.
+   */
+  awaitingApproval?: ForkPullRequest;
+  /** A fork's pull request closed: it leaves status.forkPullRequests (unless newer there). */
+  forkClosed?: { number: number; updatedAt: string };
 }
 
 const PR_CREATE = new Set(['opened', 'reopened', 'synchronize']);
@@ -89,11 +95,15 @@ export function planEvent(
     }
     case 'pull_request': {
       // A close that arrives after the pull request was reopened leaves the reopened one's preview.
-      if (event.action === 'closed')
-        return undeploy(
+      if (event.action === 'closed') {
+        const plan = undeploy(
           (p) => p.spec.pullRequest === event.number && !setAfter(p, incoming.eventTime),
           `no preview of pull request #${event.number} from before this event`,
         );
+        return fromFork(event)
+          ? { ...plan, forkClosed: { number: event.number, updatedAt: event.updatedAt } }
+          : plan;
+      }
       if (!PR_CREATE.has(event.action))
         return { actions: [], ignored: `pull_request ${event.action} changes no preview` };
       const patterns = repository.spec.pullRequestTargets ?? [];
@@ -106,7 +116,14 @@ export function planEvent(
       if (fork && repository.spec.forkPolicy !== 'Preview')
         return {
           actions: [],
-          awaitingApproval: { commit: event.headSha },
+          awaitingApproval: {
+            number: event.number,
+            commit: event.headSha,
+            branch: event.headRef,
+            targetBranch: event.baseRef,
+            fork: event.headRepository ?? '',
+            updatedAt: event.updatedAt,
+          },
           ignored: `pull request #${event.number} comes from the fork ${event.headRepository ?? '(deleted)'} and spec.forkPolicy is Ignore: to approve commit ${event.headSha}, create its preview: bosun preview create -n ${namespace} --repository ${repoName} --pr ${event.number} --branch ${event.headRef} --target-branch ${event.baseRef} --commit ${event.headSha}`,
         };
       const forkTemplate = fork ? repository.spec.forkTemplate : undefined;

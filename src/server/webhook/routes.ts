@@ -10,6 +10,7 @@ import type { HttpContext } from '../context.ts';
 import { applyAction, type Outcome } from './apply.ts';
 import { reportAwaitingApproval } from './approval.ts';
 import { PayloadError, parseEvent, repositoryOf } from './event.ts';
+import { recordForkChange } from './forks.ts';
 import { planEvent } from './plan.ts';
 import { RecentDeliveries } from './recent.ts';
 import { candidates, verifyDelivery } from './verify.ts';
@@ -104,10 +105,19 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: HttpConte
       for (const repository of verdict.repositories) {
         const ns = repository.metadata.namespace as string;
         const plan = planEvent(parsed, { delivery, eventTime }, repository, ctx.previews.listNamespace(ns));
-        if (plan.ignored) ignored.push(`${ns}/${repository.metadata.name}: ${plan.ignored}`);
-        if (plan.awaitingApproval && ctx.github)
-          void reportAwaitingApproval(ctx.github, repository, plan.awaitingApproval.commit, rlog);
+        const name = repository.metadata.name as string;
+        if (plan.ignored) ignored.push(`${ns}/${name}: ${plan.ignored}`);
+        if (plan.awaitingApproval) {
+          await recordForkChange(ctx.client, ns, name, {
+            type: 'opened',
+            pullRequest: plan.awaitingApproval,
+          });
+          if (ctx.github)
+            void reportAwaitingApproval(ctx.github, repository, plan.awaitingApproval.commit, rlog);
+        }
         for (const action of plan.actions) outcomes.push(await applyAction(ctx.client, action));
+        if (plan.forkClosed)
+          await recordForkChange(ctx.client, ns, name, { type: 'closed', ...plan.forkClosed });
       }
       recent.add(delivery);
       if (!outcomes.some((o) => o.changed)) {

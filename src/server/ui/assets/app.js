@@ -13,6 +13,10 @@ const $ = (id) => document.getElementById(id);
 const state = {
   /** "namespace/name" → PreviewView */
   previews: new Map(),
+  /** Fork pull requests whose commit waits for its preview (GET /api/v1/approvals). */
+  approvals: [],
+  /** The approvals the list shows, by the index their buttons carry. */
+  shownApprovals: [],
   snapshot: false,
   whoami: { authenticated: false, scopes: [] },
   filters: { repository: '', branch: '', pullRequest: '', phase: '', q: '' },
@@ -61,8 +65,13 @@ async function failure(res) {
 const csrf = (method) =>
   method !== 'GET' && state.whoami.csrfToken ? { 'x-bosun-csrf': state.whoami.csrfToken } : undefined;
 
-async function api(method, path) {
-  const res = await fetch(path, { method, headers: headers(csrf(method)) });
+async function api(method, path, body) {
+  const json = body === undefined ? undefined : { 'content-type': 'application/json' };
+  const res = await fetch(path, {
+    method,
+    headers: headers({ ...csrf(method), ...json }),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (!res.ok) throw await failure(res);
   return res.status === 204 ? undefined : res.json().catch(() => undefined);
 }
@@ -100,6 +109,7 @@ async function refreshWhoami() {
   if (loginUrl) $('github-signin').href = loginUrl;
   state.rendered.clear();
   scheduleRender();
+  loadApprovals();
 }
 
 function setupSignin() {
@@ -215,6 +225,7 @@ function apply({ type, data }) {
     state.snapshot = true;
   } else if (type === 'upsert') {
     state.previews.set(keyOf(data), data);
+    if (data.pullRequest != null) forgetApproved(data);
   } else if (type === 'delete') {
     state.previews.delete(keyOf(data));
   } else {
@@ -562,6 +573,7 @@ function setupFilters() {
       const qs = next.toString();
       history.replaceState(null, '', qs ? `?${qs}` : location.pathname);
       scheduleRender();
+      if (name === 'repository') renderApprovals();
     });
   }
   $('filters').addEventListener('submit', (ev) => ev.preventDefault());
@@ -614,6 +626,90 @@ function setupActions() {
     } catch (e) {
       notice(`${action} ${name}: ${e.message}`);
     } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- approvals
+
+async function loadApprovals() {
+  try {
+    state.approvals = (await api('GET', '/api/v1/approvals')).items;
+  } catch {
+    state.approvals = []; // not readable with this sign-in: nothing to show
+  }
+  renderApprovals();
+}
+
+/** A preview of the commit exists now (approved here or elsewhere): it waits no more. */
+function forgetApproved(p) {
+  const left = state.approvals.filter(
+    (a) =>
+      !(
+        a.namespace === p.namespace &&
+        a.repository === p.repository &&
+        a.pullRequest === p.pullRequest &&
+        a.commit === p.commit
+      ),
+  );
+  if (left.length === state.approvals.length) return;
+  state.approvals = left;
+  renderApprovals();
+}
+
+function renderApprovals() {
+  const shown = state.approvals.filter(
+    (a) => !state.filters.repository || `${a.namespace}/${a.repository}` === state.filters.repository,
+  );
+  $('approvals').hidden = shown.length === 0;
+  const operate = canOperate();
+  $('approvals-list').replaceChildren(
+    ...shown.map((a, i) => {
+      const label = `pull request #${a.pullRequest} of ${a.forgeRepository ?? a.repository}`;
+      return h(
+        'li',
+        { class: 'approval', 'aria-label': label },
+        h('span', { class: 'kind' }, a.forgeRepository ?? a.repository),
+        link(a.links?.pullRequest, `#${a.pullRequest}`, label),
+        ` ${a.branch} → ${a.targetBranch} from ${a.fork || 'a deleted fork'}, commit `,
+        link(a.links?.commit, h('code', {}, a.commit.slice(0, 7)), `commit ${a.commit}`),
+        ' ',
+        h('time', { datetime: a.updatedAt, title: a.updatedAt }, ago(a.updatedAt)),
+        operate
+          ? h(
+              'button',
+              { type: 'button', dataset: { approval: String(i) }, 'aria-label': `Approve ${label}` },
+              'Approve',
+            )
+          : undefined,
+      );
+    }),
+  );
+  state.shownApprovals = shown;
+}
+
+function setupApprovals() {
+  $('approvals-list').addEventListener('click', async (ev) => {
+    const button = ev.target.closest('button[data-approval]');
+    const a = button && state.shownApprovals[Number(button.dataset.approval)];
+    if (!a) return;
+    const what = `commit ${a.commit.slice(0, 7)} of pull request #${a.pullRequest} from ${a.fork || 'a deleted fork'}`;
+    if (!window.confirm(`Approve ${what}? Its code runs in the cluster.`)) return;
+    button.disabled = true;
+    try {
+      const { repository, branch, targetBranch, commit, pullRequest } = a;
+      const view = await api('POST', `/api/v1/namespaces/${encodeURIComponent(a.namespace)}/previews`, {
+        repository,
+        branch,
+        targetBranch,
+        commit,
+        pullRequest,
+      });
+      apply({ type: 'upsert', data: view });
+      notice('');
+    } catch (e) {
+      notice(`Approve ${what}: ${e.message}`);
       button.disabled = false;
     }
   });
@@ -699,9 +795,11 @@ setupSignin();
 setupFilters();
 setupActions();
 setupLogs();
+setupApprovals();
 // "3 min ago" stays true: only the rendered rows have times to update
 setInterval(() => {
   for (const t of $('list').querySelectorAll('time[datetime]')) t.textContent = ago(t.dateTime);
+  loadApprovals(); // new pull requests from forks come from webhooks, not the event stream
 }, 30_000);
 // both at once: the list does not wait for the sign-in check
 refreshWhoami();
