@@ -42,6 +42,8 @@ export const namespacedRules: PolicyRule[] = [
   // deleted for maxDeployed.
   // Webhooks and the API create previews; the GitHub reporter records what it reported.
   { apiGroups: ['bosun.dev'], resources: ['previews'], verbs: ['get', 'create', 'patch', 'delete'] },
+  // The webhook reads a repository fresh before it writes the list of pull requests from forks.
+  { apiGroups: ['bosun.dev'], resources: ['previewrepositories'], verbs: ['get'] },
   // Webhook HMAC keys, forge credentials and API tokens are read from Secrets when needed.
   { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
   // The API and `bosun preview logs` stream the logs of a preview's pods.

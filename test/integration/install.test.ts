@@ -16,6 +16,8 @@ import { WEBHOOK_CONFIGURATIONS, webhookConfiguration } from '../../src/server/a
 import { serviceAccountClient, testClient, testCluster, testNamespace } from '../support/cluster.ts';
 import { daemonJob, pool, waitPhase } from '../support/daemonjob.ts';
 import { deployment, hook, waitHook } from '../support/deployments.ts';
+import { fromFork, pullRequestEvent } from '../support/github-examples.ts';
+import { createWebhookSecret, freePort, postWebhook } from '../support/github-webhooks.ts';
 import { getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
 import {
   labelled,
@@ -23,7 +25,6 @@ import {
   PREVIEW_TEMPLATES,
   PREVIEWS,
   phase,
-  preview,
   repository,
   template,
   waitPreview,
@@ -331,7 +332,7 @@ describe('install', () => {
     await refused('getting a Deployment', () => sa.client.get(Resources.deployments, ns, 'web'));
   });
 
-  it('runs a preview from build to undeploy with only the RBAC it installs', async (t) => {
+  it('runs a preview from webhook to undeploy with only the RBAC it installs', async (t) => {
     const { kubectl } = await tools();
     kubectl(['apply', '-k', join(ROOT, 'deploy/install')]);
     await installCrds();
@@ -339,11 +340,28 @@ describe('install', () => {
     const admin = await testClient();
     // The default template has every part: build, init and cleanup Jobs, Service, Ingress, extra manifests.
     await admin.create(PREVIEW_TEMPLATES, template(ns, 'web'));
-    await admin.create(PREVIEW_REPOSITORIES, repository(ns, 'shop'));
+    await createWebhookSecret(admin, ns, 'hook', 'rbac-test-hmac');
+    await admin.create(
+      PREVIEW_REPOSITORIES,
+      repository(ns, 'shop', { webhookSecretRef: { name: 'hook', key: 'secret' } }),
+    );
     const sa = await serviceAccountClient('bosun-system', 'bosun');
-    await startOperator(t, { namespaces: [ns], args: [`--kubeconfig=${sa.kubeconfig}`] });
-    const name = 'shop-main-abcdef0';
-    await admin.create(PREVIEWS, preview(ns, name, { state: 'Running' }));
+    const port = await freePort();
+    await startOperator(t, {
+      namespaces: [ns],
+      args: [`--kubeconfig=${sa.kubeconfig}`, `--http-address=127.0.0.1:${port}`],
+    });
+    const post = (payload: object) =>
+      postWebhook(`http://127.0.0.1:${port}`, {
+        event: 'pull_request',
+        body: JSON.stringify(payload),
+        secret: 'rbac-test-hmac',
+      });
+    const head = 'abcdef0123'.padEnd(40, '0');
+    const created = await post(pullRequestEvent('acme/shop', 'opened', 3, head));
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const name = 'shop-pr3-abcdef0';
+    await admin.mergePatch(PREVIEWS, ns, name, { spec: { state: 'Running' } });
     await waitPreview(admin, ns, name, phase('Running'), 'Running');
     await waitFor(
       async () => {
@@ -352,6 +370,17 @@ describe('install', () => {
       },
       { what: "the repository's counts" },
     );
+    // A fork's pull request is listed in the repository's status, and leaves it when closed.
+    const forks = async () =>
+      ((await admin.get(PREVIEW_REPOSITORIES, ns, 'shop')).status?.forkPullRequests ?? []).map(
+        (f: { number: number }) => f.number,
+      );
+    const fork = (action: string) => fromFork(pullRequestEvent('acme/shop', action, 4, head), 'mallory/shop');
+    assert.equal((await post(fork('opened'))).status, 200);
+    assert.deepEqual(await forks(), [4]);
+    assert.equal((await post(fork('closed'))).status, 200);
+    assert.deepEqual(await forks(), []);
+
     await admin.delete(PREVIEWS, ns, name);
     await waitFor(
       async () => !(await getOrUndefined(admin, PREVIEWS, ns, name)) || { pending: 'still there' },
