@@ -8,6 +8,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { DAEMONJOBS } from '../../src/controllers/daemonjob/controller.ts';
 import { HOOKS } from '../../src/controllers/deploymenthook/controller.ts';
+import { SIMULATED_LOG_TEXT } from '../../src/dev/kwok-logs.ts';
 import { ApiError, type KubeObject, Resources } from '../../src/runtime/kube-client.ts';
 import { silentLogger } from '../../src/runtime/log.ts';
 import { ensureServingCert } from '../../src/runtime/serving-cert.ts';
@@ -349,7 +350,7 @@ describe('install', () => {
     const port = await freePort();
     await startOperator(t, {
       namespaces: [ns],
-      args: [`--kubeconfig=${sa.kubeconfig}`, `--http-address=127.0.0.1:${port}`],
+      args: [`--kubeconfig=${sa.kubeconfig}`, `--http-address=127.0.0.1:${port}`, '--public-reads'],
     });
     const post = (payload: object) =>
       postWebhook(`http://127.0.0.1:${port}`, {
@@ -370,6 +371,12 @@ describe('install', () => {
       },
       { what: "the repository's counts" },
     );
+    // The API streams a step's log through the API server (pods/log).
+    const log = await fetch(
+      `http://127.0.0.1:${port}/api/v1/namespaces/${ns}/previews/${name}/logs?step=build`,
+    );
+    assert.equal(log.status, 200, await log.clone().text());
+    assert.ok((await log.text()).includes(SIMULATED_LOG_TEXT));
     // A fork's pull request is listed in the repository's status, and leaves it when closed.
     const forks = async () =>
       ((await admin.get(PREVIEW_REPOSITORIES, ns, 'shop')).status?.forkPullRequests ?? []).map(
