@@ -10,7 +10,7 @@ import type { ResourceRef } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { openUi, testBrowser } from '../support/browser.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
-import { forRepository, fromFork, pullRequest } from '../support/github-examples.ts';
+import { fromFork, pullRequestEvent } from '../support/github-examples.ts';
 import { createWebhookSecret, postWebhook, secretValue } from '../support/github-webhooks.ts';
 import { installCrds, kubectlApply, startOperator } from '../support/operator.ts';
 import {
@@ -127,17 +127,16 @@ describe('web UI', () => {
       preview(ns, 'shop-feature-login-1234567', { branch: 'feature-login', commit: '1234567abc' }),
     );
     // The pull request arrives as GitHub sends it: a signed pull_request "opened" webhook.
-    const opened = forRepository(pullRequest('opened'), 'acme/shop');
-    opened.number = 7;
-    opened.pull_request.number = 7;
-    opened.pull_request.head.ref = 'fix-cart';
-    opened.pull_request.head.sha = '89abcdef01'.padEnd(40, '0');
-    opened.pull_request.base.ref = 'main';
-    const delivered = await postWebhook(url.replace(/\/$/, ''), {
-      event: 'pull_request',
-      body: JSON.stringify(opened),
-      secret: await secretValue(client, ns, 'shop-webhook'),
-    });
+    const openPullRequest = async (number: number, headRef: string, sha: string, fork?: string) => {
+      const event = pullRequestEvent('acme/shop', 'opened', number, sha.padEnd(40, '0'));
+      event.pull_request.head.ref = headRef;
+      return postWebhook(url.replace(/\/$/, ''), {
+        event: 'pull_request',
+        body: JSON.stringify(fork ? fromFork(event, fork) : event),
+        secret: await secretValue(client, ns, 'shop-webhook'),
+      });
+    };
+    const delivered = await openPullRequest(7, 'fix-cart', '89abcdef01');
     assert.equal(delivered.status, 202, JSON.stringify(delivered.body));
     await page.waitForSelector(card('shop-pr7-89abcde'), { timeout: 30_000 });
     await waitBadge(page, 'shop-main-abcdef0', 'Running', 90_000);
@@ -224,17 +223,7 @@ describe('web UI', () => {
 
     // A pull request from a fork waits for approval (forkPolicy Ignore, the default): listed for
     // everyone who may read, with an Approve button for those who may operate.
-    const fork = fromFork(forRepository(pullRequest('opened'), 'acme/shop'), 'mallory/shop');
-    fork.number = 8;
-    fork.pull_request.number = 8;
-    fork.pull_request.head.ref = 'patch-1';
-    fork.pull_request.head.sha = '8888aaaa01'.padEnd(40, '0');
-    fork.pull_request.base.ref = 'main';
-    const waiting = await postWebhook(url.replace(/\/$/, ''), {
-      event: 'pull_request',
-      body: JSON.stringify(fork),
-      secret: await secretValue(client, ns, 'shop-webhook'),
-    });
+    const waiting = await openPullRequest(8, 'patch-1', '8888aaaa01', 'mallory/shop');
     assert.equal(waiting.status, 200, JSON.stringify(waiting.body));
     const approval = 'li.approval[aria-label="pull request #8 of acme/shop"]';
     await visitor.reload();
@@ -251,7 +240,7 @@ describe('web UI', () => {
     const approved = await client.get(PREVIEWS, ns, 'shop-pr8-8888aaa');
     assert.deepEqual(
       [approved.spec.pullRequest, approved.spec.commit, approved.spec.branch, approved.spec.targetBranch],
-      [8, fork.pull_request.head.sha, 'patch-1', 'main'],
+      [8, '8888aaaa01'.padEnd(40, '0'), 'patch-1', 'main'],
     );
   });
 });

@@ -40,6 +40,14 @@ const createBody: Json = {
 
 const nullable = (type: string, extra: Json = {}) => ({ type: [type, 'null'], ...extra });
 
+const forgeLinks = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['commit', 'pullRequest'],
+  properties: { commit: nullable('string'), pullRequest: nullable('string') },
+  description: 'The commit and the pull request on the forge, where the repository is known.',
+};
+
 const schemas: Json = {
   Error: {
     type: 'object',
@@ -118,12 +126,7 @@ const schemas: Json = {
           },
         ],
       },
-      links: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['commit', 'pullRequest'],
-        properties: { commit: nullable('string'), pullRequest: nullable('string') },
-      },
+      links: forgeLinks,
     },
   },
   PreviewList: {
@@ -163,12 +166,7 @@ const schemas: Json = {
       targetBranch: { type: 'string' },
       fork: { type: 'string', description: 'The fork ("owner/name"); empty when it was deleted.' },
       updatedAt: { type: 'string', format: 'date-time' },
-      links: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['commit', 'pullRequest'],
-        properties: { commit: nullable('string'), pullRequest: nullable('string') },
-      },
+      links: forgeLinks,
     },
   },
   ApprovalList: {
