@@ -25,6 +25,7 @@ import {
   unseal,
 } from './auth-cookies.ts';
 import { callGitHub, GitHubUnavailable, type Permission, permissionOf } from './auth-github-http.ts';
+import { isHttps, originOf } from './origin.ts';
 
 export const SESSION_COOKIE = 'bosun_session';
 export const STATE_COOKIE = 'bosun_oauth_state';
@@ -66,13 +67,6 @@ interface SessionCookie {
 }
 
 /** https when the request came over TLS, or through a proxy that says it did. */
-function isHttps(request: FastifyRequest): boolean {
-  const forwarded = String(request.headers['x-forwarded-proto'] ?? '')
-    .split(',')[0]
-    ?.trim();
-  return request.protocol === 'https' || forwarded === 'https';
-}
-
 export class GitHubLogin implements SessionAuthenticator {
   readonly loginUrl = LOGIN;
   private readonly opts: GitHubLoginOptions;
@@ -207,10 +201,9 @@ export class GitHubLogin implements SessionAuthenticator {
     app.get(LOGIN, async (request, reply) => {
       const config = this.configured();
       const { state, cookie } = newState(config.keys.sign, Date.now(), 600_000);
-      const host = request.headers.host ?? request.hostname;
       const query = new URLSearchParams({
         client_id: config.clientId,
-        redirect_uri: `${isHttps(request) ? 'https' : 'http'}://${host}${CALLBACK}`,
+        redirect_uri: `${originOf(request)}${CALLBACK}`,
         state,
         ...(config.scopes ? { scope: config.scopes } : {}),
       });

@@ -311,6 +311,8 @@ test('GitHub webhooks in, reports out', async (t) => {
       assert.equal(waiting.body.state, 'pending');
       assert.equal(waiting.body.context, 'bosun/preview');
       assert.equal(waiting.body.description, AWAITING_APPROVAL);
+      // Its link: the web UI, at the address GitHub delivered to, showing the repository's approvals.
+      assert.equal(waiting.body.target_url, `${url}/?repository=${ns}%2Fshop`);
 
       await client.create(
         PREVIEW_TEMPLATES,

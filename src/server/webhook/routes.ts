@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SecretReader } from '../../github/secrets.ts';
 import { toHttpError } from '../api/errors.ts';
 import type { HttpContext } from '../context.ts';
+import { originOf } from '../origin.ts';
 import { applyAction, type Outcome } from './apply.ts';
 import { reportAwaitingApproval } from './approval.ts';
 import { PayloadError, parseEvent, repositoryOf } from './event.ts';
@@ -112,8 +113,16 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: HttpConte
             type: 'opened',
             pullRequest: plan.awaitingApproval,
           });
+          // The web UI at the address GitHub delivers to, showing this repository's approvals.
+          const approveUrl = `${originOf(req)}/?${new URLSearchParams({ repository: `${ns}/${name}` })}`;
           if (ctx.github)
-            void reportAwaitingApproval(ctx.github, repository, plan.awaitingApproval.commit, rlog);
+            void reportAwaitingApproval(
+              ctx.github,
+              repository,
+              plan.awaitingApproval.commit,
+              approveUrl,
+              rlog,
+            );
         }
         for (const action of plan.actions) outcomes.push(await applyAction(ctx.client, action));
         if (plan.forkClosed)
