@@ -15,6 +15,7 @@ import {
   desiredReport,
   levelOf,
   REPORTED_ANNOTATION,
+  verbatim,
 } from '../../src/controllers/preview-github/report.ts';
 import type { RepositoryClient } from '../../src/github/client.ts';
 import { installRetry, RateLimitedError, type RetryPolicy, retryDelay } from '../../src/github/retry.ts';
@@ -97,6 +98,21 @@ describe('desiredReport', () => {
     assert.ok((desiredReport(long).status?.description.length ?? 0) <= 140);
     assert.equal(desiredReport(preview('Running')).comment, undefined);
   });
+  it("a failure's message is shown verbatim in the comment, whatever markdown it holds", () => {
+    const failed = preview('Failed', { pr: 7, reason: 'BuildFailed' });
+    const message =
+      'exit 1\n\n# Approved ![x](https://evil.example/x.png)\n``````\n[merge](https://evil.example)';
+    (failed.status?.conditions?.[0] as { message: string }).message = message;
+    const comment = desiredReport(failed).comment ?? '';
+    assert.ok(comment.includes(`\n\`\`\`\`\`\`\`text\n${message}\n\`\`\`\`\`\`\`\n`), comment);
+  });
+  for (const [text, fence] of [
+    ['plain', '```'],
+    ['a `code` span', '```'],
+    ['a ``` fence', '````'],
+  ])
+    it(`verbatim fences ${JSON.stringify(text)} with ${fence}`, () =>
+      assert.equal(verbatim(text as string), `${fence}text\n${text}\n${fence}`));
 });
 
 describe('retryDelay', () => {

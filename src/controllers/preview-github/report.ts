@@ -100,6 +100,17 @@ export function desiredReport(preview: PreviewObject, gone = false): Report {
   };
 }
 
+/**
+ * Text shown as it is, never as markdown: a failure's message may quote what the pull request's
+ * author chose (its branch, in the API server's rejection of a rendered manifest). The fence is
+ * longer than any run of backticks in the text, so the text cannot close it.
+ */
+export function verbatim(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}text\n${text}\n${fence}`;
+}
+
 /** The hidden first line that finds Bosun's comment among a pull request's comments. */
 export const commentMarker = (repository: string, pullRequest: number) =>
   `<!-- bosun-preview ${repository}#${pullRequest} -->`;
@@ -118,7 +129,7 @@ function commentBody(
       `${preview.metadata.namespace}/${preview.spec.repository}`,
       preview.spec.pullRequest as number,
     ),
-    `**Bosun preview** \`${name}\` of ${sha7}: **${WORDS[level].text}**${where}${detail ? `\n\n> ${detail.slice(2)}` : ''}`,
+    `**Bosun preview** \`${name}\` of ${sha7}: **${WORDS[level].text}**${where}${detail ? `\n\n${verbatim(detail.slice(2))}` : ''}`,
     '',
     '<sub>Bosun edits this comment as the preview changes.</sub>',
   ].join('\n');
