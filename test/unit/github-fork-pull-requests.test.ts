@@ -13,7 +13,7 @@ const pr = (number: number, minute: number, commit = `c${number}-${minute}`): Fo
   fork: 'mallory/shop',
   updatedAt: at(minute),
 });
-const opened = (p: ForkPullRequest): ForkChange => ({ type: 'opened', pullRequest: p });
+const open = (p: ForkPullRequest): ForkChange => ({ type: 'open', pullRequest: p });
 const closed = (number: number, minute: number): ForkChange => ({
   type: 'closed',
   number,
@@ -31,48 +31,48 @@ describe('nextForkPullRequests', () => {
     max?: number;
     want: string | string[];
   }[] = [
-    { name: 'a first pull request is listed', list: [], change: opened(pr(1, 0)), want: ['1@c1-0'] },
+    { name: 'a first pull request is listed', list: [], change: open(pr(1, 0)), want: ['1@c1-0'] },
     {
       name: 'the newest first',
       list: [pr(1, 0)],
-      change: opened(pr(2, 5)),
+      change: open(pr(2, 5)),
       want: ['2@c2-5', '1@c1-0'],
     },
     {
       name: 'a new commit replaces the one listed and moves the pull request up',
       list: [pr(2, 5), pr(1, 0)],
-      change: opened(pr(1, 9)),
+      change: open(pr(1, 9)),
       want: ['1@c1-9', '2@c2-5'],
     },
     {
       name: 'an event older than the one listed changes nothing (out of order)',
       list: [pr(1, 9)],
-      change: opened(pr(1, 3)),
+      change: open(pr(1, 3)),
       want: 'unchanged',
     },
     {
       name: 'the same event again changes nothing (a replay)',
       list: [pr(1, 9)],
-      change: opened(pr(1, 9)),
+      change: open(pr(1, 9)),
       want: 'unchanged',
     },
     {
       name: 'an older pull request, arriving late, takes its place by time',
       list: [pr(2, 5)],
-      change: opened(pr(1, 0)),
+      change: open(pr(1, 0)),
       want: ['2@c2-5', '1@c1-0'],
     },
     {
       name: 'past the limit, the least recently updated goes',
       list: [pr(3, 7), pr(2, 5)],
-      change: opened(pr(4, 8)),
+      change: open(pr(4, 8)),
       max: 2,
       want: ['4@c4-8', '3@c3-7'],
     },
     {
       name: 'past the limit, a pull request older than all listed is not added',
       list: [pr(3, 7), pr(2, 5)],
-      change: opened(pr(1, 0)),
+      change: open(pr(1, 0)),
       max: 2,
       want: 'unchanged',
     },

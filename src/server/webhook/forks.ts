@@ -6,7 +6,7 @@ import { PREVIEW_REPOSITORIES, type RepositoryObject } from '../../controllers/p
 import { isConflict, type KubeClient } from '../../runtime/kube-client.ts';
 
 export type ForkChange =
-  | { type: 'opened'; pullRequest: ForkPullRequest }
+  | { type: 'open'; pullRequest: ForkPullRequest }
   | { type: 'closed'; number: number; updatedAt: string };
 
 const newer = (a: string, b: string) => Date.parse(a) > Date.parse(b);
@@ -17,8 +17,8 @@ export function nextForkPullRequests(
   change: ForkChange,
   max = MAX_FORK_PULL_REQUESTS,
 ): ForkPullRequest[] | undefined {
-  const number = change.type === 'opened' ? change.pullRequest.number : change.number;
-  const updatedAt = change.type === 'opened' ? change.pullRequest.updatedAt : change.updatedAt;
+  const number = change.type === 'open' ? change.pullRequest.number : change.number;
+  const updatedAt = change.type === 'open' ? change.pullRequest.updatedAt : change.updatedAt;
   const known = list.find((f) => f.number === number);
   // An event older than the one recorded changes nothing (a close included: reopened since).
   if (known && newer(known.updatedAt, updatedAt)) return undefined;

@@ -146,7 +146,7 @@ function approveCommand(
   repository: string,
   e: { number: number; headRef: string; baseRef: string; headSha: string },
 ): string {
-  const flags = [
+  const flags: [string, string][] = [
     ['-n', namespace],
     ['--repository', repository],
     ['--pr', String(e.number)],
@@ -154,7 +154,7 @@ function approveCommand(
     ['--target-branch', e.baseRef],
     ['--commit', e.headSha],
   ];
-  return `bosun preview create ${flags.map(([flag, value]) => `${flag} ${shellWord(value as string)}`).join(' ')}`;
+  return `bosun preview create ${flags.map(([flag, value]) => `${flag} ${shellWord(value)}`).join(' ')}`;
 }
 
 /**

@@ -110,7 +110,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: HttpConte
         if (plan.ignored) ignored.push(`${ns}/${name}: ${plan.ignored}`);
         if (plan.awaitingApproval) {
           await recordForkChange(ctx.client, ns, name, {
-            type: 'opened',
+            type: 'open',
             pullRequest: plan.awaitingApproval,
           });
           // The web UI at the address GitHub delivers to, showing this repository's approvals.
