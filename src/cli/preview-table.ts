@@ -1,4 +1,5 @@
 // `bosun preview list`: filtering, runboat's order and the table a person reads.
+import { approveCommand, type Waiting } from '../controllers/preview/approvals.ts';
 import type { PreviewObject } from '../controllers/preview/model.ts';
 import { shortCommit } from '../controllers/preview/naming.ts';
 
@@ -80,4 +81,13 @@ export function formatTable(rows: string[][], headers = HEADERS): string {
     )
     .map((line) => `${line}\n`)
     .join('');
+}
+
+/** The pull requests from forks that wait for approval, each with the command that approves it. */
+export function waitingText(waiting: Waiting[], namespace: string, now: Date): string {
+  const lines = waiting.flatMap(({ repository, pullRequest: f }) => [
+    `  ${repository.metadata.name} #${f.number} ${f.branch} → ${f.targetBranch} from ${f.fork || 'a deleted fork'}, commit ${shortCommit(f.commit)}, ${age(f.updatedAt, now)} ago`,
+    `    ${approveCommand(namespace, repository.metadata.name as string, f)}`,
+  ]);
+  return `Waiting for approval: pull requests from forks, whose code runs in the cluster once approved\n${lines.join('\n')}\n`;
 }

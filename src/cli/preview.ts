@@ -1,6 +1,7 @@
 // `bosun preview list|create|start|stop|reset|undeploy|logs`: previews from a terminal. Every
 // command writes only what a person (or the webhook receiver) would: spec.state for start/stop,
 // the reset annotation, a Preview named by previewName, a delete; the operator does the rest.
+import { waitingForApproval } from '../controllers/preview/approvals.ts';
 import { RESET_ANNOTATION } from '../controllers/preview/labels.ts';
 import {
   PREVIEW_REPOSITORIES,
@@ -9,7 +10,7 @@ import {
   type RepositoryObject,
 } from '../controllers/preview/model.ts';
 import { createPreview, newPreview, shortCommit } from '../controllers/preview/naming.ts';
-import { isNotFound, resourcePath } from '../runtime/kube-client.ts';
+import { ApiError, isNotFound, resourcePath } from '../runtime/kube-client.ts';
 import { PREVIEW_USAGE, type PreviewArgs, parsePreviewArgs, UsageError } from './preview-args.ts';
 import {
   CommandError,
@@ -21,7 +22,15 @@ import {
   readyLine,
 } from './preview-context.ts';
 import { previewLogs } from './preview-logs.ts';
-import { filterPreviews, formatTable, previewRows, sortPreviews, source } from './preview-table.ts';
+import {
+  filterPreviews,
+  formatTable,
+  type ListFilter,
+  previewRows,
+  sortPreviews,
+  source,
+  waitingText,
+} from './preview-table.ts';
 
 export async function previewCommand(argv: string[]): Promise<number> {
   let args: PreviewArgs;
@@ -77,12 +86,27 @@ async function list(ctx: Context, args: Extract<PreviewArgs, { command: 'list' }
   if (args.output === 'json') {
     const items = previews.map((p) => ({ apiVersion: 'bosun.dev/v1alpha1', kind: 'Preview', ...p }));
     ctx.out(`${JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2)}\n`);
-  } else if (previews.length === 0) {
-    ctx.err(`no previews${all.items.length ? ' match' : ''} in namespace ${ctx.namespace}\n`);
   } else {
-    ctx.out(formatTable(previewRows(previews, new Date())));
+    if (previews.length === 0)
+      ctx.err(`no previews${all.items.length ? ' match' : ''} in namespace ${ctx.namespace}\n`);
+    else ctx.out(formatTable(previewRows(previews, new Date())));
+    const waiting = await forksWaiting(ctx, all.items, args);
+    if (waiting.length) ctx.out(`\n${waitingText(waiting, ctx.namespace, new Date())}`);
   }
   return 0;
+}
+
+/** The pull requests from forks that wait for approval, under the list's filters. */
+async function forksWaiting(ctx: Context, previews: PreviewObject[], f: ListFilter) {
+  const repositories = await ctx.client
+    .list<RepositoryObject>(PREVIEW_REPOSITORIES, ctx.namespace)
+    .then((l) => l.items)
+    // Someone who may list previews but not their repositories: nothing to add.
+    .catch((e) => (e instanceof ApiError && e.code === 403 ? [] : Promise.reject(e)));
+  return waitingForApproval(
+    repositories.filter((r) => f.repository === undefined || r.metadata.name === f.repository),
+    () => previews,
+  ).filter(({ pullRequest }) => f.pullRequest === undefined || pullRequest.number === f.pullRequest);
 }
 
 async function create(ctx: Context, args: Extract<PreviewArgs, { command: 'create' }>): Promise<number> {

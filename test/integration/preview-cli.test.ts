@@ -131,6 +131,42 @@ describe('bosun preview', () => {
     );
   });
 
+  it('list shows pull requests from forks waiting for approval; the command it gives approves one', async (t) => {
+    const { client, ns } = await setUp(t);
+    const shop = await client.get(PREVIEW_REPOSITORIES, ns, 'shop');
+    const commit = 'f0f0f0f0f0'.padEnd(40, '0');
+    // What the webhook records for a fork's pull request under forkPolicy: Ignore.
+    await client.replaceStatus(PREVIEW_REPOSITORIES, {
+      ...shop,
+      status: {
+        forkPullRequests: [
+          {
+            number: 11,
+            commit,
+            branch: 'patch-1',
+            targetBranch: 'main',
+            fork: 'mallory/shop',
+            updatedAt: new Date().toISOString(),
+          },
+        ],
+      },
+    });
+    const listed = await bosun(ns, 'list');
+    ok(listed, 'list');
+    assert.match(listed.stderr, /no previews in namespace/);
+    assert.match(listed.stdout, /Waiting for approval/);
+    assert.match(listed.stdout, /shop #11 patch-1 → main from mallory\/shop, commit f0f0f0f/);
+    const command = listed.stdout.split('\n').find((l) => l.trim().startsWith('bosun preview create')) ?? '';
+    const [, ...args] = command.trim().split(' ');
+    ok(await runBosun(args), command);
+    const [approved] = (await client.list(PREVIEWS, ns)).items;
+    assert.deepEqual([approved?.spec.pullRequest, approved?.spec.commit], [11, commit]);
+    const after = await bosun(ns, 'list');
+    ok(after, 'list after approval');
+    assert.doesNotMatch(after.stdout, /Waiting for approval/);
+    assert.equal((await bosun(ns, 'list', '--repository', 'other')).stdout, '', 'filters apply to it');
+  });
+
   it('per pull request: a new commit rebuilds the same preview; list puts branches before pull requests', async (t) => {
     const { client, ns } = await setUp(t, { previewPer: 'PullRequest' });
     await startOperator(t, { namespaces: [ns] });

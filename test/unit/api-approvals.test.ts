@@ -1,10 +1,14 @@
-// GET /api/v1/approvals decides with awaitingApproval: a fork's pull request waits while its newest
-// commit has no live preview.
+// GET /api/v1/approvals: a fork's pull request waits while its newest commit has no live preview
+// (waitingForApproval), shown as an ApprovalView.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ForkPullRequest } from '../../src/api/preview-repository.ts';
+import { waitingForApproval } from '../../src/controllers/preview/approvals.ts';
 import type { PreviewObject, RepositoryObject } from '../../src/controllers/preview/model.ts';
-import { awaitingApproval } from '../../src/server/api/approvals.ts';
+import { approvalView } from '../../src/server/api/approvals.ts';
+
+const awaitingApproval = (repos: RepositoryObject[], previewsOf: (ns: string) => PreviewObject[]) =>
+  waitingForApproval(repos, previewsOf).map(approvalView);
 
 const fork = (number: number, commit: string, minute: number): ForkPullRequest => ({
   number,

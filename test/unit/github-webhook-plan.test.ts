@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { shellWord } from '../../src/controllers/preview/approvals.ts';
 import type { PreviewObject, RepositoryObject } from '../../src/controllers/preview/model.ts';
 import { PayloadError, parseEvent } from '../../src/server/webhook/event.ts';
 import {
@@ -10,7 +11,6 @@ import {
   EVENT_TIME_ANNOTATION,
   mergePullRequest,
   planEvent,
-  shellWord,
 } from '../../src/server/webhook/plan.ts';
 import { RecentDeliveries } from '../../src/server/webhook/recent.ts';
 import {

@@ -11,8 +11,9 @@ import {
   previewRows,
   sortPreviews,
   source,
+  waitingText,
 } from '../../src/cli/preview-table.ts';
-import type { PreviewObject } from '../../src/controllers/preview/model.ts';
+import type { PreviewObject, RepositoryObject } from '../../src/controllers/preview/model.ts';
 import { ApiError } from '../../src/runtime/kube-client.ts';
 
 describe('bosun preview arguments', () => {
@@ -203,6 +204,32 @@ describe('bosun preview list', () => {
     );
     assert.match(first ?? '', /^shop-pr3\s+shop\s+#3 fix → main\s+abcdef0\s+Stopped\s+-\s+-\s+-\s+60s$/);
     assert.equal(first?.indexOf('abcdef0'), second?.indexOf('abcdef0'));
+  });
+
+  it('lists pull requests from forks waiting for approval, each with the command that approves it', () => {
+    const repository = {
+      apiVersion: 'bosun.dev/v1alpha1',
+      kind: 'PreviewRepository',
+      metadata: { name: 'shop', namespace: 'previews' },
+      spec: { repository: 'acme/shop', template: 'web' },
+    } as RepositoryObject;
+    const f = {
+      number: 11,
+      commit: 'c0ffee1234'.padEnd(40, '0'),
+      branch: 'fix;rm it',
+      targetBranch: 'main',
+      fork: 'mallory/shop',
+      updatedAt: '2026-01-01T11:58:00Z',
+    };
+    assert.equal(
+      waitingText([{ repository, pullRequest: f }], 'previews', NOW),
+      [
+        'Waiting for approval: pull requests from forks, whose code runs in the cluster once approved',
+        '  shop #11 fix;rm it → main from mallory/shop, commit c0ffee1, 2m ago',
+        `    bosun preview create -n previews --repository shop --pr 11 --branch 'fix;rm it' --target-branch main --commit ${f.commit}`,
+        '',
+      ].join('\n'),
+    );
   });
 });
 

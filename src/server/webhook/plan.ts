@@ -2,6 +2,7 @@
 // the event, the repository and its existing previews, so that every case is a table test.
 
 import type { ForkPullRequest } from '../../api/preview-repository.ts';
+import { approveCommand } from '../../controllers/preview/approvals.ts';
 import type { PreviewObject, RepositoryObject } from '../../controllers/preview/model.ts';
 import { branchMatches, newPreview } from '../../controllers/preview/naming.ts';
 import { fromFork, type GitHubEvent } from './event.ts';
@@ -113,19 +114,21 @@ export function planEvent(
           ignored: `pull request #${event.number} targets ${event.baseRef}, which matches none of spec.pullRequestTargets`,
         };
       const fork = fromFork(event);
-      if (fork && repository.spec.forkPolicy !== 'Preview')
+      if (fork && repository.spec.forkPolicy !== 'Preview') {
+        const waiting: ForkPullRequest = {
+          number: event.number,
+          commit: event.headSha,
+          branch: event.headRef,
+          targetBranch: event.baseRef,
+          fork: event.headRepository ?? '',
+          updatedAt: event.updatedAt,
+        };
         return {
           actions: [],
-          awaitingApproval: {
-            number: event.number,
-            commit: event.headSha,
-            branch: event.headRef,
-            targetBranch: event.baseRef,
-            fork: event.headRepository ?? '',
-            updatedAt: event.updatedAt,
-          },
-          ignored: `pull request #${event.number} comes from the fork ${event.headRepository ?? '(deleted)'} and spec.forkPolicy is Ignore: to approve commit ${event.headSha}, create its preview: ${approveCommand(namespace, repoName, event)}`,
+          awaitingApproval: waiting,
+          ignored: `pull request #${event.number} comes from the fork ${event.headRepository ?? '(deleted)'} and spec.forkPolicy is Ignore: to approve commit ${event.headSha}, create its preview: ${approveCommand(namespace, repoName, waiting)}`,
         };
+      }
       const forkTemplate = fork ? repository.spec.forkTemplate : undefined;
       const preview = manifest({
         repository: repoName,
@@ -139,29 +142,6 @@ export function planEvent(
     }
   }
 }
-
-/** The command that approves a fork's commit: its preview created by a person. */
-function approveCommand(
-  namespace: string,
-  repository: string,
-  e: { number: number; headRef: string; baseRef: string; headSha: string },
-): string {
-  const flags: [string, string][] = [
-    ['-n', namespace],
-    ['--repository', repository],
-    ['--pr', String(e.number)],
-    ['--branch', e.headRef],
-    ['--target-branch', e.baseRef],
-    ['--commit', e.headSha],
-  ];
-  return `bosun preview create ${flags.map(([flag, value]) => `${flag} ${shellWord(value)}`).join(' ')}`;
-}
-
-/**
- * A word a shell reads back as it is. A fork names its branch, and `x;curl…|sh` is a valid branch
- * name: the command is meant to be pasted into a terminal.
- */
-export const shellWord = (w: string) => (/^[\w./@:=+-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`);
 
 /** The preview was set by a pull-request event newer than `time`. */
 function setAfter(p: PreviewObject, time: string | undefined): boolean {
