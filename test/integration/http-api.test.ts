@@ -454,6 +454,14 @@ describe('REST API (bosun run --http-address)', () => {
             forkPullRequests: [fork(9, 'ddddddd444', 2), fork(5, 'bbbbbbb222', 1)],
           },
         });
+        // Open event streams hear of it, and read the list again.
+        await until('an approvals event', async () =>
+          stream.events.some(
+            (e) =>
+              e.event === 'approvals' &&
+              JSON.stringify(e.data) === JSON.stringify({ namespace: ns, repository: 'review' }),
+          ),
+        );
         // Pull request 5 has its preview at that commit already (above): only 9 waits.
         const listed: ApprovalView[] = await until('pull request 9 listed', async () => {
           const r = await call('GET', '/api/v1/approvals', { token: viewer, query: `namespace=${ns}` });

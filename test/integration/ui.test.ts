@@ -232,7 +232,7 @@ describe('web UI', () => {
       .locator(approval, { hasText: 'patch-1 → main from mallory/shop' })
       .waitFor({ timeout: 30_000 });
     assert.equal(await visitor.locator(`${approval} button`).count(), 0, 'no Approve button without a token');
-    await page.reload();
+    // The signed-in page shows it live, without a reload.
     await page.locator(approval).waitFor({ timeout: 30_000 });
     page.once('dialog', (d) => void d.accept());
     await page.click(`${approval} button`, { timeout: 10_000 });

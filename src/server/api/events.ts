@@ -1,14 +1,24 @@
-// GET /api/v1/events: server-sent events of previews. One handler on the informer fans changes
-// out to the open streams; a stream unsubscribes when its client goes.
+// GET /api/v1/events: server-sent events of previews, and a hint when a repository's pull requests
+// from forks waiting for approval change (the client reads GET /api/v1/approvals again). One
+// handler per informer fans changes out to the open streams; a stream unsubscribes when its client
+// goes.
 import type { FastifyInstance } from 'fastify';
-import type { PreviewObject } from '../../controllers/preview/model.ts';
+import type { PreviewObject, RepositoryObject } from '../../controllers/preview/model.ts';
 import type { CacheEvent } from '../../runtime/watch-cache.ts';
 import type { HttpContext } from '../context.ts';
 import { cachesSynced, checkNamespace, readAccess } from './guards.ts';
 import { viewOf } from './previews.ts';
 import { compareViews, type Filters, matches, parseEventsQuery } from './query.ts';
 
-type Subscriber = (event: CacheEvent<PreviewObject>) => void;
+interface Subscriber {
+  preview(event: CacheEvent<PreviewObject>): void;
+  /** A repository whose status.forkPullRequests changed. */
+  forks(repository: RepositoryObject): void;
+}
+
+const forkList = (r: RepositoryObject | undefined) => JSON.stringify(r?.status?.forkPullRequests ?? []);
+const forksChanged = (e: CacheEvent<RepositoryObject>) =>
+  e.type === 'updated' ? forkList(e.object) !== forkList(e.old) : forkList(e.object) !== '[]';
 
 export interface EventsOptions {
   heartbeatMs?: number;
@@ -24,7 +34,10 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
   const subscribers = new Set<Subscriber>();
   streams.set(ctx, subscribers);
   ctx.previews.onEvent((e) => {
-    for (const s of subscribers) s(e);
+    for (const s of subscribers) s.preview(e);
+  });
+  ctx.repositories.onEvent((e) => {
+    if (forksChanged(e)) for (const s of subscribers) s.forks(e.object);
   });
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
 
@@ -82,19 +95,27 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
       .sort(compareViews);
     res.write(sse('snapshot', { items }));
 
-    const subscriber: Subscriber = (e) => {
-      if (!all) {
-        const forge = forgeOf(e.object);
-        if (forge && !asked.has(forge)) ask(forge);
-      }
-      const key = { namespace: e.object.metadata.namespace, name: e.object.metadata.name };
-      if (e.type === 'deleted') {
-        if (wanted(e.object)) res.write(sse('delete', key));
-      } else if (wanted(e.object)) {
-        res.write(sse('upsert', viewOf(ctx, e.object)));
-      } else if (e.type === 'updated' && wanted(e.old)) {
-        res.write(sse('delete', key)); // no longer matches the filters
-      }
+    const subscriber: Subscriber = {
+      preview: (e) => {
+        if (!all) {
+          const forge = forgeOf(e.object);
+          if (forge && !asked.has(forge)) ask(forge);
+        }
+        const key = { namespace: e.object.metadata.namespace, name: e.object.metadata.name };
+        if (e.type === 'deleted') {
+          if (wanted(e.object)) res.write(sse('delete', key));
+        } else if (wanted(e.object)) {
+          res.write(sse('upsert', viewOf(ctx, e.object)));
+        } else if (e.type === 'updated' && wanted(e.old)) {
+          res.write(sse('delete', key)); // no longer matches the filters
+        }
+      },
+      forks: (r) => {
+        const key = { namespace: r.metadata.namespace as string, repository: r.metadata.name as string };
+        if (filters.namespace && filters.namespace !== key.namespace) return;
+        if (filters.repository && filters.repository !== key.repository) return;
+        if (all || allowed.has(r.spec.repository)) res.write(sse('approvals', key));
+      },
     };
     subscribers.add(subscriber);
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);

@@ -422,7 +422,7 @@ export const openApiDocument = {
       get: {
         operationId: 'previewEvents',
         summary:
-          'Server-sent events: `snapshot` ({items}), then `upsert` (a PreviewView) and `delete` ({namespace, name}); a comment every 15 s.',
+          'Server-sent events: `snapshot` ({items}), then `upsert` (a PreviewView) and `delete` ({namespace, name}); `approvals` ({namespace, repository}) when the pull requests from forks waiting there change (read listApprovals again); a comment every 15 s.',
         tags: ['previews'],
         ...readAuth,
         parameters: filterParams.slice(0, 2),

@@ -18,6 +18,8 @@ const state = {
   /** The approvals the list shows, by the index their buttons carry. */
   shownApprovals: [],
   snapshot: false,
+  /** A snapshot came before: the next one follows a reconnect. */
+  reconnected: false,
   whoami: { authenticated: false, scopes: [] },
   filters: { repository: '', branch: '', pullRequest: '', phase: '', q: '' },
   limit: PAGE,
@@ -223,12 +225,16 @@ function apply({ type, data }) {
     performance.mark('bosun:snapshot');
     state.previews = new Map(data.items.map((p) => [keyOf(p), p]));
     state.snapshot = true;
+    if (state.reconnected) loadApprovals(); // what changed while the stream was down
+    state.reconnected = true;
   } else if (type === 'upsert') {
     state.previews.set(keyOf(data), data);
     if (data.pullRequest != null) forgetApproved(data);
   } else if (type === 'delete') {
     state.previews.delete(keyOf(data));
   } else {
+    // A repository's pull requests from forks changed: read what waits again.
+    if (type === 'approvals') loadApprovals();
     return;
   }
   scheduleRender();
@@ -799,7 +805,6 @@ setupApprovals();
 // "3 min ago" stays true: only the rendered rows have times to update
 setInterval(() => {
   for (const t of $('list').querySelectorAll('time[datetime]')) t.textContent = ago(t.dateTime);
-  loadApprovals(); // new pull requests from forks come from webhooks, not the event stream
 }, 30_000);
 // both at once: the list does not wait for the sign-in check
 refreshWhoami();
