@@ -159,11 +159,16 @@ export const forkPullRequestSchema = s.object(
     targetBranch: s.string({ description: 'The base branch, in this repository.', minLength: 1 }),
     fork: s.string({ description: 'The fork ("owner/name"); empty when the fork was deleted.' }),
     updatedAt: s.string({
-      description: "The pull request's updated_at in the event that set the commit.",
+      description: "The pull request's updated_at in the last event about it.",
       format: 'date-time',
     }),
+    closed: s.optional(
+      s.boolean({
+        description: 'Closed: kept so that a delivery older than the close cannot list it as open again.',
+      }),
+    ),
   },
-  { description: 'An open pull request from a fork, as the last webhook about it told.' },
+  { description: 'A pull request from a fork, as the last webhook about it told.' },
 );
 
 export const previewRepositoryStatus = s.object(
@@ -178,7 +183,7 @@ export const previewRepositoryStatus = s.object(
     forkPullRequests: s.optional(
       s.array(forkPullRequestSchema, {
         description:
-          'With forkPolicy Ignore: the open pull requests from forks and their newest commit, from the webhooks, the newest first. A commit without a preview waits for approval: someone who may operate previews creates it. A closed pull request leaves the list.',
+          'With forkPolicy Ignore: the pull requests from forks and their newest commit, from the webhooks, the newest first. An open one whose commit has no preview waits for approval: someone who may operate previews creates it. A closed one stays, marked closed, until newer ones push it out.',
         maxItems: MAX_FORK_PULL_REQUESTS,
       }),
     ),

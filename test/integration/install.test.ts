@@ -377,16 +377,16 @@ describe('install', () => {
     );
     assert.equal(log.status, 200, await log.clone().text());
     assert.ok((await log.text()).includes(SIMULATED_LOG_TEXT));
-    // A fork's pull request is listed in the repository's status, and leaves it when closed.
+    // A fork's pull request is listed in the repository's status, and marked when closed.
     const forks = async () =>
       ((await admin.get(PREVIEW_REPOSITORIES, ns, 'shop')).status?.forkPullRequests ?? []).map(
-        (f: { number: number }) => f.number,
+        (f: { number: number; closed?: boolean }) => `${f.number}${f.closed ? ' closed' : ''}`,
       );
     const fork = (action: string) => fromFork(pullRequestEvent('acme/shop', action, 4, head), 'mallory/shop');
     assert.equal((await post(fork('opened'))).status, 200);
-    assert.deepEqual(await forks(), [4]);
+    assert.deepEqual(await forks(), ['4']);
     assert.equal((await post(fork('closed'))).status, 200);
-    assert.deepEqual(await forks(), []);
+    assert.deepEqual(await forks(), ['4 closed']);
 
     await admin.delete(PREVIEWS, ns, name);
     await waitFor(

@@ -226,7 +226,7 @@ describe('web UI', () => {
     const waiting = await openPullRequest(8, 'patch-1', '8888aaaa01', 'mallory/shop');
     assert.equal(waiting.status, 200, JSON.stringify(waiting.body));
     const approval = 'li.approval[aria-label="pull request #8 of acme/shop"]';
-    // The visitor follows the link of the pending status GitHub shows on the pull request.
+    // The visitor opens the page filtered to the repository.
     await visitor.goto(`${url}?repository=${encodeURIComponent(`${ns}/shop`)}`);
     await visitor
       .locator(approval, { hasText: 'patch-1 → main from mallory/shop' })

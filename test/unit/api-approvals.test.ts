@@ -69,6 +69,12 @@ describe('awaitingApproval', () => {
       want: ['a/shop#1@c2'],
     },
     {
+      name: 'a closed one does not wait',
+      repos: [repo('a', 'shop', [{ ...fork(1, 'c1', 0), closed: true }])],
+      previews: [],
+      want: [],
+    },
+    {
       name: 'a preview being undeployed does not',
       repos: [repo('a', 'shop', [fork(1, 'c1', 0)])],
       previews: [preview('a', 'shop', 1, 'c1', true)],

@@ -21,7 +21,7 @@ const closed = (number: number, minute: number): ForkChange => ({
 });
 /** The numbers and commits of a list, or 'unchanged'. */
 const shape = (list: ForkPullRequest[] | undefined) =>
-  list === undefined ? 'unchanged' : list.map((f) => `${f.number}@${f.commit}`);
+  list === undefined ? 'unchanged' : list.map((f) => `${f.number}@${f.commit}${f.closed ? ' closed' : ''}`);
 
 describe('nextForkPullRequests', () => {
   const cases: {
@@ -76,14 +76,36 @@ describe('nextForkPullRequests', () => {
       max: 2,
       want: 'unchanged',
     },
-    { name: 'closed removes it', list: [pr(2, 5), pr(1, 0)], change: closed(1, 1), want: ['2@c2-5'] },
-    { name: 'closed, the last one: an empty list', list: [pr(1, 0)], change: closed(1, 1), want: [] },
+    {
+      name: 'closed marks it closed, at the time of the close',
+      list: [pr(2, 5), pr(1, 0)],
+      change: closed(1, 1),
+      want: ['2@c2-5', '1@c1-0 closed'],
+    },
     { name: 'closed, not listed: unchanged', list: [pr(2, 5)], change: closed(1, 1), want: 'unchanged' },
+    {
+      name: 'closed twice: unchanged',
+      list: [{ ...pr(1, 4), closed: true }],
+      change: closed(1, 5),
+      want: 'unchanged',
+    },
     {
       name: 'a close older than the commit listed (reopened since): unchanged',
       list: [pr(1, 9)],
       change: closed(1, 4),
       want: 'unchanged',
+    },
+    {
+      name: 'a delivery older than the close does not list it again',
+      list: [{ ...pr(1, 4), closed: true }],
+      change: open(pr(1, 3)),
+      want: 'unchanged',
+    },
+    {
+      name: 'reopened after the close: listed again',
+      list: [{ ...pr(1, 4), closed: true }],
+      change: open(pr(1, 6)),
+      want: ['1@c1-6'],
     },
   ];
   for (const c of cases)

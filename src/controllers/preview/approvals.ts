@@ -31,6 +31,7 @@ export function waitingForApproval(
   for (const repository of repositories)
     for (const pullRequest of repository.status?.forkPullRequests ?? [])
       if (
+        !pullRequest.closed &&
         !hasPreview(
           repository.metadata.namespace as string,
           `${repository.metadata.name}#${pullRequest.number}@${pullRequest.commit}`,

@@ -63,12 +63,13 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
       ctx.repositories.get(p.metadata.namespace, p.spec.repository)?.spec.repository;
     let open = true;
     /** Asks about a repository first seen after the stream opened; once allowed, sends its previews. */
-    const ask = (forge: string) => {
+    const ask = (forge: string, then?: () => void) => {
       asked.add(forge);
       readable(forge).then(
         (ok) => {
           if (!ok || !open) return;
           allowed.add(forge);
+          then?.();
           for (const p of ctx.previews.list()) {
             if (forgeOf(p) !== forge) continue;
             const view = viewOf(ctx, p);
@@ -114,7 +115,9 @@ export async function registerEventRoutes(app: FastifyInstance, ctx: HttpContext
         const key = { namespace: r.metadata.namespace as string, repository: r.metadata.name as string };
         if (filters.namespace && filters.namespace !== key.namespace) return;
         if (filters.repository && filters.repository !== key.repository) return;
-        if (all || allowed.has(r.spec.repository)) res.write(sse('approvals', key));
+        const hint = () => res.write(sse('approvals', key));
+        if (all || allowed.has(r.spec.repository)) hint();
+        else if (r.spec.repository && !asked.has(r.spec.repository)) ask(r.spec.repository, hint);
       },
     };
     subscribers.add(subscriber);

@@ -1,6 +1,7 @@
 // A fork's pull request whose commit waits for someone to create its preview (forkPolicy: Ignore)
-// gets a pending commit status that says so: its author sees why no preview comes, a required
-// `bosun/preview` check holds the merge until then, and its link leads to the web UI's Approve. Sent beside the answer, never before it, and
+// gets a pending commit status that says so: its author sees why no preview comes, and a required
+// `bosun/preview` check holds the merge until then. It has no link: the web UI's address is not
+// configured, and one taken from the delivery's Host header would be the sender's to choose. Sent beside the answer, never before it, and
 // not retried past the client's own retries: a status lost is a hint lost, not a preview.
 
 import type { RepositoryObject } from '../../controllers/preview/model.ts';
@@ -15,7 +16,6 @@ export async function reportAwaitingApproval(
   clients: GitHubClients,
   repository: RepositoryObject,
   commit: string,
-  approveUrl: string,
   log: Logger,
 ): Promise<void> {
   try {
@@ -28,7 +28,6 @@ export async function reportAwaitingApproval(
       state: 'pending',
       context: STATUS_CONTEXT,
       description: AWAITING_APPROVAL,
-      target_url: approveUrl,
     });
   } catch (e) {
     log.warn({ commit, err: (e as Error).message }, 'could not report the fork awaiting approval');

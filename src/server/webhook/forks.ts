@@ -1,6 +1,7 @@
 // The pull requests from forks a repository waits on (status.forkPullRequests, forkPolicy: Ignore):
-// the webhook records each one's newest commit and drops it when it closes, so that the API and the
-// web UI can offer to approve it. Deliveries may come out of order: `updatedAt` decides.
+// the webhook records each one's newest commit, so that the API, the web UI and the CLI can offer
+// to approve it, and marks it closed when it closes. Deliveries may come out of order: `updatedAt`
+// decides, and the closed mark is what keeps a late delivery from listing it as open again.
 import { type ForkPullRequest, MAX_FORK_PULL_REQUESTS } from '../../api/preview-repository.ts';
 import { PREVIEW_REPOSITORIES, type RepositoryObject } from '../../controllers/preview/model.ts';
 import { isConflict, type KubeClient } from '../../runtime/kube-client.ts';
@@ -22,13 +23,14 @@ export function nextForkPullRequests(
   const known = list.find((f) => f.number === number);
   // An event older than the one recorded changes nothing (a close included: reopened since).
   if (known && newer(known.updatedAt, updatedAt)) return undefined;
-  const others = list.filter((f) => f.number !== number);
-  if (change.type === 'closed') return known ? others : undefined;
-  if (known && JSON.stringify(known) === JSON.stringify(change.pullRequest)) return undefined;
-  const next = [change.pullRequest, ...others]
+  // A close of one never listed is not recorded: the list holds only what waited at some time.
+  if (change.type === 'closed' && (!known || known.closed)) return undefined;
+  const entry = change.type === 'closed' ? { ...known, closed: true, updatedAt } : change.pullRequest;
+  if (known && JSON.stringify(known) === JSON.stringify(entry)) return undefined;
+  const next = [entry as ForkPullRequest, ...list.filter((f) => f.number !== number)]
     .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt))
     .slice(0, max);
-  return next.includes(change.pullRequest) ? next : undefined; // older than a full list holds
+  return next.includes(entry as ForkPullRequest) ? next : undefined; // older than a full list holds
 }
 
 const ATTEMPTS = 5;

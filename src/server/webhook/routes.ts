@@ -5,13 +5,14 @@
 // body over 1 MiB.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SecretReader } from '../../github/secrets.ts';
+import type { KubeClient } from '../../runtime/kube-client.ts';
+import type { Logger } from '../../runtime/log.ts';
 import { toHttpError } from '../api/errors.ts';
 import type { HttpContext } from '../context.ts';
-import { originOf } from '../origin.ts';
 import { applyAction, type Outcome } from './apply.ts';
 import { reportAwaitingApproval } from './approval.ts';
 import { PayloadError, parseEvent, repositoryOf } from './event.ts';
-import { recordForkChange } from './forks.ts';
+import { type ForkChange, recordForkChange } from './forks.ts';
 import { planEvent } from './plan.ts';
 import { RecentDeliveries } from './recent.ts';
 import { candidates, verifyDelivery } from './verify.ts';
@@ -109,24 +110,13 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: HttpConte
         const name = repository.metadata.name as string;
         if (plan.ignored) ignored.push(`${ns}/${name}: ${plan.ignored}`);
         if (plan.awaitingApproval) {
-          await recordForkChange(ctx.client, ns, name, {
-            type: 'open',
-            pullRequest: plan.awaitingApproval,
-          });
-          // The web UI at the address GitHub delivers to, showing this repository's approvals.
-          const approveUrl = `${originOf(req)}/?${new URLSearchParams({ repository: `${ns}/${name}` })}`;
+          await listFork(ctx.client, ns, name, { type: 'open', pullRequest: plan.awaitingApproval }, rlog);
           if (ctx.github)
-            void reportAwaitingApproval(
-              ctx.github,
-              repository,
-              plan.awaitingApproval.commit,
-              approveUrl,
-              rlog,
-            );
+            void reportAwaitingApproval(ctx.github, repository, plan.awaitingApproval.commit, rlog);
         }
         for (const action of plan.actions) outcomes.push(await applyAction(ctx.client, action));
         if (plan.forkClosed)
-          await recordForkChange(ctx.client, ns, name, { type: 'closed', ...plan.forkClosed });
+          await listFork(ctx.client, ns, name, { type: 'closed', ...plan.forkClosed }, rlog);
       }
       recent.add(delivery);
       if (!outcomes.some((o) => o.changed)) {
@@ -141,6 +131,21 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: HttpConte
         .send({ accepted: outcomes, ...(ignored.length ? { ignored: ignored.join('; ') } : {}) });
     });
   });
+}
+
+/**
+ * The fork list is a hint for the people who approve, as the pending status is: failing to write
+ * it is logged, and does not fail the delivery (nor the other repositories it is for).
+ */
+async function listFork(client: KubeClient, ns: string, name: string, change: ForkChange, log: Logger) {
+  try {
+    await recordForkChange(client, ns, name, change);
+  } catch (e) {
+    log.warn(
+      { repository: `${ns}/${name}`, err: (e as Error).message },
+      'could not list the pull request from a fork',
+    );
+  }
 }
 
 /** GitHub sends JSON, or `payload=<json>` when the webhook's content type is form-encoded. */

@@ -17,6 +17,8 @@ const state = {
   approvals: [],
   /** The approvals the list shows, by the index their buttons carry. */
   shownApprovals: [],
+  /** How many times the approvals were read: an older answer is dropped. */
+  approvalsAsked: 0,
   snapshot: false,
   /** A snapshot came before: the next one follows a reconnect. */
   reconnected: false,
@@ -231,6 +233,8 @@ function apply({ type, data }) {
     state.previews.set(keyOf(data), data);
     if (data.pullRequest != null) forgetApproved(data);
   } else if (type === 'delete') {
+    // An undeployed pull-request preview of a fork: its commit may wait for approval again.
+    if (state.previews.get(keyOf(data))?.pullRequest != null) loadApprovals();
     state.previews.delete(keyOf(data));
   } else {
     // A repository's pull requests from forks changed: read what waits again.
@@ -640,11 +644,16 @@ function setupActions() {
 // ---------------------------------------------------------------- approvals
 
 async function loadApprovals() {
+  // Reads may overlap (sign-in, a hint, a reconnect): only the last one asked is shown.
+  const asked = ++state.approvalsAsked;
+  let items;
   try {
-    state.approvals = (await api('GET', '/api/v1/approvals')).items;
+    items = (await api('GET', '/api/v1/approvals')).items;
   } catch {
-    state.approvals = []; // not readable with this sign-in: nothing to show
+    items = []; // not readable with this sign-in: nothing to show
   }
+  if (asked !== state.approvalsAsked) return;
+  state.approvals = items;
   renderApprovals();
 }
 
