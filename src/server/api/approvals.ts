@@ -4,8 +4,8 @@
 import type { FastifyInstance } from 'fastify';
 import { type Waiting, waitingForApproval } from '../../controllers/preview/approvals.ts';
 import type { HttpContext } from '../context.ts';
-import { badRequest } from './errors.ts';
 import { cachesSynced, checkNamespace, readAccess } from './guards.ts';
+import { parseEventsQuery } from './query.ts';
 import { forgeLinks } from './views.ts';
 
 export interface ApprovalView {
@@ -19,7 +19,7 @@ export interface ApprovalView {
   /** The fork ("owner/name"); empty when it was deleted. */
   fork: string;
   updatedAt: string;
-  links: { commit: string | null; pullRequest: string | null };
+  links: ReturnType<typeof forgeLinks>;
 }
 
 /** What the API shows of a fork's pull request waiting for approval. */
@@ -38,18 +38,11 @@ export function approvalView({ repository: r, pullRequest: f }: Waiting): Approv
   };
 }
 
-const QUERY_KEYS = ['namespace', 'repository'];
-
 export async function registerApprovalRoutes(app: FastifyInstance, ctx: HttpContext): Promise<void> {
   app.get('/api/v1/approvals', async (request) => {
     const readable = await readAccess(ctx, request);
-    const query = request.query as Record<string, unknown>;
-    for (const [key, value] of Object.entries(query)) {
-      if (!QUERY_KEYS.includes(key))
-        throw badRequest(`unknown query parameter "${key}"; accepted: ${QUERY_KEYS.join(', ')}`);
-      if (typeof value !== 'string') throw badRequest(`query parameter "${key}" must be given once`);
-    }
-    const { namespace, repository } = query as { namespace?: string; repository?: string };
+    // The event stream's query: namespace and repository.
+    const { namespace, repository } = parseEventsQuery(request.query as Record<string, unknown>);
     if (namespace) checkNamespace(ctx, namespace);
     await cachesSynced(ctx);
     const repositories = (
