@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
 import { Resources } from '../../src/runtime/kube-client.ts';
+import { silentLogger } from '../../src/runtime/log.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
+import { WatchCache } from '../../src/runtime/watch-cache.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
 import {
   eventsFor,
@@ -99,6 +101,46 @@ describe('Preview', () => {
     const reasons = (await eventsFor(client, ns, 'shop-main-abcdef0')).map((e) => e.reason);
     for (const r of ['BuildStarted', 'BuildSucceeded', 'InitStarted', 'Initialized', 'Started'])
       assert.ok(reasons.includes(r), `Event ${r} in ${reasons}`);
+  });
+
+  it('without initialize, Stopped is written only once its Deployment exists', async (t) => {
+    const { ns, client } = await setup(t, {}, { initialize: undefined });
+    // Written versions in one etcd are ordered: the status that first says Stopped must come after
+    // the Deployment's creation, so a reader who waits for Stopped finds the Deployment.
+    const opts = { namespace: ns, log: silentLogger };
+    const previews = new WatchCache(client, PREVIEWS, opts);
+    const deployments = new WatchCache(client, Resources.deployments, opts);
+    t.after(() => {
+      previews.stop();
+      deployments.stop();
+    });
+    const phases: string[] = [];
+    let stoppedAt: bigint | undefined;
+    let createdAt: bigint | undefined;
+    previews.onEvent(({ object: p }) => {
+      if (p.status?.phase && phases.at(-1) !== p.status.phase) phases.push(p.status.phase);
+      if (p.status?.phase === 'Stopped') stoppedAt ??= BigInt(p.metadata.resourceVersion as string);
+    });
+    deployments.onEvent(({ object: d }) => {
+      createdAt ??= BigInt(d.metadata.resourceVersion as string);
+    });
+    previews.start();
+    deployments.start();
+    await Promise.all([previews.synced, deployments.synced]);
+    await client.create(PREVIEWS, preview(ns, 'shop-main-abcdef0'));
+    await waitFor(async () => stoppedAt !== undefined || { pending: `phases ${phases}` }, {
+      what: 'the preview to be Stopped',
+      timeoutMs: 90_000,
+    });
+    assert.ok(
+      createdAt !== undefined && createdAt < (stoppedAt as bigint),
+      `Deployment created at ${createdAt}, Stopped at ${stoppedAt}`,
+    );
+    assert.deepEqual(
+      phases.slice(phases.indexOf('Building')),
+      ['Building', 'Pending', 'Stopped'],
+      'Pending (Deploying) between the build and Stopped',
+    );
   });
 
   it('per pull request: a new commit rebuilds in place at the same URL, keeps serving, initializes once', async (t) => {

@@ -71,6 +71,7 @@ describe('desiredReport', () => {
     ['Pending', {}, 'pending', 'pending', 'queued'],
     ['Building', {}, 'building', 'pending', 'in_progress'],
     ['Initializing', {}, 'initializing', 'pending', 'in_progress'],
+    ['Pending', { reason: 'Deploying' }, 'deploying', 'pending', 'in_progress'],
     ['Stopped', {}, 'stopped', 'success', 'success'],
     ['Starting', {}, 'stopped', 'success', 'success'],
     ['Running', {}, 'running', 'success', 'success'],

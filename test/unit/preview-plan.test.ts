@@ -741,6 +741,27 @@ describe('planPreview', () => {
     assert.equal(plan(p, { deployment: deployment(0, 0) }).status.phase, 'Stopped');
   });
 
+  it('is Stopped only once its Deployment is seen: the plan that creates it says Deploying', () => {
+    const noInit = template({ initialize: undefined });
+    const p = preview('p', { status: built({ phase: 'Building' }) });
+    const first = plan(p, { tpl: noInit });
+    assert.equal(
+      first.apply?.objects.some((o) => o.kind === 'Deployment'),
+      true,
+    );
+    assert.equal(first.status.initStatus, 'ready');
+    assert.equal(first.status.phase, 'Pending');
+    assert.equal(reason(first), 'Deploying');
+    const seen = plan(preview('p', { status: first.status }), { tpl: noInit, deployment: deployment(0, 0) });
+    assert.equal(seen.status.phase, 'Stopped');
+    assert.equal(reason(seen), 'Stopped');
+    const asked = plan(preview('p', { state: 'Running', status: first.status }), {
+      tpl: noInit,
+      grants: { run: true },
+    });
+    assert.equal(asked.status.phase, 'Starting', 'scaled up before it exists is Starting, as after');
+  });
+
   it('runs when asked and granted, Running once available', () => {
     const p = preview('p', { state: 'Running', status: built({ initStatus: 'ready' }) });
     const starting = plan(p, { grants: { run: true }, deployment: deployment(0, 0) });

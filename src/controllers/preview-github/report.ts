@@ -12,6 +12,7 @@ export type Level =
   | 'pending'
   | 'building'
   | 'initializing'
+  | 'deploying'
   | 'stopped'
   | 'running'
   | 'failed'
@@ -61,7 +62,7 @@ export function levelOf(preview: PreviewObject, gone = false): Level {
     case 'Undeploying':
       return 'undeployed';
     default:
-      return 'pending';
+      return ready?.reason === 'Deploying' ? 'deploying' : 'pending';
   }
 }
 
@@ -69,6 +70,7 @@ const WORDS: Record<Level, { status?: CommitState; deployment: DeploymentState; 
   pending: { status: 'pending', deployment: 'queued', text: 'waiting for a deploy slot' },
   building: { status: 'pending', deployment: 'in_progress', text: 'building' },
   initializing: { status: 'pending', deployment: 'in_progress', text: 'initializing' },
+  deploying: { status: 'pending', deployment: 'in_progress', text: 'deploying' },
   stopped: { status: 'success', deployment: 'success', text: 'deployed, stopped (start it from Bosun)' },
   running: { status: 'success', deployment: 'success', text: 'running' },
   failed: { status: 'failure', deployment: 'failure', text: 'failed' },

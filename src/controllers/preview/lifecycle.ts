@@ -8,6 +8,7 @@ import { podsOf } from './capacity.ts';
 import { CLEANUP_FINALIZER, RESET_ANNOTATION, SKIP_CLEANUP_ANNOTATION } from './labels.ts';
 import { isDeleting, type PreviewObject, type RepositoryObject, type TemplateObject } from './model.ts';
 import {
+  appName,
   buildJobName,
   cleanupJobName,
   initJobName,
@@ -461,6 +462,14 @@ function initializeAndScale(p: Planner, input: RenderInput, rendered: Rendered, 
           }
         : { status: 'False', reason: 'Starting', message: 'waiting for the app to become available' },
     );
+  } else if (!deployment) {
+    // Stopped says the app is deployed: not before the Deployment is seen (this plan may create it).
+    status.phase = 'Pending';
+    p.ready({
+      status: 'False',
+      reason: 'Deploying',
+      message: `creating the app's resources (Deployment ${appName(preview)})`,
+    });
   } else {
     status.phase = pods > 0 ? 'Stopping' : 'Stopped';
     const waiting = wanted && init === 'ready';
