@@ -343,18 +343,13 @@ test('GitHub webhooks in, reports out', async (t) => {
       assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
       const p = await waitPreview(client, ns, 'forked-pr11', (x) => x.status?.phase === 'Stopped', 'Stopped');
       assert.equal(p.spec.template, 'untrusted');
-      // The status is written before the children are applied: wait for the Deployment.
-      const env = await waitFor(
-        async () => {
-          const deployments = await client.list(
-            { group: 'apps', version: 'v1', plural: 'deployments', namespaced: true },
-            ns,
-            { labelSelector: 'bosun.dev/preview=forked-pr11' },
-          );
-          return deployments.items[0]?.spec.template.spec.containers[0].env ?? { pending: 'no Deployment' };
-        },
-        { what: "forked-pr11's Deployment" },
+      // Stopped is written once the Deployment exists.
+      const deployments = await client.list(
+        { group: 'apps', version: 'v1', plural: 'deployments', namespaced: true },
+        ns,
+        { labelSelector: 'bosun.dev/preview=forked-pr11' },
       );
+      const env = deployments.items[0]?.spec.template.spec.containers[0].env ?? [];
       assert.ok(
         env.some((e: { name: string; value?: string }) => e.name === 'TRUST' && e.value === 'fork'),
         JSON.stringify(env),
