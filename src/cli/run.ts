@@ -10,6 +10,7 @@ import { Manager } from '../runtime/manager.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { startAdmission } from '../server/admission/index.ts';
 import { ADMISSION_OPTIONS, parseAdmissionFlags } from './admission-flags.ts';
+import { duration } from './preview-args.ts';
 import { HTTP_OPTIONS, httpFlags, startHttp } from './serve.ts';
 
 export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the environment variable shown)
@@ -38,9 +39,14 @@ export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the e
   --preview-max-running N           (BOSUN_PREVIEW_MAX_RUNNING; default: 6)
   --preview-max-deployed N          (BOSUN_PREVIEW_MAX_DEPLOYED; default: 10)
   --github-api-url URL              GitHub's REST API for statuses, comments, deployments (BOSUN_GITHUB_API_URL; default: https://api.github.com)
+  --github-resync-interval DURATION undeploy previews whose pull request closed or branch went while no webhook came,
+                                    checked this often per repository (BOSUN_GITHUB_RESYNC_INTERVAL; default: 15m; 0: never)
   --log-level LEVEL                 trace, debug, info, warn, error (BOSUN_LOG_LEVEL; default: info)`;
 
 const env = process.env;
+
+const resyncInterval = (raw: string | undefined) =>
+  raw === undefined ? undefined : raw === '0' ? 0 : duration(raw, '--github-resync-interval');
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -62,6 +68,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       'preview-max-initializing': { type: 'string' },
       'preview-max-running': { type: 'string' },
       'preview-max-deployed': { type: 'string' },
+      'github-resync-interval': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -124,6 +131,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(hookOptInLabel ? { hookOptInLabel } : {}),
     previewCaps: Object.fromEntries(Object.entries(previewCaps).filter(([, v]) => v !== undefined)),
     githubApiUrl: values['github-api-url'] ?? env.BOSUN_GITHUB_API_URL,
+    githubResyncMs: resyncInterval(values['github-resync-interval'] ?? env.BOSUN_GITHUB_RESYNC_INTERVAL),
   });
 
   const httpAddress = values['http-address'] ?? env.BOSUN_HTTP_ADDRESS;

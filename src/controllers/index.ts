@@ -5,10 +5,18 @@ import { setupDeploymentHookController } from './deploymenthook/controller.ts';
 import { setupPreviewController } from './preview/controller.ts';
 import type { Caps } from './preview/model.ts';
 import { setupPreviewGitHubController } from './preview-github/controller.ts';
+import { setupPreviewResyncController } from './preview-github/resync.ts';
 
 export function registerControllers(
   mgr: Manager,
-  opts: { workers: number; hookOptInLabel?: string; previewCaps?: Partial<Caps>; githubApiUrl?: string },
+  opts: {
+    workers: number;
+    hookOptInLabel?: string;
+    previewCaps?: Partial<Caps>;
+    githubApiUrl?: string;
+    /** 0 turns the resync with GitHub off. */
+    githubResyncMs?: number;
+  },
 ): void {
   setupDeploymentHookController(mgr, opts);
   setupDaemonJobController(mgr, opts);
@@ -18,4 +26,8 @@ export function registerControllers(
     ...(opts.hookOptInLabel ? { hookOptInLabel: opts.hookOptInLabel } : {}),
   });
   setupPreviewGitHubController(mgr, opts);
+  const intervalMs = opts.githubResyncMs ?? DEFAULT_GITHUB_RESYNC_MS;
+  if (intervalMs > 0) setupPreviewResyncController(mgr, { intervalMs, githubApiUrl: opts.githubApiUrl });
 }
+
+export const DEFAULT_GITHUB_RESYNC_MS = 15 * 60_000;

@@ -24,6 +24,7 @@ export interface Call {
   path: string;
   operationId: string;
   params: Record<string, string>;
+  query: Record<string, string>;
   body: Json;
   status: number;
   /** Why the request was refused ('' when it was valid). */
@@ -109,6 +110,11 @@ export interface FakeGitHub extends Omit<OAuthSide, 'serveWeb' | 'checkBasic' | 
   /** Tokens accepted as `token X` / `Bearer X`. */
   tokens: Set<string>;
   addApp(app: App): void;
+  /**
+   * What `owner/name` has: its pull requests and branches answer the listings (paged as GitHub
+   * pages, with Link headers) and the lookups (404 for one it lacks). Unset: the spec's examples.
+   */
+  setRepository(fullName: string, state: RepositoryState): void;
   /** The next `times` requests (optionally of one operation) get `status` with `headers`. */
   failNext(times: number, status: number, headers?: Record<string, string>, operationId?: string): void;
   /** Requests of `operationId` wait unanswered (counted by `held`) until `release`. */
@@ -124,6 +130,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   const failures: { times: number; status: number; headers: Record<string, string>; operationId?: string }[] =
     [];
   const holds = new Map<string, (() => void)[]>();
+  const repositories = new Map<string, RepositoryState>();
   let nextId = 1000;
   const oauth = oauthSide(tokens);
 
@@ -138,6 +145,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         path: url.pathname,
         operationId: '',
         params: {},
+        query: Object.fromEntries(url.searchParams),
         body: undefined,
         status: 0,
         problem: '',
@@ -182,6 +190,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
       } else if (call.body !== undefined && method !== 'GET' && Object.keys(call.body).length) {
         return refuse(422, `${op.operationId} takes no body`);
       }
+      const queryProblem = checkQuery(op, url.searchParams);
+      if (queryProblem) return refuse(422, queryProblem);
       const auth = req.headers.authorization ?? '';
       const [scheme, credential = ''] = auth.split(' ');
       if (op.operationId === 'apps/delete-token') {
@@ -213,6 +223,9 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
           example(op, '200'),
         );
         if (personal) return answer(personal.status, personal.body);
+        const held = repositories.get(`${call.params.owner}/${call.params.repo}`.toLowerCase());
+        const fromState = held && answerFromState(op, call, url, held, `http://${req.headers.host}`);
+        if (fromState) return answer(fromState.status, fromState.body, fromState.headers);
         const status = Object.keys(op.responses ?? {}).find((s) => /^2/.test(s)) ?? '200';
         let body = example(op, status);
         if (op.operationId === 'apps/create-installation-access-token') {
@@ -237,6 +250,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     addUser: oauth.addUser,
     setPermission: oauth.setPermission,
     addApp: (app) => void apps.set(app.installationId, app),
+    setRepository: (fullName, state) => void repositories.set(fullName.toLowerCase(), state),
     failNext: (times, status, headers = {}, operationId) =>
       void failures.push({ times, status, headers, operationId }),
     hold: (operationId) => {
@@ -256,6 +270,83 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         server.close(() => resolve());
       }),
   };
+}
+
+export interface RepositoryState {
+  /** `unlisted`: open, but not in the listing yet (GitHub's listings can lag behind). */
+  pullRequests: { number: number; state: 'open' | 'closed'; updatedAt: string; unlisted?: boolean }[];
+  branches: string[];
+}
+
+/** '' when every query parameter is one the operation declares, of its type and enum. */
+function checkQuery(op: Json, query: URLSearchParams): string {
+  for (const [name, value] of query) {
+    const declared = (op.parameters ?? []).find((p: Json) => p.in === 'query' && p.name === name);
+    if (!declared) return `${op.operationId} has no query parameter ${name}`;
+    const schema = declared.schema ?? {};
+    if (schema.enum && !schema.enum.includes(value))
+      return `${name}=${value} is not one of ${schema.enum.join(', ')}`;
+    if (schema.type === 'integer' && !/^\d+$/.test(value)) return `${name}=${value} is not an integer`;
+    if (schema.type === 'boolean' && !['true', 'false'].includes(value))
+      return `${name}=${value} is not a boolean`;
+  }
+  if (Number(query.get('per_page') ?? 0) > 100) return 'per_page is at most 100';
+  return '';
+}
+
+/** The listings and lookups of a repository whose state the test set; undefined for other operations. */
+function answerFromState(
+  op: Json,
+  call: Call,
+  url: URL,
+  state: RepositoryState,
+  origin: string,
+): { status: number; body: Json; headers?: Record<string, string> } | undefined {
+  const base = (status: string) => {
+    const e = example(op, status);
+    return Array.isArray(e) ? e[0] : e;
+  };
+  const pull = (p: RepositoryState['pullRequests'][number]) => ({
+    ...base('200'),
+    number: p.number,
+    state: p.state,
+    updated_at: p.updatedAt,
+  });
+  const missing = {
+    status: 404,
+    body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' },
+  };
+  const page = (items: Json[]) => {
+    const perPage = Number(url.searchParams.get('per_page') ?? 30);
+    const n = Number(url.searchParams.get('page') ?? 1);
+    const next = new URL(url.href);
+    next.searchParams.set('page', String(n + 1));
+    const more = n * perPage < items.length;
+    return {
+      status: 200,
+      body: items.slice((n - 1) * perPage, n * perPage),
+      headers: more ? { link: `<${origin}${next.pathname}${next.search}>; rel="next"` } : undefined,
+    };
+  };
+  switch (op.operationId) {
+    case 'pulls/list': {
+      const wanted = url.searchParams.get('state') ?? 'open';
+      const listed = state.pullRequests.filter((p) => !p.unlisted);
+      return page(listed.filter((p) => wanted === 'all' || p.state === wanted).map(pull));
+    }
+    case 'pulls/get': {
+      const found = state.pullRequests.find((p) => p.number === Number(call.params.pull_number));
+      return found ? { status: 200, body: pull(found) } : missing;
+    }
+    case 'repos/list-branches':
+      return page(state.branches.map((name) => ({ ...base('200'), name })));
+    case 'repos/get-branch':
+      return state.branches.includes(call.params.branch as string)
+        ? { status: 200, body: { ...base('200'), name: call.params.branch } }
+        : missing;
+    default:
+      return undefined;
+  }
 }
 
 /** '' when the JWT is an RS256 token of this App, signed by its key and valid now; else why not. */

@@ -1,0 +1,142 @@
+// The resync: every interval, per PreviewRepository with credentials, what GitHub has is compared
+// with the previews (resync-plan.ts), so that a closed pull request or a deleted branch whose
+// webhook was lost is undeployed all the same, and a closed fork pull request stops waiting for
+// approval. Keyed by repository on its own work queue; the first round of a repository comes one
+// interval (with jitter) after the process starts, so that restarts do not each cost a round.
+import type { ForkPullRequest } from '../../api/preview-repository.ts';
+import { DEFAULT_GITHUB_API_URL, GitHubClients, type RepositoryClient } from '../../github/client.ts';
+import { RateLimitedError } from '../../github/retry.ts';
+import { Controller, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.ts';
+import { isConflict, isNotFound } from '../../runtime/kube-client.ts';
+import type { Manager } from '../../runtime/manager.ts';
+import { objectKey } from '../../runtime/watch-cache.ts';
+import { recordForkChange } from '../../server/webhook/forks.ts';
+import {
+  PREVIEW_REPOSITORIES,
+  PREVIEWS,
+  type PreviewObject,
+  type RepositoryObject,
+} from '../preview/model.ts';
+import { type Confirmed, type Listed, planResync, resyncCandidates } from './resync-plan.ts';
+
+export interface ResyncOptions {
+  intervalMs: number;
+  githubApiUrl?: string;
+}
+
+export function setupPreviewResyncController(mgr: Manager, opts: ResyncOptions): Controller {
+  const previews = mgr.informer<PreviewObject>(PREVIEWS);
+  const repositories = mgr.informer<RepositoryObject>(PREVIEW_REPOSITORIES);
+  const clients = new GitHubClients(mgr.client, {
+    baseUrl: opts.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
+    log: mgr.log.child({ component: 'github' }),
+  });
+  /** When each repository's next round is due. */
+  const due = new Map<string, number>();
+
+  const reconcile = async (ctx: ReconcileContext, key: string): Promise<ReconcileResult> => {
+    const [namespace, name] = key.split('/') as [string, string];
+    const repository = repositories.get(namespace, name);
+    if (!repository) {
+      due.delete(key);
+      return undefined;
+    }
+    const now = Date.now();
+    const at = due.get(key) ?? now + opts.intervalMs * (1 + Math.random() / 10);
+    due.set(key, at);
+    if (at > now) return { requeueAfterMs: at - now };
+    const gh = await clients.forRepository(repository);
+    if (!gh) {
+      due.set(key, now + opts.intervalMs);
+      return { requeueAfterMs: opts.intervalMs };
+    }
+    try {
+      await resyncRepository(ctx, gh, repository);
+    } catch (e) {
+      if (e instanceof RateLimitedError) return { requeueAfterMs: e.retryAfterMs };
+      if ((e as { status?: number }).status === 401) clients.forget(repository);
+      throw e; // retried with backoff; the round is due until it succeeds
+    }
+    due.set(key, Date.now() + opts.intervalMs);
+    return { requeueAfterMs: opts.intervalMs };
+  };
+
+  async function resyncRepository(ctx: ReconcileContext, gh: RepositoryClient, repository: RepositoryObject) {
+    const namespace = repository.metadata.namespace as string;
+    const own = () =>
+      previews.listNamespace(namespace).filter((p) => p.spec.repository === repository.metadata.name);
+    const forks = (): ForkPullRequest[] => repository.status?.forkPullRequests ?? [];
+    const { octokit, owner, repo } = gh;
+    const [open, branches] = await Promise.all([
+      octokit.paginate(octokit.rest.pulls.list, { owner, repo, state: 'open', per_page: 100 }),
+      octokit.paginate(octokit.rest.repos.listBranches, { owner, repo, per_page: 100 }),
+    ]);
+    const listed: Listed = {
+      openPullRequests: new Set(open.map((p) => p.number)),
+      branches: new Set(branches.map((b) => b.name)),
+    };
+    const candidates = resyncCandidates(own(), forks(), listed);
+    const confirmed: Confirmed = { closedPullRequests: new Map(), goneBranches: new Set() };
+    for (const pull_number of candidates.pullRequests) {
+      const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number }).catch(notFound);
+      if (data?.state === 'closed') confirmed.closedPullRequests.set(pull_number, data.updated_at);
+    }
+    for (const branch of candidates.branches) {
+      const { data } = await octokit.rest.repos.getBranch({ owner, repo, branch }).catch(notFound);
+      if (!data) confirmed.goneBranches.add(branch);
+    }
+    // Decided on the previews as they are now, after the answers.
+    const plan = planResync(own(), forks(), confirmed);
+    for (const { preview, why } of plan.undeploy) {
+      const { name } = preview.metadata as { name: string };
+      try {
+        // Only the preview the plan saw: one moved to a new commit since is the webhook's again.
+        await mgr.client.delete(PREVIEWS, namespace, name, 'Background', {
+          uid: preview.metadata.uid as string,
+          resourceVersion: preview.metadata.resourceVersion as string,
+        });
+      } catch (e) {
+        if (isConflict(e) || isNotFound(e)) continue;
+        throw e;
+      }
+      ctx.log.info({ preview: name, why }, 'undeployed: the webhook that would have was missed');
+      void mgr.events.record(
+        preview,
+        'Normal',
+        'UndeployedByResync',
+        `${why}: undeploying (its webhook never arrived)`,
+      );
+    }
+    for (const change of plan.closeForks)
+      await recordForkChange(mgr.client, namespace, repository.metadata.name as string, {
+        type: 'closed',
+        ...change,
+      });
+    ctx.log.debug(
+      {
+        open: listed.openPullRequests.size,
+        branches: listed.branches.size,
+        confirming: candidates.pullRequests.length + candidates.branches.length,
+      },
+      'resynced with GitHub',
+    );
+  }
+
+  const controller = new Controller({
+    name: 'preview-resync',
+    workers: 1,
+    metrics: mgr.metrics,
+    log: mgr.log,
+    reconcile,
+  });
+  // A repository's rounds are timed by its own requeue; its updates (the counts) need none.
+  controller.watch(repositories, (e) => (e.type === 'updated' ? [] : [objectKey(e.object)]));
+  mgr.add(controller);
+  return controller;
+}
+
+/** A 404 is an answer (the branch is gone); other errors are not. */
+function notFound(e: unknown): { data: undefined } {
+  if ((e as { status?: number }).status === 404) return { data: undefined };
+  throw e;
+}
