@@ -11,7 +11,7 @@ import { Metrics } from '../runtime/metrics.ts';
 import { startAdmission } from '../server/admission/index.ts';
 import { ADMISSION_OPTIONS, parseAdmissionFlags } from './admission-flags.ts';
 import { duration } from './preview-args.ts';
-import { HTTP_OPTIONS, httpFlags, startHttp } from './serve.ts';
+import { HTTP_OPTIONS, httpFlags, publicUrlFlag, startHttp } from './serve.ts';
 
 export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the environment variable shown)
   --kubeconfig PATH                 kubeconfig file (KUBECONFIG; default: ~/.kube/config, else in-cluster)
@@ -29,6 +29,8 @@ export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the e
   --public-reads                    with --http-address: reads need no token (BOSUN_PUBLIC_READS=true)
   --github-oauth-secret NS/NAME     with --http-address: sign in with GitHub (BOSUN_GITHUB_OAUTH_SECRET; see bosun serve --help)
   --github-web-url URL              GitHub's web host for the login (BOSUN_GITHUB_WEB_URL; default: https://github.com)
+  --public-url URL                  where users reach the web UI, e.g. https://bosun.example.com (BOSUN_PUBLIC_URL): the login's
+                                    redirect, and links from GitHub (comments, a fork's pending status) to the UI; see bosun serve --help
   --admission-address ADDR          serve the BeforeRollout admission webhook (TLS) here (BOSUN_ADMISSION_ADDRESS; default: off)
   --admission-url URL               with --admission-address: the API server calls this URL (a local control plane)
   --admission-service NS/NAME       ... or this Service on port 443 (in a cluster; BOSUN_ADMISSION_SERVICE)
@@ -131,6 +133,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(hookOptInLabel ? { hookOptInLabel } : {}),
     previewCaps: Object.fromEntries(Object.entries(previewCaps).filter(([, v]) => v !== undefined)),
     githubApiUrl: values['github-api-url'] ?? env.BOSUN_GITHUB_API_URL,
+    publicUrl: publicUrlFlag(values),
     githubResyncMs: resyncInterval(values['github-resync-interval'] ?? env.BOSUN_GITHUB_RESYNC_INTERVAL),
   });
 

@@ -15,6 +15,7 @@ import { Metrics } from '../runtime/metrics.ts';
 import { createHttpServer } from '../server/app.ts';
 import { Authenticators, TokenAuthenticator } from '../server/auth.ts';
 import { GitHubLogin } from '../server/auth-github.ts';
+import { parsePublicUrl } from '../server/origin.ts';
 import { parseAddress } from '../server/probes.ts';
 
 export const SERVE_USAGE = `usage: bosun serve [flags]   (each flag also reads the environment variable shown)
@@ -26,6 +27,9 @@ export const SERVE_USAGE = `usage: bosun serve [flags]   (each flag also reads t
   --github-oauth-secret NS/NAME     sign in with GitHub: Secret with clientId, clientSecret, sessionKey (BOSUN_GITHUB_OAUTH_SECRET)
   --github-web-url URL              GitHub's web host for the login (BOSUN_GITHUB_WEB_URL; default: https://github.com)
   --github-api-url URL              GitHub's REST API (BOSUN_GITHUB_API_URL; default: https://api.github.com)
+  --public-url URL                  where users reach this server, e.g. https://bosun.example.com (BOSUN_PUBLIC_URL): the
+                                    GitHub login's redirect, and links from GitHub to the web UI (default: none; the
+                                    login then redirects to the Host the browser used)
   --health-probe-bind-address ADDR  /healthz and /readyz (BOSUN_HEALTH_ADDRESS; default: :8081; "0" disables)
   --log-level LEVEL                 trace, debug, info, warn, error (BOSUN_LOG_LEVEL; default: info)`;
 
@@ -36,6 +40,7 @@ export interface HttpFlags {
   githubOAuthSecret?: string;
   githubWebUrl?: string;
   githubApiUrl?: string;
+  publicUrl?: string;
 }
 
 /** The HTTP flags shared by `bosun run` and `bosun serve`, from their values and the environment. */
@@ -51,6 +56,7 @@ export function httpFlags(
     githubOAuthSecret: str('github-oauth-secret') ?? env.BOSUN_GITHUB_OAUTH_SECRET,
     githubWebUrl: str('github-web-url') ?? env.BOSUN_GITHUB_WEB_URL,
     githubApiUrl: str('github-api-url') ?? env.BOSUN_GITHUB_API_URL,
+    publicUrl: publicUrlFlag(values),
   };
 }
 
@@ -61,7 +67,14 @@ export const HTTP_OPTIONS = {
   'github-oauth-secret': { type: 'string' },
   'github-web-url': { type: 'string' },
   'github-api-url': { type: 'string' },
+  'public-url': { type: 'string' },
 } as const;
+
+/** `--public-url` (or BOSUN_PUBLIC_URL), checked; `bosun run` reads it with or without --http-address. */
+export function publicUrlFlag(values: Record<string, unknown>): string | undefined {
+  const raw = typeof values['public-url'] === 'string' ? values['public-url'] : env.BOSUN_PUBLIC_URL;
+  return raw ? parsePublicUrl(raw) : undefined;
+}
 
 /** Serves the HTTP side from the manager's informers (shared with its controllers, if any). */
 export async function startHttp(manager: Manager, namespaces: string[], flags: HttpFlags) {
@@ -81,6 +94,7 @@ export async function startHttp(manager: Manager, namespaces: string[], flags: H
         webUrl: flags.githubWebUrl ?? 'https://github.com',
         apiUrl: flags.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
         repositories: () => repositories.list().map((r) => r.spec.repository),
+        publicUrl: flags.publicUrl,
       })
     : undefined;
   const auth = new Authenticators(tokens, login);
@@ -97,6 +111,7 @@ export async function startHttp(manager: Manager, namespaces: string[], flags: H
         log: log.child({ component: 'github' }),
       }),
       namespaces,
+      publicUrl: flags.publicUrl,
     },
     { readiness: () => manager.readinessChecks() },
   );

@@ -14,6 +14,8 @@ export function registerControllers(
     hookOptInLabel?: string;
     previewCaps?: Partial<Caps>;
     githubApiUrl?: string;
+    /** Where users reach the web UI: pull-request comments link to it. */
+    publicUrl?: string;
     /** 0 turns the resync with GitHub off. */
     githubResyncMs?: number;
   },

@@ -46,6 +46,8 @@ export interface GitHubLoginOptions {
   apiUrl: string;
   /** The forge repositories ("owner/name") of the PreviewRepositories served: a login needs access to one. */
   repositories: () => string[];
+  /** `--public-url`: the redirect and the cookies' Secure flag come from it, not from the request. */
+  publicUrl?: string;
   sessionTtlMs?: number;
   permissionTtlMs?: number;
   refreshMs?: number;
@@ -194,7 +196,9 @@ export class GitHubLogin implements SessionAuthenticator {
 
   private cookie(request: FastifyRequest, name: string, value: string, path: string, maxAge: number) {
     const sameSite = name === SESSION_COOKIE ? 'Strict' : 'Lax';
-    return serializeCookie(name, value, { path, sameSite, secure: isHttps(request), maxAge });
+    const publicUrl = this.opts.publicUrl;
+    const secure = publicUrl ? publicUrl.startsWith('https:') : isHttps(request);
+    return serializeCookie(name, value, { path, sameSite, secure, maxAge });
   }
 
   registerRoutes(app: FastifyInstance): void {
@@ -203,7 +207,7 @@ export class GitHubLogin implements SessionAuthenticator {
       const { state, cookie } = newState(config.keys.sign, Date.now(), 600_000);
       const query = new URLSearchParams({
         client_id: config.clientId,
-        redirect_uri: `${originOf(request)}${CALLBACK}`,
+        redirect_uri: `${this.opts.publicUrl ?? originOf(request)}${CALLBACK}`,
         state,
         ...(config.scopes ? { scope: config.scopes } : {}),
       });

@@ -21,6 +21,8 @@ export interface HttpContext {
   login?: { registerRoutes(app: FastifyInstance): void };
   /** GitHub clients per PreviewRepository, for what the webhook reports itself (a fork awaiting approval). */
   github?: GitHubClients;
+  /** `--public-url`: where users reach the web UI, for links put on GitHub. */
+  publicUrl?: string;
   /** Namespaces served; empty = all. */
   namespaces: string[];
 }

@@ -1,5 +1,8 @@
-// Where a request was sent, as its client saw it: behind an ingress that ends TLS, the proto is in
+// Where users reach this server. Configured (`--public-url`), it is the one answer; otherwise it is
+// where a request was sent, as its client saw it: behind an ingress that ends TLS, the proto is in
 // X-Forwarded-Proto. Used for links back to this server (the GitHub login's redirect, the web UI).
+// Links put where anyone may read them (on GitHub) come only from the configured URL: a Host
+// header is the sender's to choose.
 import type { FastifyRequest } from 'fastify';
 
 export function isHttps(request: FastifyRequest): boolean {
@@ -12,3 +15,27 @@ export function isHttps(request: FastifyRequest): boolean {
 /** "https://host[:port]" of the request. */
 export const originOf = (request: FastifyRequest) =>
   `${isHttps(request) ? 'https' : 'http'}://${request.headers.host ?? request.hostname}`;
+
+/** `--public-url`: an http(s) origin, "https://host[:port]" (the UI and API are served at its root). */
+export function parsePublicUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`--public-url must be an absolute URL such as https://bosun.example.com, got "${raw}"`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol))
+    throw new Error(`--public-url must be http or https, got "${raw}"`);
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password)
+    throw new Error(
+      `--public-url is an origin (scheme, host and port) where Bosun is served at the root, got "${raw}"`,
+    );
+  return url.origin;
+}
+
+/** The web UI filtered to one repository ("namespace/name"), and optionally a pull request. */
+export const uiLink = (publicUrl: string, repository: string, pullRequest?: number) =>
+  `${publicUrl}/?${new URLSearchParams({
+    repository,
+    ...(pullRequest !== undefined ? { pullRequest: String(pullRequest) } : {}),
+  })}`;

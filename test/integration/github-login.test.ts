@@ -3,6 +3,7 @@
 // checked against GitHub's REST description). A browser is played with fetch: redirects followed
 // by hand, cookies kept per host; the web UI's link, CSRF header and sign-out in headless Chromium.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import type { PreviewObject } from '../../src/controllers/preview/model.ts';
@@ -167,6 +168,7 @@ async function setup(t: TestContext) {
       `--github-oauth-secret=${ns}/github-oauth`,
       `--github-web-url=${github.url}`,
       `--github-api-url=${github.url}`,
+      `--public-url=http://127.0.0.1:${port}`,
     ],
   });
   const base = `http://127.0.0.1:${port}`;
@@ -320,6 +322,21 @@ describe('GitHub login (bosun run --github-oauth-secret)', () => {
       const cold = await new Browser(base, '').json(await mallory.toGitHubAndBack());
       assert.equal(cold.status, 403);
       assert.match(cold.body.error.message, /state cookie is missing/);
+    });
+
+    await t.test('the redirect back is --public-url’s, whatever Host the request names', async () => {
+      const location = await new Promise<string>((resolve, reject) => {
+        const req = http.get(
+          `${base}/auth/github/login`,
+          { headers: { host: 'evil.example:8443' } },
+          (res) => {
+            res.resume();
+            resolve(String(res.headers.location));
+          },
+        );
+        req.on('error', reject);
+      });
+      assert.equal(new URL(location).searchParams.get('redirect_uri'), `${base}/auth/github/callback`);
     });
 
     await t.test('an account with access to no repository served here cannot sign in', async () => {

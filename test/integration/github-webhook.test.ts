@@ -95,7 +95,11 @@ test('GitHub webhooks in, reports out', async (t) => {
   const port = await freePort();
   const operator = await startOperator(t, {
     namespaces: [ns],
-    args: [`--http-address=127.0.0.1:${port}`, `--github-api-url=${gh.url}`],
+    args: [
+      `--http-address=127.0.0.1:${port}`,
+      `--github-api-url=${gh.url}`,
+      '--public-url=https://bosun.example.com',
+    ],
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok, {
@@ -312,6 +316,7 @@ test('GitHub webhooks in, reports out', async (t) => {
       assert.equal(waiting.body.state, 'pending');
       assert.equal(waiting.body.context, 'bosun/preview');
       assert.equal(waiting.body.description, AWAITING_APPROVAL);
+      assert.equal(waiting.body.target_url, `https://bosun.example.com/?repository=${ns}%2Fshop`);
 
       await client.create(
         PREVIEW_TEMPLATES,
@@ -466,6 +471,10 @@ test('GitHub webhooks in, reports out', async (t) => {
       edits.at(-1)?.body.body,
       new RegExp(HEAD_B.slice(0, 7)),
       'the comment shows the newest commit',
+    );
+    assert.ok(
+      edits.at(-1)?.body.body.includes(`(https://bosun.example.com/?repository=${ns}%2Fshop&pullRequest=13)`),
+      'the comment links to the pull request in the web UI (--public-url)',
     );
   });
 

@@ -99,6 +99,20 @@ describe('desiredReport', () => {
     assert.ok((desiredReport(long).status?.description.length ?? 0) <= 140);
     assert.equal(desiredReport(preview('Running')).comment, undefined);
   });
+  it('with --public-url the comment links to the pull request in the web UI, until undeployed', () => {
+    const link =
+      '[Start, stop, reset and logs in Bosun](https://b.example/?repository=previews%2Fshop&pullRequest=7)';
+    assert.ok(
+      desiredReport(preview('Stopped', { pr: 7 }), false, 'https://b.example').comment?.includes(link),
+    );
+    assert.ok(
+      !desiredReport(preview('Stopped', { pr: 7 })).comment?.includes('Bosun]('),
+      'no link unless configured',
+    );
+    assert.ok(
+      !desiredReport(preview('Stopped', { pr: 7 }), true, 'https://b.example').comment?.includes(link),
+    );
+  });
   it("a failure's message is shown verbatim in the comment, whatever markdown it holds", () => {
     const failed = preview('Failed', { pr: 7, reason: 'BuildFailed' });
     const message =

@@ -28,6 +28,8 @@ import { COMMENT_ANNOTATION, DEPLOYMENT_ANNOTATION, desiredReport, REPORTED_ANNO
 export interface PreviewGitHubOptions {
   workers: number;
   githubApiUrl?: string;
+  /** Where users reach the web UI (`--public-url`): pull-request comments link to it. */
+  publicUrl?: string;
 }
 
 export function setupPreviewGitHubController(mgr: Manager, opts: PreviewGitHubOptions): Controller {
@@ -57,7 +59,7 @@ export function setupPreviewGitHubController(mgr: Manager, opts: PreviewGitHubOp
     };
     const repository = repositories.get(namespace, preview.spec.repository);
     if (!repository) return done();
-    const report = desiredReport(preview, !live);
+    const report = desiredReport(preview, !live, opts.publicUrl);
     const annotations = { ...preview.metadata.annotations, ...written.get(uid) };
     const reported = annotations[REPORTED_ANNOTATION];
     if (reported === report.key) return done();

@@ -1,6 +1,7 @@
 // What GitHub should show for a preview (pure): the commit status, the deployment status and the
 // pull-request comment. Reports change only when the preview's level or commit changes, so a
 // settled preview costs no GitHub call; the level last reported is remembered in an annotation.
+import { uiLink } from '../../server/origin.ts';
 import type { PreviewObject } from '../preview/model.ts';
 
 export const REPORTED_ANNOTATION = 'bosun.dev/github-reported';
@@ -81,7 +82,8 @@ const WORDS: Record<Level, { status?: CommitState; deployment: DeploymentState; 
 /** GitHub caps descriptions at 140 characters. */
 const clip = (s: string) => (s.length > 140 ? `${s.slice(0, 139)}…` : s);
 
-export function desiredReport(preview: PreviewObject, gone = false): Report {
+/** `publicUrl`: where users reach Bosun's web UI (`--public-url`); the comment links to it. */
+export function desiredReport(preview: PreviewObject, gone = false, publicUrl?: string): Report {
   const level = levelOf(preview, gone);
   const words = WORDS[level];
   const name = preview.metadata.name as string;
@@ -97,7 +99,7 @@ export function desiredReport(preview: PreviewObject, gone = false): Report {
     deployment: { state: words.deployment, description, environmentUrl: url },
     environment: `preview/${name}`,
     ...(preview.spec.pullRequest !== undefined
-      ? { comment: commentBody(preview, level, sha7, url, detail) }
+      ? { comment: commentBody(preview, level, sha7, url, detail, publicUrl) }
       : {}),
   };
 }
@@ -123,15 +125,18 @@ function commentBody(
   sha7: string,
   url: string | undefined,
   detail: string,
+  publicUrl: string | undefined,
 ) {
   const name = preview.metadata.name as string;
   const where = url && level !== 'undeployed' ? ` at ${url}` : '';
+  const repository = `${preview.metadata.namespace}/${preview.spec.repository}`;
+  const manage =
+    publicUrl && level !== 'undeployed'
+      ? `\n\n[Start, stop, reset and logs in Bosun](${uiLink(publicUrl, repository, preview.spec.pullRequest)})`
+      : '';
   return [
-    commentMarker(
-      `${preview.metadata.namespace}/${preview.spec.repository}`,
-      preview.spec.pullRequest as number,
-    ),
-    `**Bosun preview** \`${name}\` of ${sha7}: **${WORDS[level].text}**${where}${detail ? `\n\n${verbatim(detail.slice(2))}` : ''}`,
+    commentMarker(repository, preview.spec.pullRequest as number),
+    `**Bosun preview** \`${name}\` of ${sha7}: **${WORDS[level].text}**${where}${detail ? `\n\n${verbatim(detail.slice(2))}` : ''}${manage}`,
     '',
     '<sub>Bosun edits this comment as the preview changes.</sub>',
   ].join('\n');

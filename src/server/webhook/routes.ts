@@ -112,7 +112,9 @@ export async function registerWebhookRoutes(app: FastifyInstance, ctx: HttpConte
         if (plan.awaitingApproval) {
           await listFork(ctx.client, ns, name, { type: 'open', pullRequest: plan.awaitingApproval }, rlog);
           if (ctx.github)
-            void reportAwaitingApproval(ctx.github, repository, plan.awaitingApproval.commit, rlog);
+            void reportAwaitingApproval(ctx.github, repository, plan.awaitingApproval.commit, rlog, {
+              publicUrl: ctx.publicUrl,
+            });
         }
         for (const action of plan.actions) outcomes.push(await applyAction(ctx.client, action));
         if (plan.forkClosed)
