@@ -47,8 +47,15 @@ export const RUN_USAGE = `usage: bosun run [flags]   (each flag also reads the e
 
 const env = process.env;
 
-const resyncInterval = (raw: string | undefined) =>
-  raw === undefined ? undefined : raw === '0' ? 0 : duration(raw, '--github-resync-interval');
+/** 0 (off), or from a second to a day: a timer cannot wait longer, and GitHub should not be asked more often. */
+export function resyncInterval(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === '0') return 0;
+  const ms = duration(raw, '--github-resync-interval');
+  if (ms < 1000 || ms > 86_400_000)
+    throw new Error(`--github-resync-interval must be between 1s and 24h (or 0 for never), got "${raw}"`);
+  return ms;
+}
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -1,4 +1,5 @@
 // Every controller of the operator.
+import { DEFAULT_GITHUB_API_URL, GitHubClients } from '../github/client.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { setupDaemonJobController } from './daemonjob/controller.ts';
 import { setupDeploymentHookController } from './deploymenthook/controller.ts';
@@ -27,9 +28,13 @@ export function registerControllers(
     caps: opts.previewCaps,
     ...(opts.hookOptInLabel ? { hookOptInLabel: opts.hookOptInLabel } : {}),
   });
-  setupPreviewGitHubController(mgr, opts);
+  const clients = new GitHubClients(mgr.client, {
+    baseUrl: opts.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
+    log: mgr.log.child({ component: 'github' }),
+  });
+  setupPreviewGitHubController(mgr, { workers: opts.workers, clients, publicUrl: opts.publicUrl });
   const intervalMs = opts.githubResyncMs ?? DEFAULT_GITHUB_RESYNC_MS;
-  if (intervalMs > 0) setupPreviewResyncController(mgr, { intervalMs, githubApiUrl: opts.githubApiUrl });
+  if (intervalMs > 0) setupPreviewResyncController(mgr, { intervalMs, clients });
 }
 
 export const DEFAULT_GITHUB_RESYNC_MS = 15 * 60_000;

@@ -7,6 +7,7 @@
 //   - throws anything else   → logged and retried with per-key exponential backoff
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { ExponentialBackoff } from './backoff.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { isConflict, type KubeObject } from './kube-client.ts';
 import type { Metrics } from './metrics.ts';
@@ -37,6 +38,8 @@ export interface ControllerOptions {
   metrics: Metrics;
   log: Logger;
   clock?: Clock;
+  /** The retry delays after failures (default: 5 ms doubling to 1000 s, as client-go). */
+  backoff?: ExponentialBackoff;
 }
 
 /** Maps a cache event to the keys of the objects to reconcile. */
@@ -58,7 +61,7 @@ export const toOwner =
 export class Controller {
   readonly name: string;
   readonly queue: WorkQueue;
-  private readonly opts: Required<Omit<ControllerOptions, 'clock'>> & { clock: Clock };
+  private readonly opts: Required<Omit<ControllerOptions, 'clock' | 'backoff'>> & { clock: Clock };
   private readonly abort = new AbortController();
   private workers: Promise<void>[] = [];
   private gaugeTimer: NodeJS.Timeout | undefined;
@@ -66,7 +69,7 @@ export class Controller {
   constructor(opts: ControllerOptions) {
     this.name = opts.name;
     this.opts = { workers: 2, clock: systemClock, ...opts };
-    this.queue = new WorkQueue(this.opts.clock, opts.metrics.queue(opts.name));
+    this.queue = new WorkQueue(this.opts.clock, opts.metrics.queue(opts.name), opts.backoff);
   }
 
   /** Feeds a cache's events into the queue; initial-list events go in at low priority. */

@@ -141,7 +141,7 @@ class Browser {
   }
 }
 
-async function setup(t: TestContext) {
+async function setup(t: TestContext, args: (port: number) => string[] = () => []) {
   await installCrds();
   const github = await startFakeGitHub();
   t.after(() => github.close());
@@ -168,7 +168,7 @@ async function setup(t: TestContext) {
       `--github-oauth-secret=${ns}/github-oauth`,
       `--github-web-url=${github.url}`,
       `--github-api-url=${github.url}`,
-      `--public-url=http://127.0.0.1:${port}`,
+      ...args(port),
     ],
   });
   const base = `http://127.0.0.1:${port}`;
@@ -185,7 +185,22 @@ function assertValidCalls(github: FakeGitHub) {
   assert.deepEqual(refused, [], 'every request to GitHub was valid');
 }
 
+/** The redirect_uri of a login started with this Host header. */
+const redirectUri = (base: string, host: string) =>
+  new Promise<string>((resolve, reject) => {
+    const req = http.get(`${base}/auth/github/login`, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(new URL(String(res.headers.location)).searchParams.get('redirect_uri') ?? '');
+    });
+    req.on('error', reject);
+  });
+
 describe('GitHub login (bosun run --github-oauth-secret)', () => {
+  it('with --public-url the redirect back is built from it, whatever Host a request names', async (t) => {
+    const { base } = await setup(t, (port) => [`--public-url=http://127.0.0.1:${port}`]);
+    assert.equal(await redirectUri(base, 'evil.example:8443'), `${base}/auth/github/callback`);
+  });
+
   it('signs in, authorizes per repository permission, needs the CSRF header, refuses a forged state, signs out', async (t) => {
     const { ns, client, github, base, browser } = await setup(t);
     github.setPermission('acme/shop', 'alice', 'write');
@@ -324,20 +339,15 @@ describe('GitHub login (bosun run --github-oauth-secret)', () => {
       assert.match(cold.body.error.message, /state cookie is missing/);
     });
 
-    await t.test('the redirect back is --public-url’s, whatever Host the request names', async () => {
-      const location = await new Promise<string>((resolve, reject) => {
-        const req = http.get(
-          `${base}/auth/github/login`,
-          { headers: { host: 'evil.example:8443' } },
-          (res) => {
-            res.resume();
-            resolve(String(res.headers.location));
-          },
+    await t.test(
+      'without --public-url the redirect back is built from the Host the browser used',
+      async () => {
+        assert.equal(
+          await redirectUri(base, 'bosun.test:8090'),
+          'http://bosun.test:8090/auth/github/callback',
         );
-        req.on('error', reject);
-      });
-      assert.equal(new URL(location).searchParams.get('redirect_uri'), `${base}/auth/github/callback`);
-    });
+      },
+    );
 
     await t.test('an account with access to no repository served here cannot sign in', async () => {
       const eve = browser('eve');

@@ -117,6 +117,8 @@ export interface FakeGitHub extends Omit<OAuthSide, 'serveWeb' | 'checkBasic' | 
   setRepository(fullName: string, state: RepositoryState): void;
   /** The next `times` requests (optionally of one operation) get `status` with `headers`. */
   failNext(times: number, status: number, headers?: Record<string, string>, operationId?: string): void;
+  /** Ends every failure `failNext` asked for. */
+  clearFailures(): void;
   /** Requests of `operationId` wait unanswered (counted by `held`) until `release`. */
   hold(operationId: string): { held: () => number; release: () => void };
   close(): Promise<void>;
@@ -253,6 +255,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     setRepository: (fullName, state) => void repositories.set(fullName.toLowerCase(), state),
     failNext: (times, status, headers = {}, operationId) =>
       void failures.push({ times, status, headers, operationId }),
+    clearFailures: () => void failures.splice(0),
     hold: (operationId) => {
       const waiting: (() => void)[] = [];
       holds.set(operationId, waiting);
@@ -343,7 +346,7 @@ function answerFromState(
     case 'repos/get-branch':
       return state.branches.includes(call.params.branch as string)
         ? { status: 200, body: { ...base('200'), name: call.params.branch } }
-        : missing;
+        : { status: 404, body: { ...missing.body, message: 'Branch not found' } };
     default:
       return undefined;
   }

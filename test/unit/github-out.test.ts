@@ -13,6 +13,7 @@ import {
   COMMENT_ANNOTATION,
   DEPLOYMENT_ANNOTATION,
   desiredReport,
+  isFleeting,
   levelOf,
   REPORTED_ANNOTATION,
   verbatim,
@@ -71,7 +72,6 @@ describe('desiredReport', () => {
     ['Pending', {}, 'pending', 'pending', 'queued'],
     ['Building', {}, 'building', 'pending', 'in_progress'],
     ['Initializing', {}, 'initializing', 'pending', 'in_progress'],
-    ['Pending', { reason: 'Deploying' }, 'deploying', 'pending', 'in_progress'],
     ['Stopped', {}, 'stopped', 'success', 'success'],
     ['Starting', {}, 'stopped', 'success', 'success'],
     ['Running', {}, 'running', 'success', 'success'],
@@ -98,6 +98,16 @@ describe('desiredReport', () => {
     (long.status?.conditions?.[0] as { message: string }).message = 'x'.repeat(500);
     assert.ok((desiredReport(long).status?.description.length ?? 0) <= 140);
     assert.equal(desiredReport(preview('Running')).comment, undefined);
+  });
+  it('the app being created (Pending, Deploying) is fleeting: not reported; other states are', () => {
+    assert.equal(isFleeting(preview('Pending', { reason: 'Deploying' })), true);
+    for (const [phase, reason] of [
+      ['Pending', 'WaitingForCapacity'],
+      ['Stopped', 'Stopped'],
+      ['Building', 'Building'],
+      [undefined, undefined],
+    ] as const)
+      assert.equal(isFleeting(preview(phase, reason ? { reason } : {})), false, `${phase} ${reason}`);
   });
   it('with --public-url the comment links to the pull request in the web UI, until undeployed', () => {
     const link =

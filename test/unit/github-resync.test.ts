@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ForkPullRequest } from '../../src/api/preview-repository.ts';
+import { resyncInterval } from '../../src/cli/run.ts';
 import type { PreviewObject } from '../../src/controllers/preview/model.ts';
 import {
   type Confirmed,
@@ -8,6 +9,7 @@ import {
   planResync,
   resyncCandidates,
 } from '../../src/controllers/preview-github/resync-plan.ts';
+import { EVENT_TIME_ANNOTATION } from '../../src/server/webhook/plan.ts';
 
 const preview = (name: string, branch: string, pullRequest?: number, deleting = false): PreviewObject => ({
   apiVersion: 'bosun.dev/v1alpha1',
@@ -85,13 +87,15 @@ describe('resyncCandidates', () => {
   for (const [name, previews, forks, l, pulls, branches] of table)
     it(name, () => assert.deepEqual(resyncCandidates(previews, forks, l), { pullRequests: pulls, branches }));
 
-  it('asks at most `max` in a round, pull requests first', () => {
+  it('asks at most `max` in a round, each round starting further on, so none is starved', () => {
     const previews = [preview('a', 'x'), preview('b', 'y'), preview('c', 'z', 3), preview('d', 'z', 1)];
-    assert.deepEqual(resyncCandidates(previews, [], listed([], []), 3), {
-      pullRequests: [1, 3],
-      branches: ['x'],
-    });
-    assert.deepEqual(resyncCandidates(previews, [], listed([], []), 1), { pullRequests: [1], branches: [] });
+    const round = (n: number, max: number) => resyncCandidates(previews, [], listed([], []), n, max);
+    assert.deepEqual(round(0, 3), { pullRequests: [1, 3], branches: ['x'] });
+    assert.deepEqual(round(1, 3), { pullRequests: [1, 3], branches: ['y'] });
+    assert.deepEqual(round(0, 1), { pullRequests: [1], branches: [] });
+    assert.deepEqual(round(3, 1), { pullRequests: [], branches: ['y'] });
+    assert.deepEqual(round(4, 1), { pullRequests: [1], branches: [] });
+    assert.deepEqual(round(7, 4), { pullRequests: [1, 3], branches: ['x', 'y'] }, 'all fit: all');
   });
 });
 
@@ -129,6 +133,23 @@ describe('planResync', () => {
     assert.deepEqual(plan, { undeploy: [], closeForks: [] });
   });
 
+  it('a preview the webhook set after the close (reopened meanwhile) stays', () => {
+    const at = (time: string) => {
+      const p = preview(`pr7-${time}`, 'fix', 7);
+      p.metadata.annotations = { [EVENT_TIME_ANNOTATION]: time };
+      return p;
+    };
+    const plan = planResync(
+      [at('2026-11-25T10:00:05Z'), at('2026-11-25T09:59:00Z'), preview('no-time', 'fix', 7)],
+      [],
+      confirmed([[7, '2026-11-25T10:00:00Z']], []),
+    );
+    assert.deepEqual(
+      plan.undeploy.map((u) => u.preview.metadata.name),
+      ['pr7-2026-11-25T09:59:00Z', 'no-time'],
+    );
+  });
+
   it('an undeploy under way is not asked for again', () => {
     const plan = planResync([preview('a', 'x', 7, true)], [], confirmed([[7, 't']], []));
     assert.deepEqual(plan.undeploy, []);
@@ -148,4 +169,22 @@ describe('planResync', () => {
     );
     assert.deepEqual(plan.closeForks, [{ number: 7, updatedAt: '2026-11-25T10:00:00Z' }]);
   });
+});
+
+describe('--github-resync-interval', () => {
+  const good: [string | undefined, number | undefined][] = [
+    [undefined, undefined],
+    ['0', 0],
+    ['1s', 1000],
+    ['15m', 900_000],
+    ['24h', 86_400_000],
+  ];
+  for (const [raw, want] of good) it(`${raw} → ${want}`, () => assert.equal(resyncInterval(raw), want));
+  const bad: [string, RegExp][] = [
+    ['500ms', /between 1s and 24h \(or 0 for never\), got "500ms"/],
+    ['25h', /between 1s and 24h/],
+    ['soon', /a duration such as 90s, 10m or 1h, got "soon"/],
+  ];
+  for (const [raw, message] of bad)
+    it(`refuses ${raw}, saying what to give`, () => assert.throws(() => resyncInterval(raw), message));
 });

@@ -4,7 +4,7 @@
 // they differ. A preview deleted before its undeploy was reported is kept as a tombstone until its
 // deployment is marked inactive.
 
-import { DEFAULT_GITHUB_API_URL, GitHubClients } from '../../github/client.ts';
+import type { GitHubClients } from '../../github/client.ts';
 import { RateLimitedError } from '../../github/retry.ts';
 import {
   Controller,
@@ -23,11 +23,18 @@ import {
   type RepositoryObject,
 } from '../preview/model.ts';
 import { publish, publishComment } from './publish.ts';
-import { COMMENT_ANNOTATION, DEPLOYMENT_ANNOTATION, desiredReport, REPORTED_ANNOTATION } from './report.ts';
+import {
+  COMMENT_ANNOTATION,
+  DEPLOYMENT_ANNOTATION,
+  desiredReport,
+  isFleeting,
+  REPORTED_ANNOTATION,
+} from './report.ts';
 
 export interface PreviewGitHubOptions {
   workers: number;
-  githubApiUrl?: string;
+  /** One client (and installation token) per repository, shared with the resync. */
+  clients: GitHubClients;
   /** Where users reach the web UI (`--public-url`): pull-request comments link to it. */
   publicUrl?: string;
 }
@@ -35,10 +42,7 @@ export interface PreviewGitHubOptions {
 export function setupPreviewGitHubController(mgr: Manager, opts: PreviewGitHubOptions): Controller {
   const previews = mgr.informer<PreviewObject>(PREVIEWS);
   const repositories = mgr.informer<RepositoryObject>(PREVIEW_REPOSITORIES);
-  const clients = new GitHubClients(mgr.client, {
-    baseUrl: opts.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
-    log: mgr.log.child({ component: 'github' }),
-  });
+  const { clients } = opts;
   /** uid → the annotations this process wrote (the cache may not show them yet); we are their only writer. */
   const written = new Map<string, Record<string, string>>();
   const tombstones = new Map<string, PreviewObject>();
@@ -59,6 +63,8 @@ export function setupPreviewGitHubController(mgr: Manager, opts: PreviewGitHubOp
     };
     const repository = repositories.get(namespace, preview.spec.repository);
     if (!repository) return done();
+    // Reported once it has moved on (its next status is another event of the preview).
+    if (live && isFleeting(preview)) return undefined;
     const report = desiredReport(preview, !live, opts.publicUrl);
     const annotations = { ...preview.metadata.annotations, ...written.get(uid) };
     const reported = annotations[REPORTED_ANNOTATION];

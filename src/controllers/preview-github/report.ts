@@ -13,7 +13,6 @@ export type Level =
   | 'pending'
   | 'building'
   | 'initializing'
-  | 'deploying'
   | 'stopped'
   | 'running'
   | 'failed'
@@ -63,7 +62,7 @@ export function levelOf(preview: PreviewObject, gone = false): Level {
     case 'Undeploying':
       return 'undeployed';
     default:
-      return ready?.reason === 'Deploying' ? 'deploying' : 'pending';
+      return 'pending';
   }
 }
 
@@ -71,7 +70,6 @@ const WORDS: Record<Level, { status?: CommitState; deployment: DeploymentState; 
   pending: { status: 'pending', deployment: 'queued', text: 'waiting for a deploy slot' },
   building: { status: 'pending', deployment: 'in_progress', text: 'building' },
   initializing: { status: 'pending', deployment: 'in_progress', text: 'initializing' },
-  deploying: { status: 'pending', deployment: 'in_progress', text: 'deploying' },
   stopped: { status: 'success', deployment: 'success', text: 'deployed, stopped (start it from Bosun)' },
   running: { status: 'success', deployment: 'success', text: 'running' },
   failed: { status: 'failure', deployment: 'failure', text: 'failed' },
@@ -81,6 +79,13 @@ const WORDS: Record<Level, { status?: CommitState; deployment: DeploymentState; 
 
 /** GitHub caps descriptions at 140 characters. */
 const clip = (s: string) => (s.length > 140 ? `${s.slice(0, 139)}…` : s);
+
+/**
+ * A state that lasts one pass and is not worth a GitHub request: the app's resources being created
+ * (Pending, Deploying) between a build or the admission and Stopped.
+ */
+export const isFleeting = (preview: PreviewObject) =>
+  preview.status?.conditions?.find((c) => c.type === 'Ready')?.reason === 'Deploying';
 
 /** `publicUrl`: where users reach Bosun's web UI (`--public-url`); the comment links to it. */
 export function desiredReport(preview: PreviewObject, gone = false, publicUrl?: string): Report {

@@ -3,8 +3,10 @@
 // pull request listed as waiting. The resync compares what the repository has on GitHub with the
 // previews: first the listings name candidates, then each candidate is asked about on its own,
 // and only an answer that it is closed or gone undeploys anything. A listing can lag behind GitHub
-// (a pull request opened a second ago); a direct answer, read just before acting, does not.
+// (a pull request opened a second ago); a direct answer does not, and a preview the webhook set
+// after the close it reports (reopened meanwhile) is left.
 import type { ForkPullRequest } from '../../api/preview-repository.ts';
+import { EVENT_TIME_ANNOTATION } from '../../server/webhook/plan.ts';
 import { isDeleting, type PreviewObject } from '../preview/model.ts';
 
 /** GitHub calls a round may spend on confirming candidates; the rest wait for the next round. */
@@ -22,11 +24,16 @@ export interface Candidates {
   branches: string[];
 }
 
-/** Pull requests and branches with previews (or a waiting fork entry) that the listings lack. */
+/**
+ * Pull requests and branches with previews (or a waiting fork entry) that the listings lack, at
+ * most `max`, starting at `round · max` in their order: a candidate that never resolves (a pull
+ * request GitHub does not know) cannot keep the others from being asked about.
+ */
 export function resyncCandidates(
   previews: PreviewObject[],
   forks: ForkPullRequest[],
   listed: Listed,
+  round = 0,
   max = MAX_CONFIRMATIONS,
 ): Candidates {
   const pullRequests = new Set<number>();
@@ -39,11 +46,12 @@ export function resyncCandidates(
     } else if (!listed.branches.has(p.spec.branch)) branches.add(p.spec.branch);
   }
   for (const f of forks) if (!f.closed && !listed.openPullRequests.has(f.number)) pullRequests.add(f.number);
-  const sortedPulls = [...pullRequests].sort((a, b) => a - b);
-  const sortedBranches = [...branches].sort();
+  const all: (number | string)[] = [...[...pullRequests].sort((a, b) => a - b), ...[...branches].sort()];
+  const start = all.length > max ? (round * max) % all.length : 0;
+  const asked = [...all.slice(start), ...all.slice(0, start)].slice(0, max);
   return {
-    pullRequests: sortedPulls.slice(0, max),
-    branches: sortedBranches.slice(0, Math.max(0, max - sortedPulls.length)),
+    pullRequests: asked.filter((c) => typeof c === 'number'),
+    branches: asked.filter((c) => typeof c === 'string'),
   };
 }
 
@@ -70,7 +78,10 @@ export function planResync(
     if (isDeleting(p)) continue;
     const number = p.spec.pullRequest;
     if (number !== undefined) {
-      if (confirmed.closedPullRequests.has(number))
+      const closedAt = confirmed.closedPullRequests.get(number);
+      // Reopened since: the webhook set this preview after the close GitHub answered with.
+      const since = p.metadata.annotations?.[EVENT_TIME_ANNOTATION];
+      if (closedAt && !(since && Date.parse(since) > Date.parse(closedAt)))
         undeploy.push({ preview: p, why: `pull request #${number} is closed on GitHub` });
     } else if (confirmed.goneBranches.has(p.spec.branch))
       undeploy.push({ preview: p, why: `branch ${p.spec.branch} no longer exists on GitHub` });

@@ -1,17 +1,20 @@
 // The resync: every interval, per PreviewRepository with credentials, what GitHub has is compared
 // with the previews (resync-plan.ts), so that a closed pull request or a deleted branch whose
 // webhook was lost is undeployed all the same, and a closed fork pull request stops waiting for
-// approval. Keyed by repository on its own work queue; the first round of a repository comes one
-// interval (with jitter) after the process starts, so that restarts do not each cost a round.
+// approval. Keyed by repository on its own work queue. A repository's first round comes at a
+// random time within one interval of the process taking the lead: restarts do not each cost a
+// round, and a leader replaced more often than the interval still resyncs.
 import type { ForkPullRequest } from '../../api/preview-repository.ts';
-import { DEFAULT_GITHUB_API_URL, GitHubClients, type RepositoryClient } from '../../github/client.ts';
+import type { GitHubClients, RepositoryClient } from '../../github/client.ts';
 import { RateLimitedError } from '../../github/retry.ts';
+import { ExponentialBackoff } from '../../runtime/backoff.ts';
 import { Controller, type ReconcileContext, type ReconcileResult } from '../../runtime/controller.ts';
 import { isConflict, isNotFound } from '../../runtime/kube-client.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
 import { recordForkChange } from '../../server/webhook/forks.ts';
 import {
+  isDeleting,
   PREVIEW_REPOSITORIES,
   PREVIEWS,
   type PreviewObject,
@@ -21,69 +24,86 @@ import { type Confirmed, type Listed, planResync, resyncCandidates } from './res
 
 export interface ResyncOptions {
   intervalMs: number;
-  githubApiUrl?: string;
+  /** Shared with the reporter: one client (and installation token) per repository. */
+  clients: GitHubClients;
 }
+
+/** The shortest wait after a failed round (a GitHub outage, a token without the permission). */
+const RETRY_MS = 30_000;
 
 export function setupPreviewResyncController(mgr: Manager, opts: ResyncOptions): Controller {
   const previews = mgr.informer<PreviewObject>(PREVIEWS);
   const repositories = mgr.informer<RepositoryObject>(PREVIEW_REPOSITORIES);
-  const clients = new GitHubClients(mgr.client, {
-    baseUrl: opts.githubApiUrl ?? DEFAULT_GITHUB_API_URL,
-    log: mgr.log.child({ component: 'github' }),
-  });
-  /** When each repository's next round is due. */
+  const { clients, intervalMs } = opts;
+  /** When each repository's next round is due, and how many rounds it had (see resyncCandidates). */
   const due = new Map<string, number>();
+  const rounds = new Map<string, number>();
 
   const reconcile = async (ctx: ReconcileContext, key: string): Promise<ReconcileResult> => {
     const [namespace, name] = key.split('/') as [string, string];
     const repository = repositories.get(namespace, name);
     if (!repository) {
       due.delete(key);
+      rounds.delete(key);
       return undefined;
     }
     const now = Date.now();
-    const at = due.get(key) ?? now + opts.intervalMs * (1 + Math.random() / 10);
+    const at = due.get(key) ?? now + Math.max(Math.min(RETRY_MS, intervalMs), intervalMs * Math.random());
     due.set(key, at);
     if (at > now) return { requeueAfterMs: at - now };
     const gh = await clients.forRepository(repository);
-    if (!gh) {
-      due.set(key, now + opts.intervalMs);
-      return { requeueAfterMs: opts.intervalMs };
+    if (gh) {
+      try {
+        await resyncRepository(ctx, gh, repository, rounds.get(key) ?? 0);
+      } catch (e) {
+        if (e instanceof RateLimitedError) return { requeueAfterMs: e.retryAfterMs };
+        if ((e as { status?: number }).status === 401) clients.forget(repository);
+        throw e; // retried with this controller's backoff; the round stays due until it succeeds
+      }
+      rounds.set(key, (rounds.get(key) ?? 0) + 1);
     }
-    try {
-      await resyncRepository(ctx, gh, repository);
-    } catch (e) {
-      if (e instanceof RateLimitedError) return { requeueAfterMs: e.retryAfterMs };
-      if ((e as { status?: number }).status === 401) clients.forget(repository);
-      throw e; // retried with backoff; the round is due until it succeeds
-    }
-    due.set(key, Date.now() + opts.intervalMs);
-    return { requeueAfterMs: opts.intervalMs };
+    due.set(key, Date.now() + intervalMs);
+    return { requeueAfterMs: intervalMs };
   };
 
-  async function resyncRepository(ctx: ReconcileContext, gh: RepositoryClient, repository: RepositoryObject) {
+  async function resyncRepository(
+    ctx: ReconcileContext,
+    gh: RepositoryClient,
+    repository: RepositoryObject,
+    round: number,
+  ) {
     const namespace = repository.metadata.namespace as string;
     const own = () =>
-      previews.listNamespace(namespace).filter((p) => p.spec.repository === repository.metadata.name);
+      previews
+        .listNamespace(namespace)
+        .filter((p) => p.spec.repository === repository.metadata.name && !isDeleting(p));
     const forks = (): ForkPullRequest[] => repository.status?.forkPullRequests ?? [];
+    const branchPreviews = own().some((p) => p.spec.pullRequest === undefined);
+    const pullRequests =
+      own().some((p) => p.spec.pullRequest !== undefined) || forks().some((f) => !f.closed);
+    if (!branchPreviews && !pullRequests) return; // nothing GitHub could tell about
     const { octokit, owner, repo } = gh;
     const [open, branches] = await Promise.all([
-      octokit.paginate(octokit.rest.pulls.list, { owner, repo, state: 'open', per_page: 100 }),
-      octokit.paginate(octokit.rest.repos.listBranches, { owner, repo, per_page: 100 }),
+      pullRequests
+        ? octokit.paginate(octokit.rest.pulls.list, { owner, repo, state: 'open', per_page: 100 })
+        : [],
+      branchPreviews ? octokit.paginate(octokit.rest.repos.listBranches, { owner, repo, per_page: 100 }) : [],
     ]);
     const listed: Listed = {
       openPullRequests: new Set(open.map((p) => p.number)),
       branches: new Set(branches.map((b) => b.name)),
     };
-    const candidates = resyncCandidates(own(), forks(), listed);
+    const candidates = resyncCandidates(own(), forks(), listed, round);
     const confirmed: Confirmed = { closedPullRequests: new Map(), goneBranches: new Set() };
     for (const pull_number of candidates.pullRequests) {
       const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number }).catch(notFound);
       if (data?.state === 'closed') confirmed.closedPullRequests.set(pull_number, data.updated_at);
     }
     for (const branch of candidates.branches) {
-      const { data } = await octokit.rest.repos.getBranch({ owner, repo, branch }).catch(notFound);
-      if (!data) confirmed.goneBranches.add(branch);
+      const gone = await octokit.rest.repos
+        .getBranch({ owner, repo, branch })
+        .then(() => false, branchNotFound);
+      if (gone) confirmed.goneBranches.add(branch);
     }
     // Decided on the previews as they are now, after the answers.
     const plan = planResync(own(), forks(), confirmed);
@@ -128,6 +148,7 @@ export function setupPreviewResyncController(mgr: Manager, opts: ResyncOptions):
     metrics: mgr.metrics,
     log: mgr.log,
     reconcile,
+    backoff: new ExponentialBackoff(Math.min(RETRY_MS, intervalMs), Math.max(RETRY_MS, intervalMs)),
   });
   // A repository's rounds are timed by its own requeue; its updates (the counts) need none.
   controller.watch(repositories, (e) => (e.type === 'updated' ? [] : [objectKey(e.object)]));
@@ -135,8 +156,18 @@ export function setupPreviewResyncController(mgr: Manager, opts: ResyncOptions):
   return controller;
 }
 
-/** A 404 is an answer (the branch is gone); other errors are not. */
+/** A pull request GitHub does not know is no answer: nothing is decided about it. */
 function notFound(e: unknown): { data: undefined } {
   if ((e as { status?: number }).status === 404) return { data: undefined };
+  throw e;
+}
+
+/**
+ * Only GitHub's own "Branch not found" says the branch is gone: a 404 for a repository the
+ * credentials no longer see (an App removed meanwhile) says nothing about it, and fails the round.
+ */
+function branchNotFound(e: unknown): true {
+  const { status, response } = e as { status?: number; response?: { data?: { message?: string } } };
+  if (status === 404 && response?.data?.message === 'Branch not found') return true;
   throw e;
 }
