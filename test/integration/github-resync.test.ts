@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { KubeObject } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
-import { startFakeGitHub } from '../support/fake-github.ts';
+import { fakeGitHubFor } from '../support/fake-github.ts';
 import { eventsFor, getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
 import {
   labelled,
@@ -24,9 +24,7 @@ test('the resync undeploys the previews of a closed pull request and a deleted b
   const client = await testClient();
   await installCrds();
   const ns = await testNamespace(t, 'resync');
-  const gh = await startFakeGitHub();
-  t.after(() => gh.close());
-  gh.tokens.add('ghp_fake');
+  const { gh, credentials } = await fakeGitHubFor(t, client, ns);
   gh.setRepository('acme/shop', {
     pullRequests: [
       { number: 7, state: 'open', updatedAt: UPDATED },
@@ -37,15 +35,6 @@ test('the resync undeploys the previews of a closed pull request and a deleted b
     branches: [...Array.from({ length: 150 }, (_, i) => `topic-${i}`), 'main'],
   });
   await client.create(
-    { group: '', version: 'v1', plural: 'secrets', namespaced: true },
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'github', namespace: ns },
-      stringData: { token: 'ghp_fake' },
-    },
-  );
-  await client.create(
     PREVIEW_TEMPLATES,
     template(ns, 'web', { build: undefined, initialize: undefined, cleanup: undefined }),
   );
@@ -53,7 +42,7 @@ test('the resync undeploys the previews of a closed pull request and a deleted b
     PREVIEW_REPOSITORIES,
     repository(ns, 'shop', {
       image: 'registry.local/web:1',
-      credentials: { tokenSecretRef: { name: 'github', key: 'token' } },
+      credentials,
     }),
   );
   const fork = (number: number) => ({

@@ -12,7 +12,7 @@ import { AWAITING_APPROVAL } from '../../src/server/webhook/approval.ts';
 import { DELIVERY_ANNOTATION } from '../../src/server/webhook/plan.ts';
 import { ok, runBosun } from '../support/cli.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
-import { startFakeGitHub } from '../support/fake-github.ts';
+import { fakeGitHubFor } from '../support/fake-github.ts';
 import {
   branchPush,
   deletingPush,
@@ -39,19 +39,8 @@ test('GitHub webhooks in, reports out', async (t) => {
   const client = await testClient();
   await installCrds();
   const ns = await testNamespace(t, 'gh');
-  const gh = await startFakeGitHub();
-  t.after(() => gh.close());
-  gh.tokens.add('ghp_fake');
+  const { gh, credentials } = await fakeGitHubFor(t, client, ns);
   await createWebhookSecret(client, ns, 'hook', `s3cret-${randomUUID()}`);
-  await client.create(
-    { group: '', version: 'v1', plural: 'secrets', namespaced: true },
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'github', namespace: ns },
-      stringData: { token: 'ghp_fake' },
-    },
-  );
   const secret = await secretValue(client, ns, 'hook');
   // No build or init: a preview is Stopped (deployed, idle) within seconds.
   await client.create(
@@ -61,7 +50,7 @@ test('GitHub webhooks in, reports out', async (t) => {
   const github = {
     image: 'registry.local/web:1',
     webhookSecretRef: { name: 'hook', key: 'secret' },
-    credentials: { tokenSecretRef: { name: 'github', key: 'token' } },
+    credentials,
   };
   await client.create(
     PREVIEW_REPOSITORIES,

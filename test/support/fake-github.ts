@@ -11,7 +11,10 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import type { TestContext } from 'node:test';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { SECRETS } from '../../src/github/secrets.ts';
+import type { KubeClient } from '../../src/runtime/kube-client.ts';
 import { type OAuthSide, oauthSide } from './fake-github-oauth.ts';
 
 const require = createRequire(import.meta.url);
@@ -279,6 +282,23 @@ export interface RepositoryState {
   /** `unlisted`: open, but not in the listing yet (GitHub's listings can lag behind). */
   pullRequests: { number: number; state: 'open' | 'closed'; updatedAt: string; unlisted?: boolean }[];
   branches: string[];
+}
+
+/**
+ * A fake GitHub for the namespace's PreviewRepositories: it accepts one token, stored as a user
+ * would in the Secret `github`, which `credentials` names.
+ */
+export async function fakeGitHubFor(t: TestContext, client: KubeClient, namespace: string) {
+  const gh = await startFakeGitHub();
+  t.after(() => gh.close());
+  gh.tokens.add('ghp_fake');
+  await client.create(SECRETS, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'github', namespace },
+    stringData: { token: 'ghp_fake' },
+  });
+  return { gh, credentials: { tokenSecretRef: { name: 'github', key: 'token' } } };
 }
 
 /** '' when every query parameter is one the operation declares, of its type and enum. */
