@@ -7,7 +7,7 @@ import type { KubeObject } from '../../src/runtime/kube-client.ts';
 import { waitFor } from '../../src/runtime/wait.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
 import { fakeGitHubFor } from '../support/fake-github.ts';
-import { eventsFor, getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
+import { eventsFor, getOrUndefined, installCrds, metricValue, startOperator } from '../support/operator.ts';
 import {
   labelled,
   PREVIEW_REPOSITORIES,
@@ -71,7 +71,7 @@ test('the resync undeploys the previews of a closed pull request and a deleted b
 
   // GitHub refuses the branch listing at first: a round that cannot list undeploys nothing.
   gh.failNext(1000, 403, {}, 'repos/list-branches');
-  await startOperator(t, {
+  const operator = await startOperator(t, {
     namespaces: [ns],
     args: [`--github-api-url=${gh.url}`, '--github-resync-interval=1s'],
   });
@@ -106,6 +106,9 @@ test('the resync undeploys the previews of a closed pull request and a deleted b
     (await eventsFor(client, ns, 'shop-pr8')).find((e) => e.reason === 'UndeployedByResync')?.note ?? '',
     /pull request #8 is closed on GitHub/,
   );
+
+  for (const why of ['pull-request-closed', 'branch-deleted'])
+    assert.equal(await metricValue(operator, `bosun_preview_resync_undeploys_total{why="${why}"}`), 1, why);
 
   const forks = (await client.get<KubeObject>(PREVIEW_REPOSITORIES, ns, 'shop')).status?.forkPullRequests;
   assert.deepEqual(

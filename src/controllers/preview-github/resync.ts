@@ -4,6 +4,7 @@
 // approval. Keyed by repository on its own work queue. A repository's first round comes at a
 // random time within one interval of the process taking the lead: restarts do not each cost a
 // round, and a leader replaced more often than the interval still resyncs.
+import { Counter } from 'prom-client';
 import type { ForkPullRequest } from '../../api/preview-repository.ts';
 import type { GitHubClients, RepositoryClient } from '../../github/client.ts';
 import { RateLimitedError } from '../../github/retry.ts';
@@ -35,6 +36,12 @@ export function setupPreviewResyncController(mgr: Manager, opts: ResyncOptions):
   const previews = mgr.informer<PreviewObject>(PREVIEWS);
   const repositories = mgr.informer<RepositoryObject>(PREVIEW_REPOSITORIES);
   const { clients, intervalMs } = opts;
+  const undeploys = new Counter({
+    name: 'bosun_preview_resync_undeploys_total',
+    help: 'Previews the resync with GitHub undeployed (their webhook was missed), by why',
+    labelNames: ['why'],
+    registers: [mgr.metrics.registry],
+  });
   /** When each repository's next round is due, and how many rounds it had (see resyncCandidates). */
   const due = new Map<string, number>();
   const rounds = new Map<string, number>();
@@ -119,6 +126,9 @@ export function setupPreviewResyncController(mgr: Manager, opts: ResyncOptions):
         if (isConflict(e) || isNotFound(e)) continue;
         throw e;
       }
+      undeploys.inc({
+        why: preview.spec.pullRequest === undefined ? 'branch-deleted' : 'pull-request-closed',
+      });
       ctx.log.info({ preview: name, why }, 'undeployed: the webhook that would have was missed');
       void mgr.events.record(
         preview,
