@@ -84,10 +84,12 @@ export function setupPreviewResyncController(mgr: Manager, opts: ResyncOptions):
       previews
         .listNamespace(namespace)
         .filter((p) => p.spec.repository === repository.metadata.name && !isDeleting(p));
-    const forks = (): ForkPullRequest[] => repository.status?.forkPullRequests ?? [];
-    const branchPreviews = own().some((p) => p.spec.pullRequest === undefined);
+    const forks = (): ForkPullRequest[] =>
+      repositories.get(namespace, repository.metadata.name as string)?.status?.forkPullRequests ?? [];
+    const current = own();
+    const branchPreviews = current.some((p) => p.spec.pullRequest === undefined);
     const pullRequests =
-      own().some((p) => p.spec.pullRequest !== undefined) || forks().some((f) => !f.closed);
+      current.some((p) => p.spec.pullRequest !== undefined) || forks().some((f) => !f.closed);
     if (!branchPreviews && !pullRequests) return; // nothing GitHub could tell about
     const { octokit, owner, repo } = gh;
     const [open, branches] = await Promise.all([
@@ -100,7 +102,7 @@ export function setupPreviewResyncController(mgr: Manager, opts: ResyncOptions):
       openPullRequests: new Set(open.map((p) => p.number)),
       branches: new Set(branches.map((b) => b.name)),
     };
-    const candidates = resyncCandidates(own(), forks(), listed, round);
+    const candidates = resyncCandidates(current, forks(), listed, round);
     const confirmed: Confirmed = { closedPullRequests: new Map(), goneBranches: new Set() };
     for (const pull_number of candidates.pullRequests) {
       const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number }).catch(notFound);
