@@ -102,6 +102,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   const hookOptInLabel = values['hook-opt-in-label'] ?? env.BOSUN_HOOK_OPT_IN_LABEL ?? undefined;
   if (hookOptInLabel !== undefined && !isLabelKey(hookOptInLabel))
     throw new Error(`--hook-opt-in-label ${LABEL_KEY_MESSAGE}, got "${hookOptInLabel}"`);
+  // Every flag is checked before anything connects: a typo is named, not a missing cluster.
+  const publicUrl = publicUrlFlag(values);
+  const githubResyncMs = resyncInterval(values['github-resync-interval'] ?? env.BOSUN_GITHUB_RESYNC_INTERVAL);
+  const httpAddress = values['http-address'] ?? env.BOSUN_HTTP_ADDRESS;
+  const http = httpAddress ? httpFlags(values, httpAddress) : undefined;
 
   const log = createLogger(values['log-level'] ?? env.BOSUN_LOG_LEVEL ?? 'info');
   const client = KubeClient.fromKubeconfig(values.kubeconfig);
@@ -140,13 +145,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(hookOptInLabel ? { hookOptInLabel } : {}),
     previewCaps: Object.fromEntries(Object.entries(previewCaps).filter(([, v]) => v !== undefined)),
     githubApiUrl: values['github-api-url'] ?? env.BOSUN_GITHUB_API_URL,
-    publicUrl: publicUrlFlag(values),
-    githubResyncMs: resyncInterval(values['github-resync-interval'] ?? env.BOSUN_GITHUB_RESYNC_INTERVAL),
+    publicUrl,
+    githubResyncMs,
   });
 
-  const httpAddress = values['http-address'] ?? env.BOSUN_HTTP_ADDRESS;
   // Registered before start: the same informers (and caches) as the controllers.
-  const http = httpAddress ? await startHttp(manager, namespaces, httpFlags(values, httpAddress)) : undefined;
+  const server = http ? await startHttp(manager, namespaces, http) : undefined;
 
   const admissionFlags = parseAdmissionFlags(values, env);
   const admission = admissionFlags
@@ -161,7 +165,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       process.exit(1);
     }
     log.info({ signal }, 'received signal');
-    Promise.all([http?.stop(), admission?.stop(), manager.stop()]).then(
+    Promise.all([server?.stop(), admission?.stop(), manager.stop()]).then(
       () => process.exit(0),
       (e) => {
         log.error({ err: e }, 'shutdown failed');

@@ -163,6 +163,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const namespaces = splitNamespaces(values.namespace, env.BOSUN_NAMESPACES);
   const health = values['health-probe-bind-address'] ?? env.BOSUN_HEALTH_ADDRESS ?? ':8081';
+  const flags = httpFlags(values, values['http-address'] ?? env.BOSUN_HTTP_ADDRESS ?? ':8090');
   const log = createLogger(values['log-level'] ?? env.BOSUN_LOG_LEVEL ?? 'info');
   const manager = new Manager({
     client: KubeClient.fromKubeconfig(values.kubeconfig),
@@ -171,11 +172,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     namespaces,
     healthAddress: health === '0' ? undefined : health,
   });
-  const http = await startHttp(
-    manager,
-    namespaces,
-    httpFlags(values, values['http-address'] ?? env.BOSUN_HTTP_ADDRESS ?? ':8090'),
-  );
+  const http = await startHttp(manager, namespaces, flags);
   const stop = (signal: string) => {
     log.info({ signal }, 'received signal');
     Promise.all([http.stop(), manager.stop()]).then(
