@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ForkPullRequest } from '../../src/api/preview-repository.ts';
-import { type ForkChange, nextForkPullRequests } from '../../src/server/webhook/forks.ts';
+import { type ForkChange, nextForkPullRequests } from '../../src/controllers/preview/forks.ts';
 
 const at = (minute: number) => `2026-05-01T10:${String(minute).padStart(2, '0')}:00Z`;
 const pr = (number: number, minute: number, commit = `c${number}-${minute}`): ForkPullRequest => ({

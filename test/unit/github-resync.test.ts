@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ForkPullRequest } from '../../src/api/preview-repository.ts';
 import { resyncInterval } from '../../src/cli/run.ts';
+import { EVENT_TIME_ANNOTATION } from '../../src/controllers/preview/labels.ts';
 import type { PreviewObject } from '../../src/controllers/preview/model.ts';
 import {
   type Confirmed,
@@ -9,7 +10,6 @@ import {
   planResync,
   resyncCandidates,
 } from '../../src/controllers/preview-github/resync-plan.ts';
-import { EVENT_TIME_ANNOTATION } from '../../src/server/webhook/plan.ts';
 
 const preview = (name: string, branch: string, pullRequest?: number, deleting = false): PreviewObject => ({
   apiVersion: 'bosun.dev/v1alpha1',

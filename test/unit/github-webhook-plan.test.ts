@@ -4,14 +4,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { shellWord } from '../../src/controllers/preview/approvals.ts';
+import { DELIVERY_ANNOTATION, EVENT_TIME_ANNOTATION } from '../../src/controllers/preview/labels.ts';
 import type { PreviewObject, RepositoryObject } from '../../src/controllers/preview/model.ts';
 import { PayloadError, parseEvent } from '../../src/server/webhook/event.ts';
-import {
-  DELIVERY_ANNOTATION,
-  EVENT_TIME_ANNOTATION,
-  mergePullRequest,
-  planEvent,
-} from '../../src/server/webhook/plan.ts';
+import { mergePullRequest, planEvent } from '../../src/server/webhook/plan.ts';
 import { RecentDeliveries } from '../../src/server/webhook/recent.ts';
 import {
   branchPush,

@@ -6,7 +6,7 @@
 // (a pull request opened a second ago); a direct answer does not, and a preview the webhook set
 // after the close it reports (reopened meanwhile) is left.
 import type { ForkPullRequest } from '../../api/preview-repository.ts';
-import { EVENT_TIME_ANNOTATION } from '../../server/webhook/plan.ts';
+import { EVENT_TIME_ANNOTATION } from '../preview/labels.ts';
 import { isDeleting, type PreviewObject } from '../preview/model.ts';
 
 /** GitHub calls a round may spend on confirming candidates; the rest wait for the next round. */

@@ -13,7 +13,7 @@ import { Controller, type ReconcileContext, type ReconcileResult } from '../../r
 import { isConflict, isNotFound } from '../../runtime/kube-client.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import { objectKey } from '../../runtime/watch-cache.ts';
-import { recordForkChange } from '../../server/webhook/forks.ts';
+import { recordForkChange } from '../preview/forks.ts';
 import {
   isDeleting,
   PREVIEW_REPOSITORIES,

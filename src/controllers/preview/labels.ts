@@ -8,5 +8,9 @@ export const CLEANUP_FINALIZER = 'bosun.dev/preview-cleanup';
 export const RESET_ANNOTATION = 'bosun.dev/reset';
 /** "true" skips the cleanup Job on undeploy (the way out when it cannot succeed). */
 export const SKIP_CLEANUP_ANNOTATION = 'bosun.dev/skip-cleanup';
+/** The last GitHub delivery id applied to a preview: a replay of it changes nothing. */
+export const DELIVERY_ANNOTATION = 'bosun.dev/github-delivery';
+/** `pull_request.updated_at` of the event that set the commit: an older event never overwrites it. */
+export const EVENT_TIME_ANNOTATION = 'bosun.dev/github-event-time';
 
 export type Role = 'build' | 'init' | 'app' | 'cleanup' | 'resource';

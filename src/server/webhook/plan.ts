@@ -3,14 +3,10 @@
 
 import type { ForkPullRequest } from '../../api/preview-repository.ts';
 import { approveCommand } from '../../controllers/preview/approvals.ts';
+import { DELIVERY_ANNOTATION, EVENT_TIME_ANNOTATION } from '../../controllers/preview/labels.ts';
 import type { PreviewObject, RepositoryObject } from '../../controllers/preview/model.ts';
 import { branchMatches, newPreview } from '../../controllers/preview/naming.ts';
 import { fromFork, type GitHubEvent } from './event.ts';
-
-/** The last delivery id applied to a preview: a replay of it changes nothing. */
-export const DELIVERY_ANNOTATION = 'bosun.dev/github-delivery';
-/** `pull_request.updated_at` of the event that set the commit: an older event never overwrites it. */
-export const EVENT_TIME_ANNOTATION = 'bosun.dev/github-event-time';
 
 export interface Incoming {
   delivery: string;

@@ -4,6 +4,7 @@
 // malformed payload, 401 for a missing or wrong signature, 404 for an unknown repository, 413 for a
 // body over 1 MiB.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type ForkChange, recordForkChange } from '../../controllers/preview/forks.ts';
 import { SecretReader } from '../../github/secrets.ts';
 import type { KubeClient } from '../../runtime/kube-client.ts';
 import type { Logger } from '../../runtime/log.ts';
@@ -12,7 +13,6 @@ import type { HttpContext } from '../context.ts';
 import { applyAction, type Outcome } from './apply.ts';
 import { reportAwaitingApproval } from './approval.ts';
 import { PayloadError, parseEvent, repositoryOf } from './event.ts';
-import { type ForkChange, recordForkChange } from './forks.ts';
 import { planEvent } from './plan.ts';
 import { RecentDeliveries } from './recent.ts';
 import { candidates, verifyDelivery } from './verify.ts';

@@ -1,10 +1,10 @@
 // The pull requests from forks a repository waits on (status.forkPullRequests, forkPolicy: Ignore):
 // the webhook records each one's newest commit, so that the API, the web UI and the CLI can offer
-// to approve it, and marks it closed when it closes. Deliveries may come out of order: `updatedAt`
+// to approve it, and marks it closed when it closes (the resync too, for a close it missed). Deliveries may come out of order: `updatedAt`
 // decides, and the closed mark is what keeps a late delivery from listing it as open again.
 import { type ForkPullRequest, MAX_FORK_PULL_REQUESTS } from '../../api/preview-repository.ts';
-import { PREVIEW_REPOSITORIES, type RepositoryObject } from '../../controllers/preview/model.ts';
 import { isConflict, type KubeClient } from '../../runtime/kube-client.ts';
+import { PREVIEW_REPOSITORIES, type RepositoryObject } from './model.ts';
 
 export type ForkChange =
   | { type: 'open'; pullRequest: ForkPullRequest }
