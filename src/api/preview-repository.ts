@@ -1,6 +1,5 @@
 // PreviewRepository: which repository and branches get previews, with which template, one preview
 // per commit or per pull request, under which capacity caps.
-import { conditionsSchema } from './common.ts';
 import type { KindDefinition } from './crd.ts';
 import { envVarSchema } from './preview-template.ts';
 import { type Infer, s } from './schema.ts';
@@ -187,7 +186,6 @@ export const previewRepositoryStatus = s.object(
         maxItems: MAX_FORK_PULL_REQUESTS,
       }),
     ),
-    conditions: s.optional(conditionsSchema),
   },
   {
     description:

@@ -298,6 +298,13 @@ describe('Preview', () => {
     await client.delete(PREVIEWS, ns, 'p');
     const failed = await waitPreview(client, ns, 'p', readyReason('CleanupFailed'), 'CleanupFailed');
     assert.match(ready(failed)?.message, /exceeded quota/);
+    const warned = (await eventsFor(client, ns, 'p')).filter((e) => e.reason === 'CleanupFailed');
+    assert.equal(warned.length, 1, 'one CleanupFailed Event, as the Ready reason says');
+    assert.equal(
+      await metricValue(operator, 'bosun_preview_transitions_total{reason="CleanupFailed"}'),
+      1,
+      'counted with the other lifecycle Events',
+    );
     // Another reconcile (a template event) must not send the same Job again, nor write the status.
     const reconciles = () =>
       metricValue(

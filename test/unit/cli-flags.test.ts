@@ -1,8 +1,11 @@
-// `bosun run` and `bosun serve` name a bad flag before they look for a cluster: the process is run
-// as a person would, with no kubeconfig at all.
+// `bosun run` and `bosun serve` name a bad flag before they look for a cluster (the process is run
+// as a person would, with no kubeconfig at all), and their flags are documented as --help says.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { RUN_USAGE } from '../../src/cli/run.ts';
+import { SERVE_USAGE } from '../../src/cli/serve.ts';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
@@ -26,4 +29,17 @@ describe('bad flags are named before any connection', () => {
       assert.match(r.stderr, message);
       assert.doesNotMatch(r.stderr, /kubeconfig/);
     });
+});
+
+describe('the flags reference in docs/architecture.md', () => {
+  const doc = readFileSync(new URL('../../docs/architecture.md', import.meta.url), 'utf8');
+  for (const [command, usage] of [
+    ['bosun run', RUN_USAGE],
+    ['bosun serve', SERVE_USAGE],
+  ])
+    it(`holds ${command} --help as it is`, () =>
+      assert.ok(
+        doc.includes(`\`\`\`text\n${usage}\n\`\`\``),
+        `docs/architecture.md: paste ${command} --help`,
+      ));
 });

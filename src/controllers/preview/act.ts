@@ -157,24 +157,22 @@ async function recordRejections(
     if (r.step === 'app' && plan.apply) status.rejectedHash = plan.apply.hash;
     if (!preview.status?.deployedCommit || r.step !== 'app')
       status.phase = r.step === 'cleanup' ? 'Undeploying' : 'Failed';
+    // The Event says what the Ready reason says.
+    const reason =
+      r.step === 'app' ? 'ApplyRejected' : r.step === 'cleanup' ? 'CleanupFailed' : 'InvalidTemplate';
     status.conditions = setCondition(
       status.conditions,
       {
         type: 'Ready',
         status: 'False',
-        reason:
-          r.step === 'app' ? 'ApplyRejected' : r.step === 'cleanup' ? 'CleanupFailed' : 'InvalidTemplate',
+        reason,
         message: `Kubernetes rejected the ${r.step} ${r.step === 'app' ? 'resources' : 'Job'}: ${r.message}`,
         observedGeneration: preview.metadata.generation,
       },
       new Date(),
     );
-    await deps.mgr.events.record(
-      preview,
-      'Warning',
-      r.step === 'app' ? 'ApplyRejected' : 'InvalidTemplate',
-      r.message,
-    );
+    deps.transitions.inc({ reason });
+    await deps.mgr.events.record(preview, 'Warning', reason, r.message);
   }
   // The status written this pass carries a newer resourceVersion; read it back for the write.
   const fresh = await deps.mgr.client.get<PreviewObject>(
