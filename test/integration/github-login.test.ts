@@ -12,7 +12,7 @@ import { waitFor } from '../../src/runtime/wait.ts';
 import { testBrowser } from '../support/browser.ts';
 import { testClient, testNamespace } from '../support/cluster.ts';
 import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.ts';
-import { installCrds, startOperator } from '../support/operator.ts';
+import { getOrUndefined, installCrds, startOperator } from '../support/operator.ts';
 import {
   PREVIEW_REPOSITORIES,
   PREVIEW_TEMPLATES,
@@ -321,6 +321,38 @@ describe('GitHub login (bosun run --github-oauth-secret)', () => {
       });
       assert.equal(create.status, 403);
       assert.equal(await state(client, ns), 'Running');
+      // A change to what bob may not read answers as if it were not there, as reads do.
+      const post = (path: string, method = 'POST', body?: unknown) =>
+        bob.json(path, {
+          method,
+          headers: {
+            'x-bosun-csrf': csrfToken,
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+      const hidden = [
+        await post(`/api/v1/namespaces/${ns}/previews/vault-main/stop`),
+        await post(`/api/v1/namespaces/${ns}/previews/vault-main`, 'DELETE'),
+        await post(`/api/v1/namespaces/${ns}/previews/no-such-preview/stop`),
+      ];
+      assert.deepEqual(
+        hidden.map((r) => [r.status, r.body.error.message]),
+        [
+          [404, `preview ${ns}/vault-main does not exist`],
+          [404, `preview ${ns}/vault-main does not exist`],
+          [404, `preview ${ns}/no-such-preview does not exist`],
+        ],
+      );
+      for (const repository of ['vault', 'no-such-repository']) {
+        const r = await post(`/api/v1/namespaces/${ns}/previews`, 'POST', {
+          repository,
+          branch: 'bob',
+          commit: '1234567abc',
+        });
+        assert.deepEqual([r.status, r.body.error.reason], [404, 'RepositoryNotFound'], repository);
+      }
+      assert.ok(await getOrUndefined(client, PREVIEWS, ns, 'vault-main'), 'vault-main untouched');
     });
 
     await t.test('a callback with another browser’s state (a forged login link) is refused', async () => {

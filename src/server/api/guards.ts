@@ -72,25 +72,27 @@ export async function readAccess(ctx: HttpContext, request: FastifyRequest): Pro
 
 /**
  * Like requireScope, for an action on the previews of one repository (the forge's "owner/name"):
- * tokens need the scope, a GitHub login needs the permission on that repository.
+ * tokens need the scope, a GitHub login needs the permission on that repository. What a login may
+ * not even read it cannot tell exists: `missing` is the answer then, as for nothing there.
  */
 export async function requireAction(
   ctx: HttpContext,
   request: FastifyRequest,
   action: Scope,
   repositoryOf: () => Promise<string | undefined>,
+  missing: () => HttpError,
 ): Promise<Identity> {
   const who = await identify(ctx, request);
   if (who.scopes.includes(action)) return who;
   if (who.github && ctx.auth.authorize) {
     const repository = await repositoryOf();
     if (await ctx.auth.authorize(who, action, repository).catch(asHttpError)) return who;
+    if (!repository || !(await ctx.auth.authorize(who, 'read', repository).catch(asHttpError)))
+      throw missing();
     throw new HttpError(
       403,
       'Forbidden',
-      repository
-        ? `GitHub user "${who.github.login}" may not ${action} previews of ${repository}: this needs write, maintain or admin permission on it`
-        : `GitHub user "${who.github.login}" may not ${action} here: the preview's repository is unknown`,
+      `GitHub user "${who.github.login}" may not ${action} previews of ${repository}: this needs write, maintain or admin permission on it`,
     );
   }
   return requireScope(ctx, request, action);

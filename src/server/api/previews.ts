@@ -28,6 +28,8 @@ export function target(ctx: HttpContext, request: FastifyRequest<{ Params: NameP
 
 const previewMissing = (ns: string, name: string) =>
   notFound('NotFound', `preview ${ns}/${name} does not exist`);
+const repositoryMissing = (ns: string, name: string) =>
+  notFound('RepositoryNotFound', `PreviewRepository ${ns}/${name} does not exist`);
 
 /** Turns the API server's 404 about the preview into ours. */
 async function onPreview<T>(ns: string, name: string, write: () => Promise<T>): Promise<T> {
@@ -84,12 +86,16 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
   });
 
   app.post<{ Params: NsParams }>('/api/v1/namespaces/:namespace/previews', async (request, reply) => {
-    const who = await requireAction(ctx, request, 'operate', () =>
-      forgeOfRepository(
-        ctx,
-        checkNamespace(ctx, request.params.namespace),
-        (request.body as { repository?: unknown } | null)?.repository,
-      ),
+    const repository = (request.body as { repository?: unknown } | null)?.repository;
+    const who = await requireAction(
+      ctx,
+      request,
+      'operate',
+      () => forgeOfRepository(ctx, checkNamespace(ctx, request.params.namespace), repository),
+      () =>
+        typeof repository === 'string'
+          ? repositoryMissing(request.params.namespace, repository)
+          : badRequest('"repository" must be the name of a PreviewRepository in the namespace'),
     );
     const namespace = checkNamespace(ctx, request.params.namespace);
     if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body))
@@ -112,11 +118,7 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
       );
     await cachesSynced(ctx);
     const repo = ctx.repositories.get(namespace, spec.repository);
-    if (!repo)
-      throw notFound(
-        'RepositoryNotFound',
-        `PreviewRepository ${namespace}/${spec.repository} does not exist`,
-      );
+    if (!repo) throw repositoryMissing(namespace, spec.repository);
     const perPullRequest = repo.spec.previewPer === 'PullRequest';
     const object = newPreview(repo, spec);
     const found = await createPreview(ctx.client, object);
@@ -144,7 +146,13 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
     app.post<{ Params: NameParams }>(
       `/api/v1/namespaces/:namespace/previews/:name/${verb}`,
       async (request, reply) => {
-        const who = await requireAction(ctx, request, 'operate', () => forgeOfPreview(ctx, request));
+        const who = await requireAction(
+          ctx,
+          request,
+          'operate',
+          () => forgeOfPreview(ctx, request),
+          () => previewMissing(request.params.namespace, request.params.name),
+        );
         const { namespace, name } = target(ctx, request);
         const p = await onPreview(namespace, name, () =>
           ctx.client.mergePatch<PreviewObject>(PREVIEWS, namespace, name, patch()),
@@ -162,7 +170,13 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
   app.delete<{ Params: NameParams }>(
     '/api/v1/namespaces/:namespace/previews/:name',
     async (request, reply) => {
-      const who = await requireAction(ctx, request, 'operate', () => forgeOfPreview(ctx, request));
+      const who = await requireAction(
+        ctx,
+        request,
+        'operate',
+        () => forgeOfPreview(ctx, request),
+        () => previewMissing(request.params.namespace, request.params.name),
+      );
       const { namespace, name } = target(ctx, request);
       const p = await onPreview(namespace, name, () =>
         ctx.client.get<PreviewObject>(PREVIEWS, namespace, name),
