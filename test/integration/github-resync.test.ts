@@ -32,7 +32,8 @@ test('the resync undeploys the previews of a closed pull request and a deleted b
       { number: 9, state: 'open', updatedAt: UPDATED, unlisted: true },
     ],
     // More than a page of 100: the branch a preview is on comes on the second.
-    branches: [...Array.from({ length: 150 }, (_, i) => `topic-${i}`), 'main'],
+    branches: [...Array.from({ length: 150 }, (_, i) => `topic-${i}`), 'main', 'trunk'],
+    renamed: { master: 'trunk' },
   });
   await client.create(
     PREVIEW_TEMPLATES,
@@ -65,6 +66,7 @@ test('the resync undeploys the previews of a closed pull request and a deleted b
   };
   const undeployed = {
     'shop-gone': preview(ns, 'shop-gone', { branch: 'gone' }),
+    'shop-master': preview(ns, 'shop-master', { branch: 'master' }),
     'shop-pr8': preview(ns, 'shop-pr8', { branch: 'topic-120', pullRequest: 8 }),
   };
   for (const p of [...Object.values(kept), ...Object.values(undeployed)]) await client.create(PREVIEWS, p);
@@ -107,8 +109,11 @@ test('the resync undeploys the previews of a closed pull request and a deleted b
     /pull request #8 is closed on GitHub/,
   );
 
-  for (const why of ['pull-request-closed', 'branch-deleted'])
-    assert.equal(await metricValue(operator, `bosun_preview_resync_undeploys_total{why="${why}"}`), 1, why);
+  for (const [why, n] of [
+    ['pull-request-closed', 1],
+    ['branch-deleted', 2],
+  ] as const)
+    assert.equal(await metricValue(operator, `bosun_preview_resync_undeploys_total{why="${why}"}`), n, why);
 
   const forks = (await client.get<KubeObject>(PREVIEW_REPOSITORIES, ns, 'shop')).status?.forkPullRequests;
   assert.deepEqual(
@@ -129,7 +134,12 @@ test('the resync undeploys the previews of a closed pull request and a deleted b
     [...asked].sort((a, b) => a - b),
     [8, 9, 10],
   );
-  assert.deepEqual([...new Set(gh.callsOf('repos/get-branch').map((c) => c.params.branch))], ['gone']);
+  // master answers with a 301 to trunk, its new name, which is followed.
+  assert.deepEqual([...new Set(gh.callsOf('repos/get-branch').map((c) => c.params.branch))].sort(), [
+    'gone',
+    'master',
+    'trunk',
+  ]);
   assert.deepEqual(
     gh.calls
       .filter((c) => c.problem && !c.problem.startsWith('failure asked by the test'))

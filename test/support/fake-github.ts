@@ -282,6 +282,8 @@ export interface RepositoryState {
   /** `unlisted`: open, but not in the listing yet (GitHub's listings can lag behind). */
   pullRequests: { number: number; state: 'open' | 'closed'; updatedAt: string; unlisted?: boolean }[];
   branches: string[];
+  /** Branches renamed: old name → new. GitHub answers the old name with a 301 to the new. */
+  renamed?: Record<string, string>;
 }
 
 /**
@@ -363,10 +365,17 @@ function answerFromState(
     }
     case 'repos/list-branches':
       return page(state.branches.map((name) => ({ ...base('200'), name })));
-    case 'repos/get-branch':
-      return state.branches.includes(call.params.branch as string)
-        ? { status: 200, body: { ...base('200'), name: call.params.branch } }
+    case 'repos/get-branch': {
+      const branch = call.params.branch as string;
+      const now = state.renamed?.[branch];
+      if (now) {
+        const to = `${origin}${url.pathname.replace(/[^/]+$/, encodeURIComponent(now))}`;
+        return { status: 301, body: { message: 'Moved Permanently', url: to }, headers: { location: to } };
+      }
+      return state.branches.includes(branch)
+        ? { status: 200, body: { ...base('200'), name: branch } }
         : { status: 404, body: { ...missing.body, message: 'Branch not found' } };
+    }
     default:
       return undefined;
   }

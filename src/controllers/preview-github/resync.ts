@@ -109,9 +109,10 @@ export function setupPreviewResyncController(mgr: Manager, opts: ResyncOptions):
       if (data?.state === 'closed') confirmed.closedPullRequests.set(pull_number, data.updated_at);
     }
     for (const branch of candidates.branches) {
+      // A renamed branch answers with a redirect to its new name, which is followed: the old is gone.
       const gone = await octokit.rest.repos
         .getBranch({ owner, repo, branch })
-        .then(() => false, branchNotFound);
+        .then(({ data }) => data.name !== branch, branchNotFound);
       if (gone) confirmed.goneBranches.add(branch);
     }
     // Decided on the previews as they are now, after the answers.
