@@ -32,10 +32,3 @@ export function parsePublicUrl(raw: string): string {
     );
   return url.origin;
 }
-
-/** The web UI filtered to one repository ("namespace/name"), and optionally a pull request. */
-export const uiLink = (publicUrl: string, repository: string, pullRequest?: number) =>
-  `${publicUrl}/?${new URLSearchParams({
-    repository,
-    ...(pullRequest !== undefined ? { pullRequest: String(pullRequest) } : {}),
-  })}`;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePublicUrl, uiLink } from '../../src/server/origin.ts';
+import { uiLink } from '../../src/controllers/preview-github/report.ts';
+import { parsePublicUrl } from '../../src/server/origin.ts';
 
 describe('parsePublicUrl', () => {
   const good: [string, string][] = [

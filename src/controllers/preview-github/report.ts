@@ -1,7 +1,6 @@
 // What GitHub should show for a preview (pure): the commit status, the deployment status and the
 // pull-request comment. Reports change only when the preview's level or commit changes, so a
 // settled preview costs no GitHub call; the level last reported is remembered in an annotation.
-import { uiLink } from '../../server/origin.ts';
 import type { PreviewObject } from '../preview/model.ts';
 
 export const REPORTED_ANNOTATION = 'bosun.dev/github-reported';
@@ -76,6 +75,16 @@ const WORDS: Record<Level, { status?: CommitState; deployment: DeploymentState; 
   error: { status: 'error', deployment: 'error', text: 'cannot be deployed' },
   undeployed: { deployment: 'inactive', text: 'undeployed' },
 };
+
+/**
+ * Bosun's web UI (at `publicUrl`, `--public-url`) filtered to one repository ("namespace/name"),
+ * and optionally a pull request: what links from GitHub open.
+ */
+export const uiLink = (publicUrl: string, repository: string, pullRequest?: number) =>
+  `${publicUrl}/?${new URLSearchParams({
+    repository,
+    ...(pullRequest !== undefined ? { pullRequest: String(pullRequest) } : {}),
+  })}`;
 
 /** GitHub caps descriptions at 140 characters. */
 const clip = (s: string) => (s.length > 140 ? `${s.slice(0, 139)}…` : s);

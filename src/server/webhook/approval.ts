@@ -6,10 +6,9 @@
 // retries: a status lost is a hint lost, not a preview.
 
 import type { RepositoryObject } from '../../controllers/preview/model.ts';
-import { STATUS_CONTEXT } from '../../controllers/preview-github/report.ts';
+import { STATUS_CONTEXT, uiLink } from '../../controllers/preview-github/report.ts';
 import type { GitHubClients } from '../../github/client.ts';
 import type { Logger } from '../../runtime/log.ts';
-import { uiLink } from '../origin.ts';
 
 export const AWAITING_APPROVAL =
   'Waiting for approval: a preview of a fork is built once someone who may operate previews creates it';
