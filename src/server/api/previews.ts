@@ -58,6 +58,16 @@ async function forgeOfPreview(ctx: HttpContext, request: FastifyRequest<{ Params
   return forgeOfRepository(ctx, namespace, p.spec.repository);
 }
 
+/** The caller may operate this preview (a preview it may not read is one it cannot tell exists). */
+const mayOperate = (ctx: HttpContext, request: FastifyRequest<{ Params: NameParams }>) =>
+  requireAction(
+    ctx,
+    request,
+    'operate',
+    () => forgeOfPreview(ctx, request),
+    () => previewMissing(request.params.namespace, request.params.name),
+  );
+
 export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpContext): Promise<void> {
   app.get('/api/v1/previews', async (request) => {
     const readable = await readAccess(ctx, request);
@@ -146,13 +156,7 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
     app.post<{ Params: NameParams }>(
       `/api/v1/namespaces/:namespace/previews/:name/${verb}`,
       async (request, reply) => {
-        const who = await requireAction(
-          ctx,
-          request,
-          'operate',
-          () => forgeOfPreview(ctx, request),
-          () => previewMissing(request.params.namespace, request.params.name),
-        );
+        const who = await mayOperate(ctx, request);
         const { namespace, name } = target(ctx, request);
         const p = await onPreview(namespace, name, () =>
           ctx.client.mergePatch<PreviewObject>(PREVIEWS, namespace, name, patch()),
@@ -170,13 +174,7 @@ export async function registerPreviewRoutes(app: FastifyInstance, ctx: HttpConte
   app.delete<{ Params: NameParams }>(
     '/api/v1/namespaces/:namespace/previews/:name',
     async (request, reply) => {
-      const who = await requireAction(
-        ctx,
-        request,
-        'operate',
-        () => forgeOfPreview(ctx, request),
-        () => previewMissing(request.params.namespace, request.params.name),
-      );
+      const who = await mayOperate(ctx, request);
       const { namespace, name } = target(ctx, request);
       const p = await onPreview(namespace, name, () =>
         ctx.client.get<PreviewObject>(PREVIEWS, namespace, name),
