@@ -8,6 +8,9 @@ import type { Caps } from './preview/model.ts';
 import { setupPreviewGitHubController } from './preview-github/controller.ts';
 import { setupPreviewResyncController } from './preview-github/resync.ts';
 
+/** How often previews are checked against GitHub for webhooks that never came (`--github-resync-interval`). */
+export const DEFAULT_GITHUB_RESYNC_MS = 15 * 60_000;
+
 export function registerControllers(
   mgr: Manager,
   opts: {
@@ -36,5 +39,3 @@ export function registerControllers(
   const intervalMs = opts.githubResyncMs ?? DEFAULT_GITHUB_RESYNC_MS;
   if (intervalMs > 0) setupPreviewResyncController(mgr, { intervalMs, clients });
 }
-
-export const DEFAULT_GITHUB_RESYNC_MS = 15 * 60_000;
